@@ -1,0 +1,52 @@
+"""The catalog context: genres as a taxonomy, books, stock."""
+
+from bookshop_core.catalog.commands import (
+    AdjustStock,
+    CreateBook,
+    CreateGenre,
+    ListBooks,
+    SetStock,
+    UpdateBook,
+    UpdateGenre,
+)
+from bookshop_core.catalog.entities import (
+    Book,
+    BookQuery,
+    BookRestocked,
+    BookSort,
+    Genre,
+    GenreNode,
+    NewBook,
+    SortDirection,
+    StockChange,
+)
+from bookshop_core.catalog.isbn import normalize_isbn, to_isbn10, to_isbn13
+from bookshop_core.catalog.ports import BookRepository, CatalogUnitOfWork, GenreRepository
+from bookshop_core.catalog.use_cases import Catalog, build_genre_tree
+
+__all__ = [
+    "AdjustStock",
+    "Book",
+    "BookQuery",
+    "BookRepository",
+    "BookRestocked",
+    "BookSort",
+    "Catalog",
+    "CatalogUnitOfWork",
+    "CreateBook",
+    "CreateGenre",
+    "Genre",
+    "GenreNode",
+    "GenreRepository",
+    "ListBooks",
+    "NewBook",
+    "SetStock",
+    "SortDirection",
+    "StockChange",
+    "UpdateBook",
+    "UpdateGenre",
+    "build_genre_tree",
+    "normalize_isbn",
+    "to_isbn10",
+    "to_isbn13",
+]

@@ -1,0 +1,107 @@
+"""The catalog's repository ports and the unit of work that carries them.
+
+Every adapter (memory, SQLAlchemy, or an embedding app's own) implements these protocols and
+passes the contract suite in ``bookshop_adapters.testing``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from bookshop_core.catalog.entities import Book, BookQuery, Genre, NewBook, StockChange
+from bookshop_core.kernel.pagination import Page, PageRequest
+from bookshop_core.kernel.uow import UnitOfWork
+
+__all__ = ["BookRepository", "CatalogUnitOfWork", "GenreRepository"]
+
+
+class GenreRepository(Protocol):
+    """Stores genres. Names are unique case-insensitively."""
+
+    async def add(self, name: str, parent_id: int | None) -> Genre:
+        """Store a new genre and return it with its id.
+
+        Raises:
+            Conflict: ``GENRE_CONFLICT`` when the name is taken (race-safe).
+        """
+        ...
+
+    async def get(self, genre_id: int) -> Genre | None: ...
+
+    async def list_all(self) -> Sequence[Genre]:
+        """Every genre, ordered by case-folded name, then id."""
+        ...
+
+    async def update(self, genre: Genre) -> None:
+        """Write ``genre``'s name and parent.
+
+        Raises:
+            Conflict: ``GENRE_CONFLICT`` when the new name is taken.
+        """
+        ...
+
+    async def delete(self, genre_id: int) -> None: ...
+
+    async def is_in_use(self, genre_id: int) -> bool:
+        """Whether any book or sub-genre refers to the genre."""
+        ...
+
+
+class BookRepository(Protocol):
+    """Stores books. ISBNs are unique when present."""
+
+    async def add(self, book: NewBook) -> Book:
+        """Store a new book and return it with its id.
+
+        Raises:
+            Conflict: ``BOOK_ISBN_CONFLICT`` when the ISBN is taken (race-safe).
+        """
+        ...
+
+    async def get(self, book_id: int) -> Book | None: ...
+
+    async def get_many(self, book_ids: Sequence[int]) -> Sequence[Book]:
+        """The books with these ids that exist, in id order, in one round trip."""
+        ...
+
+    async def update(self, book: Book) -> None:
+        """Write every descriptive field of ``book`` (not stock, not ratings).
+
+        Raises:
+            Conflict: ``BOOK_ISBN_CONFLICT`` when the new ISBN is taken.
+        """
+        ...
+
+    async def delete(self, book_id: int) -> bool:
+        """Remove the book; ``False`` when it did not exist."""
+        ...
+
+    async def set_stock(self, book_id: int, quantity: int) -> StockChange | None:
+        """Set the stock atomically; ``None`` when the book does not exist."""
+        ...
+
+    async def adjust_stock(self, book_id: int, delta: int) -> StockChange | None:
+        """Add ``delta`` to the stock atomically, never going below 0.
+
+        Returns ``None`` when the book does not exist.
+
+        Raises:
+            Conflict: ``BOOK_INSUFFICIENT_STOCK`` when the result would be negative.
+        """
+        ...
+
+    async def list(self, query: BookQuery, page: PageRequest) -> Page[Book]:
+        """One page of books matching ``query``, with the exact total, in a bounded number of
+        statements whatever the row count."""
+        ...
+
+
+class CatalogUnitOfWork(UnitOfWork, Protocol):
+    """What the catalog's use cases need from a unit of work."""
+
+    @property
+    def books(self) -> BookRepository: ...
+
+    @property
+    def genres(self) -> GenreRepository: ...

@@ -1,0 +1,303 @@
+"""Catalog use cases: browse books and genres; admins change the catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from bookshop_core.catalog.commands import (
+    AdjustStock,
+    CreateBook,
+    CreateGenre,
+    ListBooks,
+    SetStock,
+    UpdateBook,
+    UpdateGenre,
+)
+from bookshop_core.catalog.entities import (
+    Book,
+    BookQuery,
+    BookRestocked,
+    Genre,
+    GenreNode,
+    NewBook,
+    StockChange,
+)
+from bookshop_core.catalog.ports import CatalogUnitOfWork
+from bookshop_core.errors import Conflict, NotFound, ValidationError
+from bookshop_core.kernel.clock import Clock
+from bookshop_core.kernel.ids import check_id
+from bookshop_core.kernel.pagination import Page
+from bookshop_core.kernel.principal import Principal, require_admin
+from bookshop_core.kernel.uow import Transaction, Transactions
+from bookshop_core.kernel.validation import UNSET
+
+__all__ = ["Catalog", "build_genre_tree"]
+
+
+def _book_not_found(book_id: int) -> NotFound:
+    return NotFound(f"Book {book_id} not found", code="BOOK_NOT_FOUND", field="book_id")
+
+
+def _genre_not_found(genre_id: int, field: str = "genre_id") -> NotFound:
+    return NotFound(f"Genre {genre_id} not found", code="GENRE_NOT_FOUND", field=field)
+
+
+def build_genre_tree(genres: Sequence[Genre]) -> tuple[GenreNode, ...]:
+    """Arrange genres as a forest; siblings keep the order of ``genres``."""
+    children: dict[int | None, list[Genre]] = {}
+    for genre in genres:
+        children.setdefault(genre.parent_id, []).append(genre)
+
+    def node(genre: Genre) -> GenreNode:
+        kids = tuple(node(child) for child in children.get(genre.id, ()))
+        return GenreNode(genre.id, genre.name, genre.parent_id, kids)
+
+    return tuple(node(root) for root in children.get(None, ()))
+
+
+class Catalog:
+    """The catalog context's use cases.
+
+    Reads are open to everyone; every change requires an admin ``Principal``
+    (``AUTH_FORBIDDEN`` otherwise).
+
+    Args:
+        transactions: Opens units of work on the shop's store.
+        clock: The source of "now" for timestamps.
+    """
+
+    def __init__(self, transactions: Transactions[CatalogUnitOfWork], clock: Clock) -> None:
+        self._tx = transactions
+        self._clock = clock
+
+    # -- genres ---------------------------------------------------------------------------
+
+    async def list_genres(self) -> list[Genre]:
+        """Every genre, by name (case-insensitive)."""
+        async with self._tx.read() as uow:
+            return list(await uow.genres.list_all())
+
+    async def genre_tree(self) -> tuple[GenreNode, ...]:
+        """The taxonomy as a forest of top-level genres with nested sub-genres, by name."""
+        return build_genre_tree(await self.list_genres())
+
+    async def get_genre(self, genre_id: int) -> Genre:
+        """Raises: NotFound ``GENRE_NOT_FOUND``."""
+        check_id(genre_id, "genre_id")
+        async with self._tx.read() as uow:
+            genre = await uow.genres.get(genre_id)
+        if genre is None:
+            raise _genre_not_found(genre_id)
+        return genre
+
+    async def create_genre(self, principal: Principal, command: CreateGenre) -> Genre:
+        """Add a genre, optionally under a parent.
+
+        Raises:
+            PermissionDenied: ``AUTH_FORBIDDEN`` for non-admins.
+            ValidationError: unknown ``parent_id``.
+            Conflict: ``GENRE_CONFLICT`` when the name is taken (case-insensitively).
+        """
+        require_admin(principal)
+        async with self._tx.write() as tx:
+            if command.parent_id is not None and await tx.uow.genres.get(command.parent_id) is None:
+                raise ValidationError.single("parent_id", "unknown genre")
+            genre = await tx.uow.genres.add(command.name, command.parent_id)
+            await tx.commit()
+        return genre
+
+    async def update_genre(
+        self, principal: Principal, genre_id: int, command: UpdateGenre
+    ) -> Genre:
+        """Rename and/or move a genre; a genre cannot move under itself or its descendants.
+
+        Raises:
+            PermissionDenied: ``AUTH_FORBIDDEN``.
+            NotFound: ``GENRE_NOT_FOUND``.
+            ValidationError: unknown ``parent_id``.
+            Conflict: ``GENRE_CONFLICT`` (name taken) or ``GENRE_CYCLE`` (move into own subtree).
+        """
+        require_admin(principal)
+        check_id(genre_id, "genre_id")
+        async with self._tx.write() as tx:
+            genres = {g.id: g for g in await tx.uow.genres.list_all()}
+            genre = genres.get(genre_id)
+            if genre is None:
+                raise _genre_not_found(genre_id)
+            if command.name is not UNSET:
+                genre = attrs.evolve(genre, name=command.name)
+            if command.parent_id is not UNSET:
+                _check_move(genres, genre_id, command.parent_id)
+                genre = attrs.evolve(genre, parent_id=command.parent_id)
+            await tx.uow.genres.update(genre)
+            await tx.commit()
+        return genre
+
+    async def delete_genre(self, principal: Principal, genre_id: int) -> None:
+        """Delete a genre no book and no sub-genre uses.
+
+        Raises:
+            PermissionDenied: ``AUTH_FORBIDDEN``.
+            NotFound: ``GENRE_NOT_FOUND``.
+            Conflict: ``GENRE_IN_USE``.
+        """
+        require_admin(principal)
+        check_id(genre_id, "genre_id")
+        async with self._tx.write() as tx:
+            if await tx.uow.genres.get(genre_id) is None:
+                raise _genre_not_found(genre_id)
+            if await tx.uow.genres.is_in_use(genre_id):
+                raise Conflict(
+                    "Genre is used by books or sub-genres", code="GENRE_IN_USE", field="genre_id"
+                )
+            await tx.uow.genres.delete(genre_id)
+            await tx.commit()
+
+    # -- books ----------------------------------------------------------------------------
+
+    async def get_book(self, book_id: int) -> Book:
+        """Raises: NotFound ``BOOK_NOT_FOUND`` (field ``book_id``)."""
+        check_id(book_id, "book_id")
+        async with self._tx.read() as uow:
+            book = await uow.books.get(book_id)
+        if book is None:
+            raise _book_not_found(book_id)
+        return book
+
+    async def list_books(self, query: ListBooks | None = None) -> Page[Book]:
+        """One page of books matching every given filter, with the exact total."""
+        query = query or ListBooks()
+        repo_query = BookQuery(
+            genre_id=query.genre_id,
+            author=query.author,
+            min_price=query.min_price,
+            max_price=query.max_price,
+            in_stock=query.in_stock,
+            sort=query.sort,
+            direction=query.direction,
+        )
+        async with self._tx.read() as uow:
+            return await uow.books.list(repo_query, query.page_request)
+
+    async def create_book(self, principal: Principal, command: CreateBook) -> Book:
+        """Add a book; its stock starts at 0.
+
+        Raises:
+            PermissionDenied: ``AUTH_FORBIDDEN``.
+            ValidationError: unknown ``genre_id``.
+            Conflict: ``BOOK_ISBN_CONFLICT`` (field ``isbn``).
+        """
+        require_admin(principal)
+        now = self._clock.now()
+        async with self._tx.write() as tx:
+            await _check_genre_exists(tx, command.genre_id)
+            book = await tx.uow.books.add(
+                NewBook(
+                    title=command.title,
+                    author=command.author,
+                    price=command.price,
+                    isbn=command.isbn,
+                    genre_id=command.genre_id,
+                    description=command.description,
+                    cover_image_url=command.cover_image_url,
+                    publish_date=command.publish_date,
+                    stock_quantity=0,
+                    created_at=now,
+                )
+            )
+            await tx.commit()
+        return book
+
+    async def update_book(self, principal: Principal, book_id: int, command: UpdateBook) -> Book:
+        """Change only the fields given in ``command``.
+
+        Raises:
+            PermissionDenied: ``AUTH_FORBIDDEN``.
+            NotFound: ``BOOK_NOT_FOUND``.
+            ValidationError: unknown ``genre_id``.
+            Conflict: ``BOOK_ISBN_CONFLICT``.
+        """
+        require_admin(principal)
+        check_id(book_id, "book_id")
+        changes = command.changes()
+        async with self._tx.write() as tx:
+            book = await tx.uow.books.get(book_id)
+            if book is None:
+                raise _book_not_found(book_id)
+            if changes.get("genre_id") is not None:
+                await _check_genre_exists(tx, changes["genre_id"])
+            if changes:
+                book = attrs.evolve(book, **changes, updated_at=self._clock.now())
+                await tx.uow.books.update(book)
+            await tx.commit()
+        return book
+
+    async def delete_book(self, principal: Principal, book_id: int) -> None:
+        """Raises: PermissionDenied ``AUTH_FORBIDDEN``; NotFound ``BOOK_NOT_FOUND``."""
+        require_admin(principal)
+        check_id(book_id, "book_id")
+        async with self._tx.write() as tx:
+            if not await tx.uow.books.delete(book_id):
+                raise _book_not_found(book_id)
+            await tx.commit()
+
+    async def set_stock(self, principal: Principal, book_id: int, command: SetStock) -> Book:
+        """Set the stock to an absolute quantity; going from 0 to above 0 records
+        :class:`BookRestocked`.
+
+        Raises: PermissionDenied ``AUTH_FORBIDDEN``; NotFound ``BOOK_NOT_FOUND``.
+        """
+        require_admin(principal)
+        check_id(book_id, "book_id")
+        async with self._tx.write() as tx:
+            change = await tx.uow.books.set_stock(book_id, command.quantity)
+            return await self._finish_stock_change(tx, book_id, change)
+
+    async def adjust_stock(self, principal: Principal, book_id: int, command: AdjustStock) -> Book:
+        """Add to (or take from) the stock; it never goes below 0.
+
+        Raises:
+            PermissionDenied: ``AUTH_FORBIDDEN``.
+            NotFound: ``BOOK_NOT_FOUND``.
+            Conflict: ``BOOK_INSUFFICIENT_STOCK``.
+        """
+        require_admin(principal)
+        check_id(book_id, "book_id")
+        async with self._tx.write() as tx:
+            change = await tx.uow.books.adjust_stock(book_id, command.delta)
+            return await self._finish_stock_change(tx, book_id, change)
+
+    async def _finish_stock_change(
+        self, tx: Transaction[CatalogUnitOfWork], book_id: int, change: StockChange | None
+    ) -> Book:
+        if change is None:
+            raise _book_not_found(book_id)
+        book = await tx.uow.books.get(book_id)
+        assert book is not None  # the stock change just locked it
+        if change.before == 0 < change.after:
+            tx.record(BookRestocked(book.id, book.title, change.after))
+        await tx.commit()
+        return book
+
+
+async def _check_genre_exists(tx: Transaction[CatalogUnitOfWork], genre_id: int | None) -> None:
+    if genre_id is not None and await tx.uow.genres.get(genre_id) is None:
+        raise ValidationError.single("genre_id", "unknown genre")
+
+
+def _check_move(genres: dict[int, Genre], genre_id: int, parent_id: int | None) -> None:
+    if parent_id is None:
+        return
+    if parent_id not in genres:
+        raise ValidationError.single("parent_id", "unknown genre")
+    ancestor: int | None = parent_id
+    while ancestor is not None:
+        if ancestor == genre_id:
+            raise Conflict(
+                "A genre cannot move under itself or one of its sub-genres",
+                code="GENRE_CYCLE",
+                field="parent_id",
+            )
+        ancestor = genres[ancestor].parent_id

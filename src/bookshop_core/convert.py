@@ -1,0 +1,219 @@
+"""The one converter between untrusted data, commands, and JSON-ready results.
+
+``structure(data, Command)`` turns a decoded JSON object into a validated command; any wrong
+shape, wrong type or unknown key becomes a :class:`~bookshop_core.errors.ValidationError` naming
+each bad field, never a cattrs or Python exception. ``unstructure(result)`` turns entities and
+pages into plain dicts: money as two-decimal strings, timestamps as ISO-8601 with offset.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+from cattrs import Converter
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+
+from bookshop_core.catalog.entities import Book, Genre, GenreNode
+from bookshop_core.errors import FieldError, ValidationError
+from bookshop_core.kernel.pagination import Page
+from bookshop_core.kernel.validation import Unset
+
+__all__ = ["converter", "structure", "unstructure"]
+
+T = TypeVar("T")
+
+
+class _TypeMismatch(TypeError):
+    def __init__(self, expected: str) -> None:
+        super().__init__(f"must be {expected}")
+        self.expected = expected
+
+
+def _strict(kind: type, expected: str) -> Callable[[Any, type], Any]:
+    def hook(value: Any, _: type) -> Any:
+        if isinstance(value, bool) and kind is not bool:
+            raise _TypeMismatch(expected)
+        if not isinstance(value, kind):
+            raise _TypeMismatch(expected)
+        return value
+
+    return hook
+
+
+def _structure_decimal(value: Any, _: type) -> Any:
+    # Range and precision are the command's business; here only the shape is checked.
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | float | str):
+        raise _TypeMismatch("a decimal number or numeric string")
+    return value
+
+
+def _structure_date(value: Any, _: type) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _TypeMismatch("a date as YYYY-MM-DD")
+
+
+def _structure_datetime(value: Any, _: type) -> datetime:
+    parsed: datetime | None = None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and len(value) <= 40:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise _TypeMismatch("an ISO-8601 timestamp with a UTC offset")
+    return parsed
+
+
+def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    try:
+        return cls(value)
+    except (ValueError, TypeError):
+        allowed = ", ".join(str(m.value) for m in cls)
+        raise _TypeMismatch(f"one of: {allowed}") from None
+
+
+def _is_unset_union(tp: Any) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType) and Unset in typing.get_args(tp)
+
+
+def _structure_unset_union(value: Any, tp: Any) -> Any:
+    # ``UNSET`` is the default for an absent key; input never carries it, so structure as the rest.
+    rest = tuple(arg for arg in typing.get_args(tp) if arg is not Unset)
+    return converter.structure(value, rest[0] if len(rest) == 1 else typing.Union[rest])  # noqa: UP007
+
+
+def _make_converter() -> Converter:
+    conv = Converter(forbid_extra_keys=True, detailed_validation=True)
+    conv.register_structure_hook(str, _strict(str, "a string"))
+    conv.register_structure_hook(int, _strict(int, "an integer"))
+    conv.register_structure_hook(bool, _strict(bool, "a boolean"))
+    conv.register_structure_hook(float, _strict(float, "a number"))
+    conv.register_structure_hook(Decimal, _structure_decimal)
+    conv.register_structure_hook(date, _structure_date)
+    conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_structure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum) and t is not Unset,
+        _structure_enum,
+    )
+    conv.register_structure_hook_func(_is_unset_union, _structure_unset_union)
+
+    conv.register_unstructure_hook(Decimal, lambda d: f"{d:.2f}")
+    conv.register_unstructure_hook(datetime, lambda d: d.isoformat())
+    conv.register_unstructure_hook(date, lambda d: d.isoformat())
+    conv.register_unstructure_hook(Book, _unstructure_book)
+    conv.register_unstructure_hook(Genre, lambda g: {"id": g.id, "name": g.name, "parent_id": g.parent_id})
+    conv.register_unstructure_hook(GenreNode, _unstructure_genre_node)
+    conv.register_unstructure_hook_func(
+        lambda t: typing.get_origin(t) is Page or t is Page, _unstructure_page
+    )
+    return conv
+
+
+def _unstructure_book(book: Book) -> dict[str, Any]:
+    avg = book.avg_rating
+    return {
+        "id": book.id,
+        "title": book.title,
+        "author": book.author,
+        "price": f"{book.price:.2f}",
+        "isbn": book.isbn,
+        "genre_id": book.genre_id,
+        "description": book.description,
+        "cover_image_url": book.cover_image_url,
+        "publish_date": book.publish_date.isoformat() if book.publish_date else None,
+        "stock_quantity": book.stock_quantity,
+        "in_stock": book.in_stock,
+        "avg_rating": float(avg) if avg is not None else None,
+        "review_count": book.review_count,
+        "created_at": book.created_at.isoformat(),
+        "updated_at": book.updated_at.isoformat(),
+    }
+
+
+def _unstructure_genre_node(node: GenreNode) -> dict[str, Any]:
+    return {
+        "id": node.id,
+        "name": node.name,
+        "parent_id": node.parent_id,
+        "children": [_unstructure_genre_node(child) for child in node.children],
+    }
+
+
+def _unstructure_page(page: Page[Any]) -> dict[str, Any]:
+    return {
+        "items": [converter.unstructure(item) for item in page.items],
+        "total": page.total,
+        "page": page.page,
+        "size": page.size,
+    }
+
+
+converter = _make_converter()
+
+
+def structure(data: object, cls: type[T]) -> T:
+    """Build a ``cls`` command from untrusted decoded JSON.
+
+    Raises:
+        ValidationError: every bad, missing or unknown field, each with its path.
+    """
+    if attrs.has(cls) and not isinstance(data, dict):
+        raise ValidationError([FieldError((), "must be a JSON object", "type_error")])
+    try:
+        return converter.structure(data, cls)
+    except ValidationError:
+        raise
+    except Exception as exc:  # cattrs groups; anything else is a malformed input too
+        raise ValidationError(list(_field_errors(exc, ()))) from None
+
+
+def unstructure(obj: object) -> Any:
+    """Entities, pages and values as JSON-ready data."""
+    return converter.unstructure(obj)
+
+
+def _field_errors(exc: BaseException, loc: tuple[str | int, ...]) -> list[FieldError]:
+    if isinstance(exc, ForbiddenExtraKeysError):
+        return [
+            FieldError((*loc, name), "unknown field", "extra_forbidden")
+            for name in sorted(exc.extra_fields)
+        ]
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        found: list[FieldError] = []
+        for inner in exc.exceptions:
+            here = loc
+            for note in getattr(inner, "__notes__", ()):
+                if isinstance(note, AttributeValidationNote):
+                    here = (*loc, note.name)
+                elif isinstance(note, IterableValidationNote):
+                    here = (*loc, note.index)
+            found.extend(_field_errors(inner, here))
+        return found
+    if isinstance(exc, ValidationError):
+        return [FieldError((*loc, *e.loc), e.msg, e.type) for e in exc.errors]
+    if isinstance(exc, KeyError):
+        return [FieldError(loc, "field required", "missing")]
+    if isinstance(exc, _TypeMismatch):
+        return [FieldError(loc, str(exc), "type_error")]
+    return [FieldError(loc, "invalid value", "value_error")]

@@ -1,0 +1,104 @@
+"""The unit-of-work port and the transaction runner every use case goes through.
+
+Adapters implement :class:`UnitOfWork` (one class per backend holds every context's
+repositories); each context declares the repositories it needs in its own protocol that extends
+it. :class:`Transactions` is the core's side: it opens a unit of work, lets the use case record
+events, runs in-transaction handlers before the single commit and after-commit handlers after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Generic, Protocol, Self, TypeVar
+
+from bookshop_core.kernel.events import DomainEvent, EventBus
+
+__all__ = ["Transaction", "Transactions", "UnitOfWork", "UnitOfWorkFactory"]
+
+
+class UnitOfWork(Protocol):
+    """One atomic transaction against the store; rolls back unless ``commit()`` was called."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None:
+        """Make every change durable; the unit of work is finished afterwards."""
+
+    async def rollback(self) -> None:
+        """Discard every change."""
+
+
+U = TypeVar("U", bound=UnitOfWork)
+U_co = TypeVar("U_co", bound=UnitOfWork, covariant=True)
+
+
+class UnitOfWorkFactory(Protocol[U_co]):
+    """Makes a fresh unit of work. ``read_only`` lets a backend skip write locks."""
+
+    def __call__(self, *, read_only: bool = False) -> U_co: ...
+
+
+class Transaction(Generic[U]):
+    """A writing unit of work plus the events its use case records."""
+
+    def __init__(self, uow: U, bus: EventBus) -> None:
+        self.uow = uow
+        self._bus = bus
+        self._events: list[DomainEvent] = []
+        self._delivered = 0
+        self.committed = False
+
+    def record(self, event: DomainEvent) -> None:
+        """Note that ``event`` happened in this transaction."""
+        self._events.append(event)
+
+    @property
+    def events(self) -> tuple[DomainEvent, ...]:
+        return tuple(self._events)
+
+    async def commit(self) -> None:
+        """Run in-transaction handlers (which may record more events), then commit once."""
+        while self._delivered < len(self._events):
+            event = self._events[self._delivered]
+            self._delivered += 1
+            await self._bus.run_in_transaction(event, self.uow)
+        await self.uow.commit()
+        self.committed = True
+
+
+class Transactions(Generic[U]):
+    """Opens units of work for one context's use cases.
+
+    Args:
+        factory: Makes the backend's unit of work.
+        bus: Delivers the events recorded in writing transactions.
+    """
+
+    def __init__(self, factory: UnitOfWorkFactory[U], bus: EventBus) -> None:
+        self._factory = factory
+        self._bus = bus
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[U]:
+        """A read-only unit of work; it never commits."""
+        async with self._factory(read_only=True) as uow:
+            yield uow
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Transaction[U]]:
+        """A writing transaction; the use case calls ``commit()`` exactly once on success."""
+        async with self._factory() as uow:
+            tx = Transaction(uow, self._bus)
+            yield tx
+        if tx.committed:
+            for event in tx.events:
+                await self._bus.run_after_commit(event)
