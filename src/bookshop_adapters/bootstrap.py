@@ -1,0 +1,212 @@
+"""The composition root: builds a whole shop from a database URL and optional overrides.
+
+Usage::
+
+    async with build_shop("sqlite+aiosqlite:///shop.db") as shop:
+        page = await shop.catalog.list_books()
+
+    shop = await build_shop("memory://", clock=ManualClock())
+    ...
+    await shop.aclose()
+
+Nothing here is global: each shop owns its engine and pool, and closing it releases them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from types import TracebackType
+from typing import Any, Protocol
+
+from attrs import frozen
+
+from bookshop_core.catalog.ports import CatalogUnitOfWork
+from bookshop_core.catalog.use_cases import Catalog
+from bookshop_core.kernel.clock import Clock, SystemClock
+from bookshop_core.kernel.events import EventBus
+from bookshop_core.kernel.uow import Transactions, UnitOfWorkFactory
+from bookshop_adapters.memory import MemoryBackend
+
+__all__ = [
+    "DATABASE_URL_ENV",
+    "DEFAULT_DATABASE_URL",
+    "Backend",
+    "Shop",
+    "ShopSettings",
+    "build_shop",
+    "open_backend",
+]
+
+DATABASE_URL_ENV = "BOOKSHOP_DATABASE_URL"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///bookshop.db"
+
+
+class ShopUnitOfWork(CatalogUnitOfWork, Protocol):
+    """Everything the shop's contexts need from one unit of work."""
+
+
+class Backend(Protocol):
+    """A store the shop runs on: makes units of work, answers health checks, closes."""
+
+    @property
+    def dialect_name(self) -> str: ...
+
+    def unit_of_work(self, *, read_only: bool = False) -> Any: ...
+
+    async def ping(self) -> bool: ...
+
+    async def aclose(self) -> None: ...
+
+
+@frozen
+class ShopSettings:
+    """Shop-wide configuration.
+
+    Args:
+        currency: ISO 4217 code of the shop's one currency.
+    """
+
+    currency: str = "USD"
+
+
+class Shop:
+    """A running shop: one attribute per bounded context, plus what they share.
+
+    Build it with :func:`build_shop`; close it with ``aclose()`` or ``async with``.
+    """
+
+    def __init__(
+        self,
+        *,
+        backend: Backend,
+        clock: Clock,
+        events: EventBus,
+        settings: ShopSettings,
+        unit_of_work: UnitOfWorkFactory[ShopUnitOfWork] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.clock = clock
+        self.events = events
+        self.settings = settings
+        self.unit_of_work: UnitOfWorkFactory[ShopUnitOfWork] = (
+            unit_of_work or backend.unit_of_work
+        )
+        transactions: Transactions[ShopUnitOfWork] = Transactions(self.unit_of_work, events)
+        self.catalog = Catalog(transactions, clock)  # type: ignore[arg-type]
+
+    async def ping(self) -> bool:
+        """Whether the store answers (for health checks)."""
+        return await self.backend.ping()
+
+    async def aclose(self) -> None:
+        """Release the store's connections; the shop is unusable afterwards."""
+        await self.backend.aclose()
+
+    async def __aenter__(self) -> Shop:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+async def open_backend(url: str, *, migrate: bool = False) -> Backend:
+    """Open the store a URL names: ``memory://``, ``sqlite+aiosqlite:///...`` or
+    ``postgresql+asyncpg://...``.
+
+    Args:
+        migrate: Bring an SQL schema up to date first (Alembic ``upgrade head``).
+
+    Raises:
+        ValueError: an unsupported URL scheme.
+    """
+    if url == "memory://" or url.startswith("memory:"):
+        return MemoryBackend()
+    if url.startswith(("sqlite+aiosqlite:", "postgresql+asyncpg:")):
+        from bookshop_adapters.sqlalchemy import migrate as run_migrations
+        from bookshop_adapters.sqlalchemy import open_sql_backend
+
+        if migrate:
+            await run_migrations(url)
+        return await open_sql_backend(url)
+    raise ValueError(
+        "unsupported database URL; use memory://, sqlite+aiosqlite:///PATH "
+        "or postgresql+asyncpg://USER:PASSWORD@HOST/DB"
+    )
+
+
+class _ShopOpener:
+    """What :func:`build_shop` returns: await it, or use it as an async context manager."""
+
+    def __init__(self, url: str, kwargs: dict[str, Any]) -> None:
+        self._url = url
+        self._kwargs = kwargs
+        self._shop: Shop | None = None
+
+    async def _open(self) -> Shop:
+        kw = self._kwargs
+        backend = await open_backend(self._url, migrate=kw["migrate"])
+        return Shop(
+            backend=backend,
+            clock=kw["clock"] or SystemClock(),
+            events=kw["events"] or EventBus(),
+            settings=kw["settings"] or ShopSettings(),
+            unit_of_work=kw["unit_of_work"],
+        )
+
+    def __await__(self) -> Generator[Any, None, Shop]:
+        return self._open().__await__()
+
+    async def __aenter__(self) -> Shop:
+        self._shop = await self._open()
+        return self._shop
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._shop is not None:
+            await self._shop.aclose()
+
+
+def build_shop(
+    url: str | None = None,
+    *,
+    clock: Clock | None = None,
+    events: EventBus | None = None,
+    settings: ShopSettings | None = None,
+    unit_of_work: UnitOfWorkFactory[ShopUnitOfWork] | None = None,
+    migrate: bool = False,
+) -> _ShopOpener:
+    """Build a shop on the store ``url`` names, swapping any port by keyword.
+
+    Args:
+        url: ``memory://``, ``sqlite+aiosqlite:///PATH`` or ``postgresql+asyncpg://...``;
+            defaults to ``$BOOKSHOP_DATABASE_URL``, else a ``bookshop.db`` file here.
+        clock: The source of "now" (default: the system clock).
+        events: The event bus (default: a new one); subscribe handlers on ``shop.events``.
+        settings: Shop-wide configuration.
+        unit_of_work: Your own unit-of-work factory, e.g. one wrapping a repository of yours.
+        migrate: Bring an SQL schema up to date before opening.
+
+    Returns:
+        An object to ``await`` (giving a :class:`Shop`) or to use with ``async with``.
+    """
+    resolved = url or os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
+    return _ShopOpener(
+        resolved,
+        {
+            "clock": clock,
+            "events": events,
+            "settings": settings,
+            "unit_of_work": unit_of_work,
+            "migrate": migrate,
+        },
+    )

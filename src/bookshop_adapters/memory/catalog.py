@@ -1,0 +1,198 @@
+"""In-memory catalog repositories: the reference model of the catalog ports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from bookshop_core.catalog.entities import (
+    Book,
+    BookQuery,
+    BookSort,
+    Genre,
+    NewBook,
+    SortDirection,
+    StockChange,
+)
+from bookshop_core.errors import Conflict
+from bookshop_core.kernel.pagination import Page, PageRequest
+from bookshop_adapters.memory.store import Journal, MemoryStore
+
+__all__ = ["MemoryBookRepository", "MemoryGenreRepository"]
+
+
+def _isbn_conflict() -> Conflict:
+    return Conflict("A book with this ISBN already exists", code="BOOK_ISBN_CONFLICT", field="isbn")
+
+
+def _genre_conflict() -> Conflict:
+    return Conflict("A genre with this name already exists", code="GENRE_CONFLICT", field="name")
+
+
+class MemoryGenreRepository:
+    def __init__(self, store: MemoryStore, journal: Journal) -> None:
+        self._store = store
+        self._rows: dict[int, Genre] = store.table("genres")
+        self._journal = journal
+
+    def _check_name_free(self, name: str, genre_id: int | None) -> None:
+        key = name.casefold()
+        if any(g.name.casefold() == key and g.id != genre_id for g in self._rows.values()):
+            raise _genre_conflict()
+
+    async def add(self, name: str, parent_id: int | None) -> Genre:
+        self._check_name_free(name, None)
+        genre = Genre(self._store.next_id("genres"), name, parent_id)
+        self._journal.put(self._rows, genre.id, genre)
+        return genre
+
+    async def get(self, genre_id: int) -> Genre | None:
+        return self._rows.get(genre_id)
+
+    async def list_all(self) -> Sequence[Genre]:
+        return sorted(self._rows.values(), key=lambda g: (g.name.casefold(), g.id))
+
+    async def update(self, genre: Genre) -> None:
+        self._check_name_free(genre.name, genre.id)
+        self._journal.put(self._rows, genre.id, genre)
+
+    async def delete(self, genre_id: int) -> None:
+        self._journal.remove(self._rows, genre_id)
+
+    async def is_in_use(self, genre_id: int) -> bool:
+        books: dict[int, Book] = self._store.table("books")
+        return any(g.parent_id == genre_id for g in self._rows.values()) or any(
+            b.genre_id == genre_id for b in books.values()
+        )
+
+
+def _subtree(genres: dict[int, Genre], root: int) -> set[int]:
+    found = {root}
+    grew = True
+    while grew:
+        before = len(found)
+        found |= {g.id for g in genres.values() if g.parent_id in found}
+        grew = len(found) != before
+    return found
+
+
+_SORT_KEYS: dict[BookSort, Callable[[Book], Any]] = {
+    BookSort.TITLE: lambda b: b.title.casefold(),
+    BookSort.PRICE: lambda b: b.price,
+    BookSort.DATE: lambda b: b.publish_date,
+    BookSort.CREATED_AT: lambda b: b.created_at,
+    BookSort.AVG_RATING: lambda b: (
+        Fraction(b.rating_sum, b.review_count) if b.review_count else None
+    ),
+}
+
+
+def order_books(books: Sequence[Book], sort: BookSort, direction: SortDirection) -> list[Book]:
+    """Sort by ``sort`` in ``direction``, missing values last, ties by id ascending."""
+    key = _SORT_KEYS[sort]
+    by_id = sorted(books, key=lambda b: b.id)
+    present = [b for b in by_id if key(b) is not None]
+    missing = [b for b in by_id if key(b) is None]
+    present.sort(key=key, reverse=direction is SortDirection.DESC)  # stable: ties keep id order
+    return present + missing
+
+
+class MemoryBookRepository:
+    def __init__(self, store: MemoryStore, journal: Journal) -> None:
+        self._store = store
+        self._rows: dict[int, Book] = store.table("books")
+        self._journal = journal
+
+    def _check_isbn_free(self, isbn: str | None, book_id: int | None) -> None:
+        if isbn is not None and any(
+            b.isbn == isbn and b.id != book_id for b in self._rows.values()
+        ):
+            raise _isbn_conflict()
+
+    def _check_genre(self, genre_id: int | None) -> None:
+        # The SQL schema enforces this with a foreign key; the reference model must too.
+        if genre_id is not None and genre_id not in self._store.table("genres"):
+            raise Conflict("Unknown genre", code="GENRE_NOT_FOUND", field="genre_id")
+
+    async def add(self, book: NewBook) -> Book:
+        self._check_isbn_free(book.isbn, None)
+        self._check_genre(book.genre_id)
+        stored = Book(
+            id=self._store.next_id("books"),
+            updated_at=book.created_at,
+            **attrs.asdict(book, recurse=False),
+        )
+        self._journal.put(self._rows, stored.id, stored)
+        return stored
+
+    async def get(self, book_id: int) -> Book | None:
+        return self._rows.get(book_id)
+
+    async def get_many(self, book_ids: Sequence[int]) -> Sequence[Book]:
+        return [self._rows[i] for i in sorted(set(book_ids)) if i in self._rows]
+
+    async def update(self, book: Book) -> None:
+        current = self._rows.get(book.id)
+        if current is None:
+            return
+        self._check_isbn_free(book.isbn, book.id)
+        self._check_genre(book.genre_id)
+        kept = {
+            "stock_quantity": current.stock_quantity,
+            "review_count": current.review_count,
+            "rating_sum": current.rating_sum,
+        }
+        self._journal.put(self._rows, book.id, attrs.evolve(book, **kept))
+
+    async def delete(self, book_id: int) -> bool:
+        if book_id not in self._rows:
+            return False
+        self._journal.remove(self._rows, book_id)
+        return True
+
+    async def set_stock(self, book_id: int, quantity: int) -> StockChange | None:
+        current = self._rows.get(book_id)
+        if current is None:
+            return None
+        self._journal.put(self._rows, book_id, attrs.evolve(current, stock_quantity=quantity))
+        return StockChange(book_id, current.stock_quantity, quantity)
+
+    async def adjust_stock(self, book_id: int, delta: int) -> StockChange | None:
+        current = self._rows.get(book_id)
+        if current is None:
+            return None
+        after = current.stock_quantity + delta
+        if after < 0:
+            raise Conflict(
+                "Not enough stock", code="BOOK_INSUFFICIENT_STOCK", field="stock_quantity"
+            )
+        self._journal.put(self._rows, book_id, attrs.evolve(current, stock_quantity=after))
+        return StockChange(book_id, current.stock_quantity, after)
+
+    async def list(self, query: BookQuery, page: PageRequest) -> Page[Book]:
+        genre_ids = (
+            None
+            if query.genre_id is None
+            else _subtree(self._store.table("genres"), query.genre_id)
+        )
+        books = [b for b in self._rows.values() if _matches(b, query, genre_ids)]
+        ordered = order_books(books, query.sort, query.direction)
+        return Page.of(ordered[page.offset : page.offset + page.limit], len(ordered), page)
+
+
+
+def _matches(book: Book, query: BookQuery, genre_ids: set[int] | None) -> bool:
+    if query.ids is not None and book.id not in query.ids:
+        return False
+    if genre_ids is not None and book.genre_id not in genre_ids:
+        return False
+    if query.author is not None and query.author.casefold() not in book.author.casefold():
+        return False
+    if query.min_price is not None and book.price < query.min_price:
+        return False
+    if query.max_price is not None and book.price > query.max_price:
+        return False
+    return not (query.in_stock and book.stock_quantity <= 0)
