@@ -21,12 +21,12 @@ from typing import Any, Protocol
 
 from attrs import frozen
 
+from bookshop_adapters.memory import MemoryBackend
 from bookshop_core.catalog.ports import CatalogUnitOfWork
 from bookshop_core.catalog.use_cases import Catalog
 from bookshop_core.kernel.clock import Clock, SystemClock
 from bookshop_core.kernel.events import EventBus
 from bookshop_core.kernel.uow import Transactions, UnitOfWorkFactory
-from bookshop_adapters.memory import MemoryBackend
 
 __all__ = [
     "DATABASE_URL_ENV",
@@ -89,11 +89,9 @@ class Shop:
         self.clock = clock
         self.events = events
         self.settings = settings
-        self.unit_of_work: UnitOfWorkFactory[ShopUnitOfWork] = (
-            unit_of_work or backend.unit_of_work
-        )
+        self.unit_of_work: UnitOfWorkFactory[ShopUnitOfWork] = unit_of_work or backend.unit_of_work
         transactions: Transactions[ShopUnitOfWork] = Transactions(self.unit_of_work, events)
-        self.catalog = Catalog(transactions, clock)  # type: ignore[arg-type]
+        self.catalog = Catalog(transactions, clock)
 
     async def ping(self) -> bool:
         """Whether the store answers (for health checks)."""

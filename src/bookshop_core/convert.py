@@ -100,7 +100,12 @@ def _is_unset_union(tp: Any) -> bool:
 def _structure_unset_union(value: Any, tp: Any) -> Any:
     # ``UNSET`` is the default for an absent key; input never carries it, so structure as the rest.
     rest = tuple(arg for arg in typing.get_args(tp) if arg is not Unset)
-    return converter.structure(value, rest[0] if len(rest) == 1 else typing.Union[rest])  # noqa: UP007
+    target: Any = rest[0] if len(rest) == 1 else typing.Union[rest]  # noqa: UP007
+    return converter.structure(value, target)
+
+
+def _is_page(tp: Any) -> bool:
+    return tp is Page or typing.get_origin(tp) is Page
 
 
 def _make_converter() -> Converter:
@@ -122,11 +127,9 @@ def _make_converter() -> Converter:
     conv.register_unstructure_hook(datetime, lambda d: d.isoformat())
     conv.register_unstructure_hook(date, lambda d: d.isoformat())
     conv.register_unstructure_hook(Book, _unstructure_book)
-    conv.register_unstructure_hook(Genre, lambda g: {"id": g.id, "name": g.name, "parent_id": g.parent_id})
+    conv.register_unstructure_hook(Genre, _unstructure_genre)
     conv.register_unstructure_hook(GenreNode, _unstructure_genre_node)
-    conv.register_unstructure_hook_func(
-        lambda t: typing.get_origin(t) is Page or t is Page, _unstructure_page
-    )
+    conv.register_unstructure_hook_func(_is_page, _unstructure_page)
     return conv
 
 
@@ -149,6 +152,10 @@ def _unstructure_book(book: Book) -> dict[str, Any]:
         "created_at": book.created_at.isoformat(),
         "updated_at": book.updated_at.isoformat(),
     }
+
+
+def _unstructure_genre(genre: Genre) -> dict[str, Any]:
+    return {"id": genre.id, "name": genre.name, "parent_id": genre.parent_id}
 
 
 def _unstructure_genre_node(node: GenreNode) -> dict[str, Any]:

@@ -19,7 +19,7 @@ Codes are the contract; classes are a convenience for ``except`` clauses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from attrs import field, frozen
@@ -75,11 +75,15 @@ class DomainError(Exception):
         return body
 
 
+def _to_loc(parts: Iterable[str | int]) -> tuple[str | int, ...]:
+    return tuple(parts)
+
+
 @frozen
 class FieldError:
     """One bad input: where (``loc``, a path of keys and indexes), why, and a short type tag."""
 
-    loc: tuple[str | int, ...] = field(converter=tuple)
+    loc: tuple[str | int, ...] = field(converter=_to_loc)
     msg: str
     type: str = "value_error"
 
@@ -103,7 +107,8 @@ class ValidationError(DomainError):
         fields = [".".join(str(part) for part in e.loc) for e in self.errors]
         only = fields[0] if len(fields) == 1 and fields[0] else None
         text = message or "; ".join(
-            f"{name}: {e.msg}" if name else e.msg for name, e in zip(fields, self.errors, strict=True)
+            f"{name}: {e.msg}" if name else e.msg
+            for name, e in zip(fields, self.errors, strict=True)
         )
         super().__init__(text or "invalid input", code=code, field=only)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from bookshop_adapters.memory.store import Journal, MemoryStore
 from bookshop_core.catalog.entities import (
     Book,
     BookQuery,
@@ -19,7 +20,6 @@ from bookshop_core.catalog.entities import (
 )
 from bookshop_core.errors import Conflict
 from bookshop_core.kernel.pagination import Page, PageRequest
-from bookshop_adapters.memory.store import Journal, MemoryStore
 
 __all__ = ["MemoryBookRepository", "MemoryGenreRepository"]
 
@@ -128,8 +128,20 @@ class MemoryBookRepository:
         self._journal.put(self._rows, stored.id, stored)
         return stored
 
+    async def add_many(
+        self, books: Sequence[NewBook], *, progress: Callable[[int], None] | None = None
+    ) -> Sequence[Book]:
+        added = [await self.add(book) for book in books]
+        if progress is not None and added:
+            progress(len(added))
+        return added
+
     async def get(self, book_id: int) -> Book | None:
         return self._rows.get(book_id)
+
+    async def find_by_isbns(self, isbns: Sequence[str]) -> Sequence[Book]:
+        wanted = set(isbns)
+        return sorted((b for b in self._rows.values() if b.isbn in wanted), key=lambda b: b.id)
 
     async def get_many(self, book_ids: Sequence[int]) -> Sequence[Book]:
         return [self._rows[i] for i in sorted(set(book_ids)) if i in self._rows]
@@ -140,12 +152,13 @@ class MemoryBookRepository:
             return
         self._check_isbn_free(book.isbn, book.id)
         self._check_genre(book.genre_id)
-        kept = {
-            "stock_quantity": current.stock_quantity,
-            "review_count": current.review_count,
-            "rating_sum": current.rating_sum,
-        }
-        self._journal.put(self._rows, book.id, attrs.evolve(book, **kept))
+        kept = attrs.evolve(
+            book,
+            stock_quantity=current.stock_quantity,
+            review_count=current.review_count,
+            rating_sum=current.rating_sum,
+        )
+        self._journal.put(self._rows, book.id, kept)
 
     async def delete(self, book_id: int) -> bool:
         if book_id not in self._rows:
@@ -181,7 +194,6 @@ class MemoryBookRepository:
         books = [b for b in self._rows.values() if _matches(b, query, genre_ids)]
         ordered = order_books(books, query.sort, query.direction)
         return Page.of(ordered[page.offset : page.offset + page.limit], len(ordered), page)
-
 
 
 def _matches(book: Book, query: BookQuery, genre_ids: set[int] | None) -> bool:

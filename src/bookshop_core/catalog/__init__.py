@@ -20,11 +20,19 @@ from bookshop_core.catalog.entities import (
     SortDirection,
     StockChange,
 )
+from bookshop_core.catalog.importing import (
+    IMPORT_COLUMNS,
+    ImportedRow,
+    ImportReport,
+    RowError,
+    parse_import_row,
+)
 from bookshop_core.catalog.isbn import normalize_isbn, to_isbn10, to_isbn13
 from bookshop_core.catalog.ports import BookRepository, CatalogUnitOfWork, GenreRepository
 from bookshop_core.catalog.use_cases import Catalog, build_genre_tree
 
 __all__ = [
+    "IMPORT_COLUMNS",
     "AdjustStock",
     "Book",
     "BookQuery",
@@ -38,8 +46,11 @@ __all__ = [
     "Genre",
     "GenreNode",
     "GenreRepository",
+    "ImportReport",
+    "ImportedRow",
     "ListBooks",
     "NewBook",
+    "RowError",
     "SetStock",
     "SortDirection",
     "StockChange",
@@ -47,6 +58,7 @@ __all__ = [
     "UpdateGenre",
     "build_genre_tree",
     "normalize_isbn",
+    "parse_import_row",
     "to_isbn10",
     "to_isbn13",
 ]

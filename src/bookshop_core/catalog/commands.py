@@ -86,7 +86,9 @@ def _check_book_fields(cmd: Any, problems: Problems) -> None:
         except ValidationError as exc:
             problems.absorb(exc)
     if cmd.cover_image_url is not UNSET:
-        url = problems.text("cover_image_url", cmd.cover_image_url, max_length=URL_MAX, nullable=True)
+        url = problems.text(
+            "cover_image_url", cmd.cover_image_url, max_length=URL_MAX, nullable=True
+        )
         if url is not None and (
             any(c.isspace() for c in url) or not url.startswith(("http://", "https://", "/"))
         ):
@@ -130,11 +132,11 @@ class UpdateBook:
     title: str | Unset = UNSET
     author: str | Unset = UNSET
     price: Decimal | Unset = UNSET
-    isbn: str | None | Unset = UNSET
-    genre_id: int | None | Unset = UNSET
-    description: str | None | Unset = UNSET
-    cover_image_url: str | None | Unset = UNSET
-    publish_date: date | None | Unset = UNSET
+    isbn: str | Unset | None = UNSET
+    genre_id: int | Unset | None = UNSET
+    description: str | Unset | None = UNSET
+    cover_image_url: str | Unset | None = UNSET
+    publish_date: date | Unset | None = UNSET
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
@@ -207,7 +209,7 @@ class UpdateGenre:
     """Rename a genre and/or move it (``parent_id=None`` makes it a top-level genre)."""
 
     name: str | Unset = UNSET
-    parent_id: int | None | Unset = UNSET
+    parent_id: int | Unset | None = UNSET
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
@@ -238,7 +240,11 @@ class ListBooks:
         problems = Problems()
         _check_id_field(problems, self, "genre_id", nullable=True)
         if self.author is not None:
-            _set(self, "author", problems.text("author", self.author, max_length=AUTHOR_MAX, nullable=True))
+            _set(
+                self,
+                "author",
+                problems.text("author", self.author, max_length=AUTHOR_MAX, nullable=True),
+            )
         for name in ("min_price", "max_price"):
             value = getattr(self, name)
             if value is not None:

@@ -6,7 +6,7 @@ passes the contract suite in ``bookshop_adapters.testing``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from bookshop_core.catalog.entities import Book, BookQuery, Genre, NewBook, StockChange
@@ -59,7 +59,23 @@ class BookRepository(Protocol):
         """
         ...
 
+    async def add_many(
+        self, books: Sequence[NewBook], *, progress: Callable[[int], None] | None = None
+    ) -> Sequence[Book]:
+        """Store many new books in few round trips (bulk import), in order.
+
+        ``progress(n)`` is called as each batch of ``n`` books is written.
+
+        Raises:
+            Conflict: ``BOOK_ISBN_CONFLICT`` when an ISBN is taken.
+        """
+        ...
+
     async def get(self, book_id: int) -> Book | None: ...
+
+    async def find_by_isbns(self, isbns: Sequence[str]) -> Sequence[Book]:
+        """The stored books having any of these (normalised) ISBNs, in one round trip."""
+        ...
 
     async def get_many(self, book_ids: Sequence[int]) -> Sequence[Book]:
         """The books with these ids that exist, in id order, in one round trip."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -24,6 +25,7 @@ from bookshop_core.catalog.entities import (
     NewBook,
     StockChange,
 )
+from bookshop_core.catalog.importing import ImportReport, import_rows
 from bookshop_core.catalog.ports import CatalogUnitOfWork
 from bookshop_core.errors import Conflict, NotFound, ValidationError
 from bookshop_core.kernel.clock import Clock
@@ -268,6 +270,30 @@ class Catalog:
         async with self._tx.write() as tx:
             change = await tx.uow.books.adjust_stock(book_id, command.delta)
             return await self._finish_stock_change(tx, book_id, change)
+
+    async def import_books(
+        self,
+        principal: Principal,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        partial: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportReport:
+        """Import books from rows of the columns in ``IMPORT_COLUMNS`` (CSV-style strings
+        accepted), creating missing genres from paths like ``Fiction/Fantasy``.
+
+        Every row is validated first and every bad row reported with its number. By default a
+        single bad row means nothing is written; with ``partial=True`` the good rows are.
+        All writes happen in one transaction.
+
+        Raises:
+            PermissionDenied: ``AUTH_FORBIDDEN``.
+        """
+        require_admin(principal)
+        async with self._tx.write() as tx:
+            return await import_rows(
+                tx, rows, clock=self._clock, partial=partial, progress=progress
+            )
 
     async def _finish_stock_change(
         self, tx: Transaction[CatalogUnitOfWork], book_id: int, change: StockChange | None

@@ -1,0 +1,241 @@
+"""Bulk import of books from tabular rows (e.g. a CSV file), all or nothing by default."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from attrs import frozen
+
+from bookshop_core.catalog.commands import GENRE_NAME_MAX, CreateBook, SetStock
+from bookshop_core.catalog.entities import Book, Genre, NewBook
+from bookshop_core.catalog.ports import CatalogUnitOfWork
+from bookshop_core.errors import FieldError, ValidationError
+from bookshop_core.kernel.clock import Clock
+from bookshop_core.kernel.uow import Transaction
+
+__all__ = ["IMPORT_COLUMNS", "ImportReport", "ImportedRow", "RowError", "parse_import_row"]
+
+#: The columns an import understands; ``title``, ``author`` and ``price`` are required.
+IMPORT_COLUMNS = (
+    "title",
+    "author",
+    "price",
+    "isbn",
+    "genre",
+    "publish_date",
+    "description",
+    "cover_image_url",
+    "stock_quantity",
+)
+_GENRE_DEPTH_MAX = 5
+
+
+@frozen
+class ImportedRow:
+    """One valid import row: the book, the genre path it belongs to, and its initial stock."""
+
+    book: CreateBook
+    genre_path: tuple[str, ...]
+    stock_quantity: int
+
+
+@frozen
+class RowError:
+    """Why row ``row`` (1 = first data row) was refused."""
+
+    row: int
+    errors: tuple[FieldError, ...]
+
+    def describe(self) -> str:
+        reasons = "; ".join(f"{'.'.join(map(str, e.loc)) or 'row'}: {e.msg}" for e in self.errors)
+        return f"row {self.row}: {reasons}"
+
+
+@frozen
+class ImportReport:
+    """The outcome of an import: how many books were written and which rows were refused.
+
+    ``committed`` is false when a bad row stopped an all-or-nothing import.
+    """
+
+    imported: int
+    errors: tuple[RowError, ...]
+    committed: bool
+    genres_created: int = 0
+
+    @property
+    def rejected(self) -> int:
+        return len(self.errors)
+
+
+def _blank_to_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def parse_import_row(raw: Mapping[str, object]) -> ImportedRow:
+    """Validate one row of strings (or typed values) into an :class:`ImportedRow`.
+
+    Raises:
+        ValidationError: every bad or unknown column of the row.
+    """
+    problems: list[FieldError] = [
+        FieldError((str(name),), "unknown column", "extra_forbidden")
+        for name in raw
+        if name not in IMPORT_COLUMNS
+    ]
+    row = {name: _blank_to_none(raw.get(name)) for name in IMPORT_COLUMNS}
+    stock = _parse_int(row.pop("stock_quantity"), "stock_quantity", problems) or 0
+    genre_path = _parse_genre_path(row.pop("genre"), problems)
+    publish = row.get("publish_date")
+    if isinstance(publish, str):
+        try:
+            row["publish_date"] = date.fromisoformat(publish.strip())
+        except ValueError:
+            problems.append(FieldError(("publish_date",), "must be a date as YYYY-MM-DD"))
+            row["publish_date"] = None
+    book: CreateBook | None = None
+    try:
+        book = CreateBook(**row)  # type: ignore[arg-type]  # values are checked by CreateBook
+    except ValidationError as exc:
+        problems.extend(exc.errors)
+    except TypeError:
+        problems.append(FieldError((), "missing required columns", "missing"))
+    try:
+        SetStock(stock)
+    except ValidationError as exc:
+        problems.extend(FieldError(("stock_quantity",), e.msg, e.type) for e in exc.errors)
+    if problems or book is None:
+        raise ValidationError(problems)
+    return ImportedRow(book, genre_path, stock)
+
+
+def _parse_int(value: object, name: str, problems: list[FieldError]) -> int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 12:
+        return int(value)
+    problems.append(FieldError((name,), "must be an integer", "type_error"))
+    return None
+
+
+def _parse_genre_path(value: object, problems: list[FieldError]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, str):
+        problems.append(FieldError(("genre",), "must be a genre path like Fiction/Fantasy"))
+        return ()
+    parts = tuple(part.strip() for part in value.split("/"))
+    if (
+        any(not part or len(part) > GENRE_NAME_MAX for part in parts)
+        or len(parts) > _GENRE_DEPTH_MAX
+    ):
+        problems.append(
+            FieldError(("genre",), "must be a path of 1 to 5 names, each 1 to 100 characters")
+        )
+        return ()
+    return parts
+
+
+class GenrePaths:
+    """Resolves genre paths to ids, creating missing genres, with one read of all genres."""
+
+    def __init__(self, genres: Sequence[Genre]) -> None:
+        self._by_key = {g.name.casefold(): g for g in genres}
+        names = {g.id: g.name.casefold() for g in genres}
+        # Each genre's parent, by case-folded name; grows as paths are planned, so two rows
+        # putting one name under different parents are caught before anything is written.
+        self._parent_of: dict[str, str | None] = {
+            key: names.get(g.parent_id) if g.parent_id else None for key, g in self._by_key.items()
+        }
+        self.created = 0
+
+    def problem(self, path: tuple[str, ...]) -> str | None:
+        """Why ``path`` contradicts the taxonomy planned so far, or ``None`` when it fits."""
+        parent: str | None = None
+        for name in path:
+            key = name.casefold()
+            if key in self._parent_of and self._parent_of[key] != parent:
+                return f"genre {name!r} exists under another parent"
+            parent = key
+        parent = None
+        for name in path:
+            self._parent_of[name.casefold()] = parent
+            parent = name.casefold()
+        return None
+
+    async def resolve(
+        self, tx: Transaction[CatalogUnitOfWork], path: tuple[str, ...]
+    ) -> int | None:
+        parent: int | None = None
+        for name in path:
+            genre = self._by_key.get(name.casefold())
+            if genre is None:
+                genre = await tx.uow.genres.add(name, parent)
+                self._by_key[name.casefold()] = genre
+                self.created += 1
+            parent = genre.id
+        return parent
+
+
+async def import_rows(
+    tx: Transaction[CatalogUnitOfWork],
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    clock: Clock,
+    partial: bool,
+    progress: Callable[[int], None] | None,
+) -> ImportReport:
+    """Validate every row first, then write the good ones in the caller's transaction.
+
+    Duplicate ISBNs (within the file or already stored) are row errors. With ``partial=False``
+    a single bad row means nothing is written and the report says ``committed=False``.
+    """
+    parsed: list[tuple[int, ImportedRow]] = []
+    errors: list[RowError] = []
+    for number, raw in enumerate(rows, start=1):
+        try:
+            parsed.append((number, parse_import_row(raw)))
+        except ValidationError as exc:
+            errors.append(RowError(number, exc.errors))
+    isbns = [row.book.isbn for _, row in parsed if row.book.isbn]
+    taken = {b.isbn for b in await tx.uow.books.find_by_isbns(isbns)}
+    paths = GenrePaths(await tx.uow.genres.list_all())
+    seen: set[str] = set()
+    good: list[ImportedRow] = []
+    for number, row in parsed:
+        isbn = row.book.isbn
+        reason = paths.problem(row.genre_path)
+        if isbn and (isbn in taken or isbn in seen):
+            errors.append(RowError(number, (FieldError(("isbn",), "duplicate ISBN", "conflict"),)))
+        elif reason:
+            errors.append(RowError(number, (FieldError(("genre",), reason, "conflict"),)))
+        else:
+            good.append(row)
+        if isbn:
+            seen.add(isbn)
+    errors.sort(key=lambda e: e.row)
+    if errors and not partial:
+        return ImportReport(0, tuple(errors), committed=False)
+    now = clock.now()
+    drafts = []
+    for row in good:
+        cmd = row.book
+        drafts.append(
+            NewBook(
+                title=cmd.title,
+                author=cmd.author,
+                price=cmd.price,
+                isbn=cmd.isbn,
+                genre_id=await paths.resolve(tx, row.genre_path),
+                description=cmd.description,
+                cover_image_url=cmd.cover_image_url,
+                publish_date=cmd.publish_date,
+                stock_quantity=row.stock_quantity,
+                created_at=now,
+            )
+        )
+    added: Sequence[Book] = await tx.uow.books.add_many(drafts, progress=progress)
+    await tx.commit()
+    return ImportReport(len(added), tuple(errors), committed=True, genres_created=paths.created)
