@@ -21,7 +21,9 @@ from typing import Any, Protocol
 
 from attrs import frozen
 
+from bookshop_adapters.images import LocalDirectoryImageStore, MemoryImageStore
 from bookshop_adapters.memory import MemoryBackend
+from bookshop_core.catalog.images import CoverImages, ImageStore
 from bookshop_core.catalog.ports import CatalogUnitOfWork
 from bookshop_core.catalog.use_cases import Catalog
 from bookshop_core.kernel.clock import Clock, SystemClock
@@ -65,9 +67,11 @@ class ShopSettings:
 
     Args:
         currency: ISO 4217 code of the shop's one currency.
+        upload_dir: Where uploaded cover images are written (SQL-backed shops).
     """
 
     currency: str = "USD"
+    upload_dir: str = "uploads"
 
 
 class Shop:
@@ -84,6 +88,7 @@ class Shop:
         events: EventBus,
         settings: ShopSettings,
         unit_of_work: UnitOfWorkFactory[ShopUnitOfWork] | None = None,
+        image_store: ImageStore | None = None,
     ) -> None:
         self.backend = backend
         self.clock = clock
@@ -92,6 +97,13 @@ class Shop:
         self.unit_of_work: UnitOfWorkFactory[ShopUnitOfWork] = unit_of_work or backend.unit_of_work
         transactions: Transactions[ShopUnitOfWork] = Transactions(self.unit_of_work, events)
         self.catalog = Catalog(transactions, clock)
+        if image_store is None:
+            image_store = (
+                MemoryImageStore()
+                if backend.dialect_name == "memory"
+                else LocalDirectoryImageStore(settings.upload_dir)
+            )
+        self.images = CoverImages(image_store)
 
     async def ping(self) -> bool:
         """Whether the store answers (for health checks)."""
@@ -155,6 +167,7 @@ class _ShopOpener:
             events=kw["events"] or EventBus(),
             settings=kw["settings"] or ShopSettings(),
             unit_of_work=kw["unit_of_work"],
+            image_store=kw["image_store"],
         )
 
     def __await__(self) -> Generator[Any, None, Shop]:
@@ -181,6 +194,7 @@ def build_shop(
     events: EventBus | None = None,
     settings: ShopSettings | None = None,
     unit_of_work: UnitOfWorkFactory[ShopUnitOfWork] | None = None,
+    image_store: ImageStore | None = None,
     migrate: bool = False,
 ) -> _ShopOpener:
     """Build a shop on the store ``url`` names, swapping any port by keyword.
@@ -192,6 +206,8 @@ def build_shop(
         events: The event bus (default: a new one); subscribe handlers on ``shop.events``.
         settings: Shop-wide configuration.
         unit_of_work: Your own unit-of-work factory, e.g. one wrapping a repository of yours.
+        image_store: Where cover images go (default: memory for ``memory://``, else the
+            ``settings.upload_dir`` directory).
         migrate: Bring an SQL schema up to date before opening.
 
     Returns:
@@ -205,6 +221,7 @@ def build_shop(
             "events": events,
             "settings": settings,
             "unit_of_work": unit_of_work,
+            "image_store": image_store,
             "migrate": migrate,
         },
     )

@@ -20,6 +20,14 @@ from bookshop_core.catalog.entities import (
     SortDirection,
     StockChange,
 )
+from bookshop_core.catalog.images import (
+    MAX_IMAGE_BYTES,
+    CoverImages,
+    ImageStore,
+    StoredImage,
+    UploadRejected,
+    sniff_image_type,
+)
 from bookshop_core.catalog.importing import (
     IMPORT_COLUMNS,
     ImportedRow,
@@ -33,6 +41,7 @@ from bookshop_core.catalog.use_cases import Catalog, build_genre_tree
 
 __all__ = [
     "IMPORT_COLUMNS",
+    "MAX_IMAGE_BYTES",
     "AdjustStock",
     "Book",
     "BookQuery",
@@ -41,11 +50,13 @@ __all__ = [
     "BookSort",
     "Catalog",
     "CatalogUnitOfWork",
+    "CoverImages",
     "CreateBook",
     "CreateGenre",
     "Genre",
     "GenreNode",
     "GenreRepository",
+    "ImageStore",
     "ImportReport",
     "ImportedRow",
     "ListBooks",
@@ -54,11 +65,14 @@ __all__ = [
     "SetStock",
     "SortDirection",
     "StockChange",
+    "StoredImage",
     "UpdateBook",
     "UpdateGenre",
+    "UploadRejected",
     "build_genre_tree",
     "normalize_isbn",
     "parse_import_row",
+    "sniff_image_type",
     "to_isbn10",
     "to_isbn13",
 ]
