@@ -1,0 +1,1 @@
+"""Thin example frontends that wire bookshop use cases to a transport."""

@@ -1,0 +1,10 @@
+"""The example HTTP app: FastAPI over a bookshop, wire-compatible with ``API.md``.
+
+Run it with uvicorn's factory mode::
+
+    BOOKSHOP_DATABASE_URL=memory:// uvicorn examples.http.app:create_app --factory
+"""
+
+from examples.http.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,311 @@
+"""The one mapping from bookshop errors to HTTP responses, used by every route.
+
+A route never builds an error response itself: it raises (or lets a use case raise) a
+:class:`~bookshop_core.errors.DomainError`, and :func:`install_error_handlers` turns it into the
+wire body of ``API.md``: ``{"detail", "code", "field"?, ...details}``.
+
+The status of a domain error is looked up by its ``code`` in :data:`STATUS_BY_CODE` (the codes
+of ``API.md``, so the wire contract does not depend on which class a use case picked), then by
+its class in :data:`STATUS_BY_CLASS`, then :data:`FALLBACK_STATUS`. Framework errors keep the
+same envelope: request validation is 422 ``VALIDATION_ERROR`` with every bad field, routing
+errors are ``HTTP_<status>``, and anything unexpected is 500 ``INTERNAL_ERROR`` with the cause
+logged, never shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from http import HTTPStatus
+from types import MappingProxyType
+from typing import Any, Final
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bookshop_core.errors import (
+    AuthenticationError,
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    Unavailable,
+    ValidationError,
+)
+
+__all__ = [
+    "FALLBACK_STATUS",
+    "STATUS_BY_CLASS",
+    "STATUS_BY_CODE",
+    "CatchAllMiddleware",
+    "ErrorBody",
+    "FieldErrorBody",
+    "ValidationErrorBody",
+    "domain_error_response",
+    "error_responses",
+    "install_error_handlers",
+    "internal_error_response",
+    "status_for",
+]
+
+log = logging.getLogger("bookshop.http")
+
+
+def _codes(status: int, *codes: str) -> dict[str, int]:
+    return dict.fromkeys(codes, status)
+
+
+#: Every code of ``API.md`` (plus ours) and its status. Codes win over classes.
+STATUS_BY_CODE: Final[Mapping[str, int]] = MappingProxyType(
+    {
+        **_codes(HTTPStatus.PAYMENT_REQUIRED, "ORDER_PAYMENT_FAILED"),
+        **_codes(
+            HTTPStatus.UNAUTHORIZED,
+            "AUTH_GOOGLE_INVALID_TOKEN",
+            "AUTH_INVALID_CREDENTIALS",
+            "AUTH_OAUTH_EMAIL_UNVERIFIED",
+            "AUTH_OAUTH_FAILED",
+            "AUTH_OAUTH_NO_EMAIL",
+            "AUTH_REFRESH_INVALID",
+            "AUTH_TOKEN_EXPIRED",
+            "AUTH_TOKEN_INVALID",
+            "AUTH_TOKEN_REUSE",
+            "AUTH_USER_INACTIVE",
+        ),
+        **_codes(
+            HTTPStatus.FORBIDDEN,
+            "ADMN_CANNOT_DEACTIVATE_ADMIN",
+            "AUTH_ACCOUNT_DEACTIVATED",
+            "AUTH_FORBIDDEN",
+            "CART_ITEM_FORBIDDEN",
+            "NOT_PURCHASED",
+            "NOT_REVIEW_OWNER",
+        ),
+        **_codes(
+            HTTPStatus.NOT_FOUND,
+            "BOOK_NOT_FOUND",
+            "CART_ITEM_NOT_FOUND",
+            "GENRE_NOT_FOUND",
+            "ORDER_NOT_FOUND",
+            "PREBOOK_NOT_FOUND",
+            "REVIEW_NOT_FOUND",
+            "USER_NOT_FOUND",
+            "WISHLIST_ITEM_NOT_FOUND",
+        ),
+        **_codes(
+            HTTPStatus.CONFLICT,
+            "ADMN_LAST_ADMIN",
+            "AUTH_EMAIL_CONFLICT",
+            "BOOK_INSUFFICIENT_STOCK",
+            "BOOK_ISBN_CONFLICT",
+            "CART_BOOK_OUT_OF_STOCK",
+            "CART_INSUFFICIENT_STOCK",
+            "CART_ITEM_DUPLICATE",
+            "DUPLICATE_REVIEW",
+            "GENRE_CONFLICT",
+            "GENRE_CYCLE",
+            "GENRE_IN_USE",
+            "ORDER_IDEMPOTENCY_KEY_REUSED",
+            "ORDER_INSUFFICIENT_STOCK",
+            "ORDER_INVALID_TRANSITION",
+            "PREBOOK_ALREADY_CANCELLED",
+            "PREBOOK_BOOK_IN_STOCK",
+            "PREBOOK_DUPLICATE",
+            "WISHLIST_ITEM_DUPLICATE",
+        ),
+        **_codes(HTTPStatus.UNPROCESSABLE_ENTITY, "ORDER_CART_EMPTY", "VALIDATION_ERROR"),
+        **_codes(HTTPStatus.TOO_MANY_REQUESTS, "AUTH_TOO_MANY_ATTEMPTS"),
+        **_codes(HTTPStatus.INTERNAL_SERVER_ERROR, "AUTH_OAUTH_NOT_CONFIGURED"),
+        **_codes(HTTPStatus.NOT_IMPLEMENTED, "SEARCH_UNAVAILABLE"),
+        **_codes(HTTPStatus.SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE"),
+    }
+)
+
+#: Fallbacks for codes not listed above, by class (first match wins).
+STATUS_BY_CLASS: Final[tuple[tuple[type[DomainError], int], ...]] = (
+    (ValidationError, HTTPStatus.UNPROCESSABLE_ENTITY),
+    (NotFound, HTTPStatus.NOT_FOUND),
+    (Conflict, HTTPStatus.CONFLICT),
+    (AuthenticationError, HTTPStatus.UNAUTHORIZED),
+    (PermissionDenied, HTTPStatus.FORBIDDEN),
+    (RateLimited, HTTPStatus.TOO_MANY_REQUESTS),
+    (Unavailable, HTTPStatus.SERVICE_UNAVAILABLE),
+)
+
+#: A deliberate ``DomainError`` of no known kind is still the caller's fault, not ours.
+FALLBACK_STATUS: Final = HTTPStatus.BAD_REQUEST
+
+INTERNAL_ERROR_BODY: Final[Mapping[str, str]] = MappingProxyType(
+    {"detail": "Internal server error", "code": "INTERNAL_ERROR"}
+)
+
+
+# -- wire models (for OpenAPI) --------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    """Every error but request validation. Structured extras appear as further keys."""
+
+    model_config = ConfigDict(extra="allow")
+
+    detail: str = Field(description="A sentence for humans; never parse it.")
+    code: str = Field(description="The stable machine code, e.g. BOOK_NOT_FOUND.")
+    field: str | None = Field(
+        default=None, description="The one input at fault; absent when there is none."
+    )
+
+
+class FieldErrorBody(BaseModel):
+    """One bad input."""
+
+    loc: list[str | int] = Field(description='Where: e.g. ["query", "size"].')
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(BaseModel):
+    """Request validation: every bad field at once."""
+
+    detail: list[FieldErrorBody]
+    code: str = Field(default="VALIDATION_ERROR", examples=["VALIDATION_ERROR"])
+
+
+def error_responses(*statuses: int, codes: Iterable[str] = ()) -> dict[int | str, Any]:
+    """The ``responses=`` of a route that can fail with ``statuses``.
+
+    Args:
+        statuses: The error statuses the route can answer.
+        codes: Domain codes the route raises; each is listed under its status's description.
+
+    Raises:
+        ValueError: a code whose status is not among ``statuses`` (the docs would lie).
+    """
+    by_status: dict[int, list[str]] = {status: [] for status in statuses}
+    for code in codes:
+        status = STATUS_BY_CODE.get(code)
+        if status not in by_status:
+            raise ValueError(f"{code} maps to {status}, which the route does not declare")
+        by_status[status].append(code)
+    responses: dict[int | str, Any] = {}
+    for status, listed in by_status.items():
+        if status == HTTPStatus.UNPROCESSABLE_ENTITY:
+            listed = ["VALIDATION_ERROR", *(c for c in listed if c != "VALIDATION_ERROR")]
+        description = HTTPStatus(status).phrase
+        if listed:
+            description += ": " + ", ".join(listed)
+        model = ValidationErrorBody if status == HTTPStatus.UNPROCESSABLE_ENTITY else ErrorBody
+        responses[status] = {"model": model, "description": description}
+    return responses
+
+
+# -- mapping ----------------------------------------------------------------------------------
+
+
+def status_for(error: DomainError) -> int:
+    """The HTTP status of ``error``: by code, else by class, else 400."""
+    status = STATUS_BY_CODE.get(error.code)
+    if status is not None:
+        return status
+    for cls, fallback in STATUS_BY_CLASS:
+        if isinstance(error, cls):
+            return fallback
+    return FALLBACK_STATUS
+
+
+def domain_error_response(error: DomainError) -> JSONResponse:
+    """``error`` as its wire body, status and headers."""
+    status = status_for(error)
+    headers: dict[str, str] = {}
+    if status == HTTPStatus.UNAUTHORIZED:
+        headers["WWW-Authenticate"] = "Bearer"
+    retry_after = error.details.get("retry_after")
+    if isinstance(retry_after, int | float) and not isinstance(retry_after, bool):
+        headers["Retry-After"] = str(max(0, int(retry_after)))
+    return JSONResponse(error.to_dict(), status_code=status, headers=headers or None)
+
+
+def internal_error_response() -> JSONResponse:
+    """The body every unexpected failure gets; it tells a client nothing about the cause."""
+    return JSONResponse(dict(INTERNAL_ERROR_BODY), status_code=HTTPStatus.INTERNAL_SERVER_ERROR)
+
+
+def _field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "loc": [part if isinstance(part, int) else str(part) for part in error.get("loc", ())],
+            "msg": str(error.get("msg", "invalid value")),
+            "type": str(error.get("type", "value_error")),
+        }
+        for error in errors
+    ]
+
+
+async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return domain_error_response(exc)
+
+
+async def _on_request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    body = {"detail": _field_errors(exc.errors()), "code": "VALIDATION_ERROR"}
+    return JSONResponse(body, status_code=HTTPStatus.UNPROCESSABLE_ENTITY)
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    body = {"detail": exc.detail, "code": f"HTTP_{exc.status_code}"}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # Last resort, outside every middleware (so without CORS headers): only failures of the
+    # middleware themselves, or of a response already started, get here.
+    log.error("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return internal_error_response()
+
+
+class CatchAllMiddleware:
+    """Answers any unexpected exception with the 500 body and logs its cause.
+
+    It sits inside the CORS middleware, so a browser client can read the 500 like any other
+    error (Starlette's own last-resort handler sits outside every middleware).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            if started:  # too late for a clean answer; the server drops the connection
+                raise
+            log.exception("Unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            await internal_error_response()(scope, receive, send)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register every handler of this module on ``app``.
+
+    Add :class:`CatchAllMiddleware` separately, before (inside) the CORS middleware.
+    """
+    app.add_exception_handler(DomainError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_request_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(Exception, _on_unexpected_error)
