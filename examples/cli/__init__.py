@@ -1,0 +1,1 @@
+"""The ``bookshop`` operator CLI: a thin click frontend over the shop's use cases."""

@@ -1,0 +1,125 @@
+"""The ``bookshop`` operator command: schema, demo data, the HTTP server, and catalog admin.
+
+Every write acts as :meth:`Principal.system` (the operator at a trusted console). Domain errors
+print as one line, ``error: CODE: message``, with exit code 1; usage errors exit with 2.
+
+Examples::
+
+    bookshop migrate
+    bookshop seed-demo
+    bookshop serve --port 8000
+    bookshop import-books books.csv --partial
+    bookshop genre add "Science Fiction" --parent 1
+    bookshop book list --in-stock --sort price --json
+    bookshop stock adjust 7 -2
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from bookshop_adapters.bootstrap import DATABASE_URL_ENV, DEFAULT_DATABASE_URL, Shop
+from bookshop_adapters.demo import seed_demo as seed_demo_catalog
+from bookshop_core.catalog.importing import ImportReport
+from examples.cli._support import BookshopGroup, CliState, redact_url
+from examples.cli.catalog import book, genre, import_books, stock
+
+__all__ = ["main"]
+
+#: The HTTP app ``serve`` runs, as an import string for uvicorn's app factory.
+HTTP_APP = "examples.http.app:create_app"
+
+
+@click.group(cls=BookshopGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--database-url",
+    envvar=DATABASE_URL_ENV,
+    default=DEFAULT_DATABASE_URL,
+    show_default=True,
+    show_envvar=True,
+    help="The shop's store: memory://, sqlite+aiosqlite:///PATH or postgresql+asyncpg://...",
+)
+@click.version_option(package_name="bookshop")
+@click.pass_context
+def main(ctx: click.Context, database_url: str) -> None:
+    """Operate a bookshop: migrate its database, seed it, serve it, manage its catalog."""
+    ctx.obj = CliState(database_url=database_url)
+
+
+# -- operations -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.pass_obj
+def migrate(state: CliState) -> None:
+    """Create or upgrade the database schema.
+
+    Runs the Alembic migrations up to head; memory:// has nothing to migrate.
+    """
+
+    async def run(shop: Shop) -> str:
+        return shop.backend.dialect_name
+
+    dialect = state.run(run, migrate=True)
+    if dialect == "memory":
+        click.echo("memory:// keeps no schema; nothing to migrate.")
+    else:
+        click.echo(f"Database schema is up to date ({redact_url(state.database_url)}).")
+
+
+@main.command("seed-demo")
+@click.pass_obj
+def seed_demo(state: CliState) -> None:
+    """Fill an empty catalog with the demo books.
+
+    Does nothing (and says so) when the catalog already has books.
+    """
+    report: ImportReport | None = state.run(seed_demo_catalog)
+    if report is None:
+        click.echo("The catalog already has books; demo data not seeded.")
+        return
+    if not report.committed:  # the bundled file itself is broken: say exactly where
+        for error in report.errors:
+            click.echo(error.describe(), err=True)
+        raise click.ClickException("the demo data has bad rows; nothing was seeded")
+    click.echo(f"Seeded the demo catalog: {report.imported} books, {report.genres_created} genres.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--reload/--no-reload", default=False, show_default=True, help="Restart on code changes."
+)
+@click.pass_obj
+def serve(state: CliState, host: str, port: int, reload: bool) -> None:
+    """Serve the example HTTP API.
+
+    Runs examples.http.app with uvicorn (needs the http extra) on the same database.
+    """
+    try:
+        import uvicorn
+    except ImportError:
+        raise click.ClickException(
+            "serve needs the HTTP extra: pip install 'bookshop[http]'"
+        ) from None
+    # The app factory reads the URL from the environment, which reload workers inherit too.
+    os.environ[DATABASE_URL_ENV] = state.database_url
+    uvicorn.run(HTTP_APP, factory=True, host=host, port=port, reload=reload)
+
+
+# -- catalog administration -----------------------------------------------------------------
+
+main.add_command(import_books)
+main.add_command(genre)
+main.add_command(book)
+main.add_command(stock)
+
+# -- identity administration ----------------------------------------------------------------
+# The identity context's operator commands register here, from their own module
+# (examples/cli/identity.py), e.g. ``create-admin EMAIL --password PASSWORD``:
+#
+#     from examples.cli.identity import create_admin
+#     main.add_command(create_admin)
