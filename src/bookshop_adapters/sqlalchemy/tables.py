@@ -1,0 +1,114 @@
+"""The SQL tables, as SQLAlchemy 2 declarative row classes.
+
+These classes describe the schema for queries; the schema itself is created and changed only by
+the Alembic migrations in ``migrations/versions`` (a test checks that the two agree). Rows never
+leave the adapter: repositories map them to domain objects explicitly.
+
+Constraint names are stable, derived from :data:`NAMING_CONVENTION` (``uq_books_isbn``,
+``ck_books_stock_nonnegative``, ``fk_books_genre_id_genres``...), because driver errors are
+translated into domain errors by constraint name (see ``errors.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Final
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Identity,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
+
+from bookshop_adapters.sqlalchemy.types import UTCDateTime
+
+__all__ = ["NAMING_CONVENTION", "Base", "BookRow", "GenreRow", "code_point_string", "id_type"]
+
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def id_type() -> TypeEngine[int]:
+    """BIGINT ids; plain INTEGER on SQLite so that the primary key aliases the rowid."""
+    return BigInteger().with_variant(Integer(), "sqlite")
+
+
+def code_point_string(length: int) -> TypeEngine[str]:
+    """A VARCHAR that sorts by code point on every backend (``COLLATE "C"`` on PostgreSQL).
+
+    SQLite's default BINARY collation already compares UTF-8 bytes, i.e. code points, which
+    is also how Python compares ``str``.
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+#: Case-folding can lengthen a string (``"ß".casefold() == "ss"``, up to 3 code points per
+#: character), so the ``*_key`` columns are three times as wide as the text they fold.
+KEY_WIDENING: Final = 3
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every bookshop table (all contexts share one MetaData)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class GenreRow(Base):
+    """A genre; ``name_key`` is the case-folded name, unique."""
+
+    __tablename__ = "genres"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # ids are never reused
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_key: Mapped[str] = mapped_column(code_point_string(100 * KEY_WIDENING), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        id_type(), ForeignKey("genres.id", ondelete="RESTRICT"), index=True
+    )
+
+
+class BookRow(Base):
+    """A book; money in integer cents, ``*_key`` columns hold case-folded text for sorting
+    and searching, ``review_count``/``rating_sum`` aggregate live reviews."""
+
+    __tablename__ = "books"
+    __table_args__ = (
+        CheckConstraint("price_cents > 0", name="price_positive"),
+        CheckConstraint("stock_quantity >= 0", name="stock_nonnegative"),
+        CheckConstraint("review_count >= 0", name="review_count_nonnegative"),
+        CheckConstraint("rating_sum >= 0", name="rating_sum_nonnegative"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    title_key: Mapped[str] = mapped_column(code_point_string(500 * KEY_WIDENING), index=True)
+    author: Mapped[str] = mapped_column(String(255))
+    author_key: Mapped[str] = mapped_column(String(255 * KEY_WIDENING), index=True)
+    price_cents: Mapped[int] = mapped_column(BigInteger(), index=True)
+    isbn: Mapped[str | None] = mapped_column(String(13), unique=True)
+    genre_id: Mapped[int | None] = mapped_column(
+        id_type(), ForeignKey("genres.id", ondelete="RESTRICT"), index=True
+    )
+    description: Mapped[str | None] = mapped_column(Text())
+    cover_image_url: Mapped[str | None] = mapped_column(String(2048))
+    publish_date: Mapped[date | None] = mapped_column(Date(), index=True)
+    stock_quantity: Mapped[int] = mapped_column(Integer(), server_default=text("0"))
+    review_count: Mapped[int] = mapped_column(Integer(), server_default=text("0"))
+    rating_sum: Mapped[int] = mapped_column(Integer(), server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

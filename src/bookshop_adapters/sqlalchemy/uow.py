@@ -1,0 +1,140 @@
+"""The SQL unit of work: one connection, one transaction, every context's repositories.
+
+Adding a context's repositories is one line per repository in :class:`SqlUnitOfWork`::
+
+    carts = repository(SqlCartRepository)
+
+A repository class takes the unit of work's ``AsyncConnection`` (subclass
+:class:`~bookshop_adapters.sqlalchemy.repository.SqlRepository`); it is built on first use
+and lives as long as the transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Final, Generic, Self, TypeVar, cast, overload
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bookshop_adapters.sqlalchemy.catalog import SqlBookRepository, SqlGenreRepository
+from bookshop_adapters.sqlalchemy.errors import translating_errors
+
+__all__ = ["READ_ONLY_OPTION", "SqlUnitOfWork", "repository"]
+
+log = logging.getLogger("bookshop.sqlalchemy")
+
+#: Connection execution option marking a read-only transaction. On SQLite the engine's
+#: ``begin`` hook reads it to emit a plain ``BEGIN`` instead of ``BEGIN IMMEDIATE``.
+READ_ONLY_OPTION: Final = "bookshop_read_only"
+
+R = TypeVar("R")
+
+
+class repository(Generic[R]):
+    """Declares a repository attribute of :class:`SqlUnitOfWork`.
+
+    Args:
+        factory: Builds the repository from the unit of work's connection (usually the class).
+    """
+
+    def __init__(self, factory: Callable[[AsyncConnection], R]) -> None:
+        self._factory = factory
+        self._name = ""
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any]) -> Self: ...
+
+    @overload
+    def __get__(self, instance: SqlUnitOfWork, owner: type[Any]) -> R: ...
+
+    def __get__(self, instance: SqlUnitOfWork | None, owner: type[Any]) -> Self | R:
+        if instance is None:
+            return self
+        cache = instance._repositories
+        if self._name not in cache:
+            cache[self._name] = self._factory(instance.connection)
+        return cast(R, cache[self._name])
+
+
+class SqlUnitOfWork:
+    """One transaction on an SQL store; rolls back unless ``commit()`` was called.
+
+    ``async with`` checks a connection out of the pool and begins the transaction (on SQLite
+    ``BEGIN IMMEDIATE`` for writes, plain ``BEGIN`` when ``read_only``; on PostgreSQL
+    ``BEGIN`` / ``BEGIN READ ONLY`` at READ COMMITTED); leaving it rolls back whatever was not
+    committed and returns the connection.
+
+    Args:
+        engine: The backend's engine.
+        read_only: Promise not to write: SQLite takes no write lock, PostgreSQL refuses writes.
+    """
+
+    books = repository(SqlBookRepository)
+    genres = repository(SqlGenreRepository)
+
+    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
+        self._engine = engine
+        self.read_only = read_only
+        self._connection: AsyncConnection | None = None
+        self._repositories: dict[str, object] = {}
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The connection of the open transaction (for repositories)."""
+        if self._connection is None:
+            raise RuntimeError("the unit of work is not open; use it with 'async with'")
+        return self._connection
+
+    async def __aenter__(self) -> Self:
+        if self._connection is not None:
+            raise RuntimeError("a unit of work can be entered only once at a time")
+        options: dict[str, Any] = {READ_ONLY_OPTION: self.read_only}
+        if self._engine.dialect.name == "postgresql":
+            options["postgresql_readonly"] = self.read_only
+        with translating_errors():
+            connection = await self._engine.connect()
+            try:
+                await connection.execution_options(**options)
+                await connection.begin()
+            except BaseException:
+                await connection.close()
+                raise
+        self._connection = connection
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        self._repositories.clear()
+        if connection is None:
+            return
+        try:
+            if connection.in_transaction():
+                await connection.rollback()
+        except Exception as cleanup_error:
+            if exc is None:
+                with translating_errors():
+                    raise
+            # Already failing: the original error matters more than a failed rollback.
+            log.warning("rollback failed while handling %r: %r", exc, cleanup_error)
+        finally:
+            await connection.close()
+
+    async def commit(self) -> None:
+        """Make every change durable. Statements after it start a new transaction."""
+        with translating_errors():
+            await self.connection.commit()
+
+    async def rollback(self) -> None:
+        """Discard every change since the transaction began."""
+        with translating_errors():
+            await self.connection.rollback()
