@@ -1,0 +1,111 @@
+"""The app factory: which store it opens, and the shop's life with the app's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from decimal import Decimal
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from bookshop_adapters.bootstrap import Shop, ShopSettings, build_shop
+from bookshop_adapters.memory import MemoryBackend
+from bookshop_core import CreateBook, EventBus, ManualClock, Principal
+from examples.http.app import create_app
+
+Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+class ClosingBackend(MemoryBackend):
+    """A memory store that remembers being closed."""
+
+    closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def add_book(shop: Shop, title: str) -> int:
+    command = CreateBook(title=title, author="A. Author", price=Decimal("10.00"))
+    return (await shop.catalog.create_book(Principal.system(), command)).id
+
+
+async def test_memory_url_opens_a_shop_at_startup(serve: Serve) -> None:
+    """create_app("memory://") serves a memory shop opened by the lifespan."""
+    app = create_app("memory://")
+    assert app.state.shop is None
+    async with serve(app) as client:
+        shop = app.state.shop
+        assert isinstance(shop, Shop)
+        assert shop.backend.dialect_name == "memory"
+        book_id = await add_book(shop, "Opened at startup")
+        response = await client.get(f"/books/{book_id}")
+    assert response.json()["title"] == "Opened at startup"
+
+
+async def test_shop_is_closed_and_dropped_at_shutdown(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shutdown closes the shop the app opened and stops serving it."""
+    closed: list[bool] = []
+
+    async def aclose(self: MemoryBackend) -> None:
+        closed.append(True)
+
+    monkeypatch.setattr(MemoryBackend, "aclose", aclose)
+    app = create_app("memory://")
+    async with serve(app):
+        assert closed == []
+    assert closed == [True]
+    assert app.state.shop is None
+
+
+async def test_sqlite_file_url_is_migrated_and_persists(serve: Serve, sqlite_file_url: str) -> None:
+    """A SQLite file URL gets its schema at startup and keeps data across app restarts."""
+    url = sqlite_file_url
+    first = create_app(url)
+    async with serve(first):
+        book_id = await add_book(first.state.shop, "Kept on disk")
+    second = create_app(url)
+    async with serve(second) as client:
+        response = await client.get(f"/books/{book_id}")
+        health = await client.get("/health")
+    assert response.json()["title"] == "Kept on disk"
+    assert health.status_code == 200
+
+
+async def test_url_defaults_to_the_environment(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a URL, create_app reads BOOKSHOP_DATABASE_URL."""
+    monkeypatch.setenv("BOOKSHOP_DATABASE_URL", "memory://")
+    app = create_app()
+    assert app.state.database_url == "memory://"
+    async with serve(app):
+        assert app.state.shop.backend.dialect_name == "memory"
+
+
+def test_url_defaults_to_a_local_sqlite_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a URL or the variable, the store is bookshop.db in the working directory."""
+    monkeypatch.delenv("BOOKSHOP_DATABASE_URL", raising=False)
+    assert create_app().state.database_url == "sqlite+aiosqlite:///bookshop.db"
+
+
+async def test_given_shop_is_served_and_left_open(serve: Serve) -> None:
+    """create_app(shop=...) serves that shop; the caller owns it, so shutdown does not close it."""
+    backend = ClosingBackend()
+    shop = Shop(backend=backend, clock=ManualClock(), events=EventBus(), settings=ShopSettings())
+    app = create_app(shop=shop)
+    async with serve(app):
+        assert app.state.shop is shop
+    assert backend.closed is False
+    assert app.state.shop is None
+
+
+async def test_url_and_shop_together_are_refused() -> None:
+    """Passing both a URL and a shop is ambiguous: ValueError."""
+    async with build_shop("memory://") as shop:
+        with pytest.raises(ValueError, match="not both"):
+            create_app("memory://", shop=shop)
