@@ -1,0 +1,92 @@
+"""The SQL OAuth state repository and its table.
+
+Statement budget: each method is one statement. :meth:`SqlOAuthStateRepository.take` is a
+single ``DELETE ... RETURNING``, so of two concurrent callbacks with the same state exactly one
+gets the record, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Row, String, delete, insert
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bookshop_adapters.sqlalchemy.repository import SqlRepository
+from bookshop_adapters.sqlalchemy.tables import Base
+from bookshop_adapters.sqlalchemy.types import UTCDateTime
+from bookshop_core.identity.oauth import OAuthState
+
+__all__ = ["OAuthStateRow", "SqlOAuthStateRepository"]
+
+#: ``state``, ``code_verifier`` and ``nonce`` are URL-safe random strings of 43 to 128 chars.
+TOKEN_LENGTH: Final = 128
+
+
+class OAuthStateRow(Base):
+    """A started OAuth sign-in, keyed by its single-use ``state``."""
+
+    __tablename__ = "oauth_states"
+
+    state: Mapped[str] = mapped_column(String(TOKEN_LENGTH), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    code_verifier: Mapped[str] = mapped_column(String(TOKEN_LENGTH))
+    nonce: Mapped[str | None] = mapped_column(String(TOKEN_LENGTH))
+    redirect_uri: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+_COLUMNS: Final = (
+    OAuthStateRow.state,
+    OAuthStateRow.provider,
+    OAuthStateRow.code_verifier,
+    OAuthStateRow.nonce,
+    OAuthStateRow.redirect_uri,
+    OAuthStateRow.created_at,
+    OAuthStateRow.expires_at,
+)
+
+
+def _from_row(row: Row[Any]) -> OAuthState:
+    return OAuthState(
+        state=row.state,
+        provider=row.provider,
+        code_verifier=row.code_verifier,
+        nonce=row.nonce,
+        redirect_uri=row.redirect_uri,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
+
+
+class SqlOAuthStateRepository(SqlRepository):
+    """Started OAuth sign-ins in the ``oauth_states`` table."""
+
+    async def add(self, record: OAuthState) -> None:
+        """Insert ``record``."""
+        await self._execute(
+            insert(OAuthStateRow).values(
+                state=record.state,
+                provider=record.provider,
+                code_verifier=record.code_verifier,
+                nonce=record.nonce,
+                redirect_uri=record.redirect_uri,
+                created_at=record.created_at,
+                expires_at=record.expires_at,
+            )
+        )
+
+    async def take(self, state: str) -> OAuthState | None:
+        """Delete the record for ``state`` and return it, in one ``DELETE ... RETURNING``."""
+        result = await self._execute(
+            delete(OAuthStateRow).where(OAuthStateRow.state == state).returning(*_COLUMNS)
+        )
+        row = result.first()
+        return None if row is None else _from_row(row)
+
+    async def purge_expired(self, now: datetime) -> int:
+        """Delete every record with ``expires_at <= now``; returns how many."""
+        result = await self._execute(delete(OAuthStateRow).where(OAuthStateRow.expires_at <= now))
+        return result.rowcount
