@@ -1,0 +1,332 @@
+"""Identity entities and values: accounts, refresh-token families, login throttling, OAuth links.
+
+Secrets never appear in a ``repr``: password hashes, refresh-token hashes and issued tokens are
+declared with ``repr=False`` so that logging an entity cannot leak them.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import ClassVar
+
+from attrs import field, frozen
+
+from bookshop_core.kernel.events import DomainEvent
+from bookshop_core.kernel.principal import Role
+
+__all__ = [
+    "AccessClaims",
+    "ExternalIdentity",
+    "ExternalIdentityLinked",
+    "LoginThrottle",
+    "NewExternalIdentity",
+    "NewRefreshToken",
+    "NewUser",
+    "OAuthUserInfo",
+    "RefreshFamily",
+    "RefreshToken",
+    "RefreshTokenReused",
+    "RevokeReason",
+    "TokenPair",
+    "User",
+    "UserDeactivated",
+    "UserQuery",
+    "UserReactivated",
+    "UserRegistered",
+    "UserRoleChanged",
+    "UserView",
+]
+
+
+@frozen
+class NewUser:
+    """An account as it is first written; the store assigns its id.
+
+    ``email`` is already normalised (see :func:`~bookshop_core.identity.normalize_email`);
+    ``password_hash`` is ``None`` for accounts that only sign in through an OAuth provider.
+    """
+
+    email: str
+    password_hash: str | None = field(repr=False)
+    role: Role
+    created_at: datetime
+    full_name: str | None = None
+
+
+@frozen
+class User:
+    """A stored account.
+
+    Attributes:
+        email: The normalised email (lower case), unique.
+        password_hash: An argon2id PHC string, or ``None`` for OAuth-only accounts.
+        token_version: Bumped whenever every outstanding access token of the account must die
+            (deactivation, "log out everywhere"); access tokens carry the version they were
+            issued under and are refused when it no longer matches.
+        deactivated_at: When the account was last deactivated (``None`` while never).
+    """
+
+    id: int
+    email: str
+    password_hash: str | None = field(repr=False)
+    role: Role
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+    full_name: str | None = None
+    token_version: int = 0
+    deactivated_at: datetime | None = None
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+@frozen
+class UserView:
+    """What callers see of an account: never a hash, never a token version."""
+
+    id: int
+    email: str
+    full_name: str | None
+    role: Role
+    is_active: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserView:
+        """The public view of ``user``."""
+        return cls(
+            id=user.id,
+            email=user.email,
+            full_name=user.full_name,
+            role=user.role,
+            is_active=user.is_active,
+            created_at=user.created_at,
+        )
+
+
+@frozen
+class UserQuery:
+    """Filters (AND-combined) for listing accounts, as repositories receive them.
+
+    ``email_contains`` is a lower-case substring matched literally (``%`` and ``_`` are not
+    wildcards). Order: newest first (``created_at`` descending), then id descending.
+    """
+
+    role: Role | None = None
+    is_active: bool | None = None
+    email_contains: str | None = None
+
+
+class RevokeReason(enum.StrEnum):
+    """Why a refresh-token family was revoked (kept for audit)."""
+
+    LOGOUT = "logout"
+    LOGOUT_ALL = "logout_all"
+    REUSE = "reuse"
+    DEACTIVATED = "deactivated"
+
+
+@frozen
+class RefreshFamily:
+    """The refresh tokens of one login, rotated one after the other.
+
+    A family dies as a whole: logout, reuse of a spent token, or deactivation of the account
+    sets ``revoked_at``, after which no token of the family refreshes and no access token issued
+    for it (claim ``sid``) is accepted.
+    """
+
+    id: int
+    user_id: int
+    created_at: datetime
+    revoked_at: datetime | None = None
+    revoke_reason: RevokeReason | None = None
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+@frozen
+class NewRefreshToken:
+    """A refresh token as it is first written: only the SHA-256 of the secret is stored."""
+
+    token_hash: str = field(repr=False)
+    family_id: int
+    user_id: int
+    issued_at: datetime
+    expires_at: datetime
+
+
+@frozen
+class RefreshToken:
+    """A stored refresh token. ``used_at`` is set when it was spent on a refresh."""
+
+    id: int
+    token_hash: str = field(repr=False)
+    family_id: int
+    user_id: int
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@frozen
+class AccessClaims:
+    """The claims of an access token (a JWT), as the :class:`TokenCodec` port sees them.
+
+    Attributes:
+        subject: ``sub``: the user id as a decimal string.
+        role: ``role``: the role when the token was issued; clients may decode it, but
+            authorization always reads the role from the account.
+        issuer: ``iss``.
+        audience: ``aud``.
+        issued_at: ``iat``.
+        expires_at: ``exp``.
+        token_id: ``jti``: a random id, unique per token.
+        session_id: ``sid``: the id of the refresh family the token was issued for.
+        version: ``ver``: the account's token version at issue time.
+    """
+
+    #: The ``typ`` claim of every access token; other token types are never accepted.
+    TOKEN_TYPE: ClassVar[str] = "access"
+
+    subject: str
+    role: Role
+    issuer: str
+    audience: str
+    issued_at: datetime
+    expires_at: datetime
+    token_id: str
+    session_id: int
+    version: int
+
+    @property
+    def user_id(self) -> int:
+        return int(self.subject)
+
+
+@frozen
+class TokenPair:
+    """What a successful sign-in returns: a short-lived access token and a refresh token.
+
+    ``token_type`` is always ``"bearer"``.
+    """
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    token_type: str = "bearer"
+
+
+@frozen
+class LoginThrottle:
+    """Consecutive failed sign-ins for one email key, and until when sign-in is refused.
+
+    ``key`` is a SHA-256 of the normalised email, so the store keeps no plain address for
+    emails that name no account. ``version`` makes updates compare-and-set.
+    """
+
+    key: str
+    failures: int
+    last_failure_at: datetime
+    locked_until: datetime | None
+    version: int = 0
+
+
+@frozen
+class OAuthUserInfo:
+    """What an OAuth / OpenID provider says about the person signing in (already verified by
+    the provider adapter).
+
+    Args:
+        provider: The provider's key (``"github"``, ``"google"``).
+        subject: The provider's stable id for the person.
+        email: Their email, when the provider shares one.
+        email_verified: Whether the provider vouches that the email belongs to them.
+        name: A display name, when known.
+    """
+
+    provider: str
+    subject: str
+    email: str | None
+    email_verified: bool
+    name: str | None = None
+
+
+@frozen
+class NewExternalIdentity:
+    """A link between an account and a provider identity, as it is first written."""
+
+    user_id: int
+    provider: str
+    subject: str
+    email: str | None
+    created_at: datetime
+
+
+@frozen
+class ExternalIdentity:
+    """An account's link to a provider identity; (``provider``, ``subject``) is unique."""
+
+    id: int
+    user_id: int
+    provider: str
+    subject: str
+    email: str | None
+    created_at: datetime
+
+
+@frozen
+class UserRegistered(DomainEvent):
+    """A new account exists (by registration, OAuth sign-in or an operator)."""
+
+    user_id: int
+    email: str
+
+
+@frozen
+class UserDeactivated(DomainEvent):
+    """An admin deactivated an account; its tokens are dead."""
+
+    user_id: int
+    by_user_id: int
+
+
+@frozen
+class UserReactivated(DomainEvent):
+    """An admin reactivated an account (old tokens stay dead)."""
+
+    user_id: int
+    by_user_id: int
+
+
+@frozen
+class UserRoleChanged(DomainEvent):
+    """An admin changed an account's role."""
+
+    user_id: int
+    role: Role
+    by_user_id: int
+
+
+@frozen
+class RefreshTokenReused(DomainEvent):
+    """A spent refresh token was presented again; its family was revoked (possible theft)."""
+
+    user_id: int
+    family_id: int
+
+
+@frozen
+class ExternalIdentityLinked(DomainEvent):
+    """A provider identity was linked to an account."""
+
+    user_id: int
+    provider: str
