@@ -13,8 +13,14 @@ Conventions, so that a page reads like a session a user could type:
   there too, for snippets that call ``build_shop()`` with no URL.
 - Each page runs in its own temporary working directory.
 - A block that cannot run here (it starts a server, needs credentials) is preceded by an HTML
-  comment giving the reason: ``<!-- docs-test: skip (starts a server) -->``. Only ```python
-  fences run; ``bash``, ``console``, ``toml`` and the like are never executed.
+  comment giving the reason: ``<!-- docs-test: skip (starts a server) -->``.
+- A ```console block preceded by ``<!-- docs-test: session -->`` is a CLI session: each
+  ``$ bookshop ...`` line runs the ``bookshop`` command (in process, with click's runner) on one
+  SQLite file per page, and the lines under it must be exactly what the command printed
+  (standard output and error, interleaved; the import progress bar is left out).
+- A block preceded by ``<!-- docs-test: file NAME -->`` is written to NAME in the page's working
+  directory when the page reaches it, for the sessions after it to use.
+- Other fences (``bash``, unmarked ``console``, ``toml``, ``json``...) are never executed.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import asyncio
 import inspect
 import os
 import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +38,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-SKIP = re.compile(r"<!--\s*docs-test:\s*skip\b(?P<reason>[^>]*)-->")
+MARKER = re.compile(r"<!--\s*docs-test:\s*(?P<kind>skip|session|file)\b(?P<arg>[^>]*)-->")
+SESSION_URL = "sqlite+aiosqlite:///shop.db"
+#: click prints a progress bar's label on its own line when not writing to a terminal.
+PROGRESS = re.compile(r"^Importing \d+ rows?$")
 FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<ticks>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)[^\n]*$")
 URL = re.compile(r"""(?P<q>["'])(?:sqlite\+aiosqlite|postgresql\+asyncpg):[^"']*(?P=q)""")
 
@@ -42,14 +52,27 @@ def _pages() -> list[Path]:
 
 
 class Block:
-    """One fenced code block: its language, source, first line and skip reason."""
+    """One fenced code block: its language, source, first line and docs-test marker."""
 
-    def __init__(self, page: Path, line: int, lang: str, source: str, skip: str | None) -> None:
+    def __init__(
+        self, page: Path, line: int, lang: str, source: str, marker: tuple[str, str] | None
+    ) -> None:
         self.page = page
         self.line = line
         self.lang = lang
         self.source = source
-        self.skip = skip
+        self.marker = marker
+
+    @property
+    def is_python(self) -> bool:
+        return self.lang in ("python", "py", "python3")
+
+    @property
+    def skip(self) -> str | None:
+        """The reason given for skipping the block, or ``None`` when it runs."""
+        if self.marker is None or self.marker[0] != "skip":
+            return None
+        return self.marker[1]
 
     @property
     def where(self) -> str:
@@ -74,13 +97,49 @@ def _blocks(page: Path) -> Iterator[Block]:
             index += 1
         index += 1  # the closing fence
         previous = next((lines[i] for i in range(start - 1, -1, -1) if lines[i].strip()), "")
-        marker = SKIP.search(previous)
-        reason = marker["reason"].strip(" ()") if marker else None
-        yield Block(page, start + 1, lang, "\n".join(body) + "\n", reason)
+        found = MARKER.search(previous)
+        marker = (found["kind"], found["arg"].strip(" ()")) if found else None
+        yield Block(page, start + 1, lang, "\n".join(body) + "\n", marker)
 
 
 def _python_blocks(page: Path) -> list[Block]:
-    return [b for b in _blocks(page) if b.lang in ("python", "py", "python3")]
+    return [b for b in _blocks(page) if b.is_python]
+
+
+def _runnable_blocks(page: Path) -> list[Block]:
+    """The python blocks, the CLI sessions and the files of a page, in page order."""
+    return [
+        b
+        for b in _blocks(page)
+        if (b.is_python and b.skip is None)
+        or (b.marker is not None and b.marker[0] in ("session", "file"))
+    ]
+
+
+def _run_session(block: Block) -> None:
+    from click.testing import CliRunner
+
+    from examples.cli.main import main
+
+    runner = CliRunner(env={"BOOKSHOP_DATABASE_URL": SESSION_URL})
+    steps: list[tuple[int, str, list[str]]] = []
+    for number, line in enumerate(block.source.splitlines(), start=block.line + 1):
+        if line.startswith("$ "):
+            steps.append((number, line[2:], []))
+        elif steps:
+            steps[-1][2].append(line.rstrip())
+        else:
+            raise AssertionError(f"{block.page.name}:{number}: output before any command")
+    for number, command, expected in steps:
+        words = shlex.split(command)
+        assert words[0] == "bookshop", f"{block.page.name}:{number}: not a bookshop command"
+        result = runner.invoke(main, words[1:], prog_name="bookshop")
+        printed = [line.rstrip() for line in result.output.splitlines() if not PROGRESS.match(line)]
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise AssertionError(
+                f"{block.page.name}:{number}: $ {command} crashed"
+            ) from result.exception
+        assert printed == expected, f"{block.page.name}:{number}: $ {command}"
 
 
 def _run_page(blocks: list[Block], url: str) -> None:
@@ -88,7 +147,11 @@ def _run_page(blocks: list[Block], url: str) -> None:
     loop = asyncio.new_event_loop()
     try:
         for block in blocks:
-            if block.skip is not None:
+            if block.marker is not None and block.marker[0] == "file":
+                Path(block.marker[1]).write_text(block.source, encoding="utf-8")
+                continue
+            if block.marker is not None and block.marker[0] == "session":
+                _run_session(block)
                 continue
             source = URL.sub(lambda m: f"{m['q']}{url}{m['q']}", block.source)
             # Pad so that line numbers in a traceback are the page's own line numbers.
@@ -125,20 +188,33 @@ def test_the_docs_have_runnable_examples() -> None:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_every_skip_gives_a_reason(page: Path) -> None:
-    """A python block may be left out of the docs test only with a stated reason."""
-    for block in _python_blocks(page):
-        assert block.skip != "", f"{block.where}: say why the block is skipped"
+def test_markers_are_well_formed(page: Path) -> None:
+    """A python block is left out only with a stated reason; sessions are console blocks;
+    files have a name."""
+    for block in _blocks(page):
+        if block.marker is None:
+            continue
+        kind, arg = block.marker
+        if kind == "skip":
+            assert block.is_python, f"{block.where}: only python blocks are skipped"
+            assert arg, f"{block.where}: say why the block is skipped"
+        elif kind == "session":
+            assert block.lang == "console", f"{block.where}: a session is a console block"
+        else:
+            assert arg, f"{block.where}: name the file"
+            assert "/" not in arg, f"{block.where}: a file name, without a directory"
 
 
 @pytest.mark.parametrize(
     "page",
-    [p for p in PAGES if _python_blocks(p)],
+    [p for p in PAGES if _runnable_blocks(p)],
     ids=lambda p: p.relative_to(ROOT).as_posix(),
 )
-def test_python_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every python block of the page runs against the in-memory backend without error."""
+def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every python block of the page runs against the in-memory backend without error, and
+    every marked CLI session prints what the page says."""
     url = os.environ.get("BOOKSHOP_DOCS_TEST_URL", "memory://")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(ROOT))  # ``examples`` lives at the repository root
     monkeypatch.setenv("BOOKSHOP_DATABASE_URL", url)
-    _run_page(_python_blocks(page), url)
+    _run_page(_runnable_blocks(page), url)
