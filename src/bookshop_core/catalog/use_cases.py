@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from bookshop_core.catalog.commands import (
+    MAX_STOCK,
     AdjustStock,
     CreateBook,
     CreateGenre,
@@ -264,11 +265,16 @@ class Catalog:
             PermissionDenied: ``AUTH_FORBIDDEN``.
             NotFound: ``BOOK_NOT_FOUND``.
             Conflict: ``BOOK_INSUFFICIENT_STOCK``.
+            ValidationError: the stock would exceed ``MAX_STOCK`` (field ``delta``).
         """
         require_admin(principal)
         check_id(book_id, "book_id")
         async with self._tx.write() as tx:
             change = await tx.uow.books.adjust_stock(book_id, command.delta)
+            # Stock <= MAX_STOCK and |delta| <= MAX_STOCK, so the sum still fits every column;
+            # refusing it here rolls the adjustment back and keeps the invariant.
+            if change is not None and change.after > MAX_STOCK:
+                raise ValidationError.single("delta", f"would take the stock above {MAX_STOCK}")
             return await self._finish_stock_change(tx, book_id, change)
 
     async def import_books(

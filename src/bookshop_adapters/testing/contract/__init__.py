@@ -1,0 +1,32 @@
+"""The contract suite: how every backend must behave, written once against the use cases.
+
+Each class holds the tests of one topic. They take the fixtures of
+``bookshop_adapters.testing.pytest_plugin`` (``shop``, ``clock``, ``admin``, ``customer``,
+``shop_factory``, ``backend_name``), so running them on a backend is a matter of subclassing
+them in a test module::
+
+    # tests/test_my_adapter.py
+    from bookshop_adapters.testing.contract import BookContract, GenreContract
+
+    class TestBooks(BookContract):
+        "The catalog's book rules, on my store."
+
+    class TestGenres(GenreContract):
+        "The catalog's genre rules, on my store."
+
+with ``pytest_plugins = ["bookshop_adapters.testing.pytest_plugin"]`` in the ``conftest.py``
+and the ``shop_factory``/``backend_name`` fixtures overridden to build shops on your store.
+A backend quirk is a marked skip with a reason inside the shared test, never a forked copy.
+"""
+
+from bookshop_adapters.testing.contract.books import BookContract
+from bookshop_adapters.testing.contract.genres import GenreContract
+from bookshop_adapters.testing.contract.listing import ListingContract
+from bookshop_adapters.testing.contract.stock import StockContract
+
+__all__ = [
+    "BookContract",
+    "GenreContract",
+    "ListingContract",
+    "StockContract",
+]

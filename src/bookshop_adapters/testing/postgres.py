@@ -1,0 +1,536 @@
+"""A PostgreSQL to test against: the one an environment variable names, or a throwaway server.
+
+Tests on PostgreSQL are real (DESIGN §5): set ``BOOKSHOP_TEST_POSTGRES_URL`` to use a server
+you run, otherwise :class:`ThrowawayPostgres` starts a private one from the local binaries
+(``pg_config --bindir``) in a temporary directory, tuned for speed (no fsync), reachable only
+through a unix socket, and deletes it afterwards::
+
+    with ThrowawayPostgres.start() as server:
+        url = server.create_database("bookshop")  # postgresql+asyncpg://postgres@/bookshop?host=...
+
+PostgreSQL refuses to run as root, so under root the server runs as the ``postgres`` user
+(the temporary directory is made world-traversable and its data and socket directories are
+handed to that user).
+
+:class:`TestDatabases` hands out fresh, migrated, empty databases cheaply: it migrates one
+template database once, then copies it (``CREATE DATABASE ... TEMPLATE``) per test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import pwd
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Future
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+__all__ = [
+    "POSTGRES_BINDIR_ENV",
+    "POSTGRES_URL_ENV",
+    "BackgroundLoop",
+    "PostgresUnavailable",
+    "TestDatabases",
+    "ThrowawayPostgres",
+    "asyncpg_url",
+    "describe_server",
+    "describe_url",
+    "find_postgres_bindir",
+    "run_blocking",
+]
+
+#: A PostgreSQL URL to test against instead of starting a throwaway server.
+POSTGRES_URL_ENV = "BOOKSHOP_TEST_POSTGRES_URL"
+#: Where the PostgreSQL server binaries are, when ``pg_config`` is not on the ``PATH``.
+POSTGRES_BINDIR_ENV = "BOOKSHOP_TEST_POSTGRES_BINDIR"
+
+T = TypeVar("T")
+
+_SUPERUSER = "postgres"
+_START_TIMEOUT = 30.0
+_SPEED_SETTINGS = {
+    # Durability is worthless for a database that is deleted in a minute.
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    # Tests open and close many pools; leave room for them.
+    "max_connections": "200",
+}
+
+
+class PostgresUnavailable(RuntimeError):
+    """No PostgreSQL to test against: no URL given and no server binaries found."""
+
+
+def find_postgres_bindir() -> Path | None:
+    """The directory holding ``initdb`` and ``postgres``, or ``None`` when there is none.
+
+    Looks at ``$BOOKSHOP_TEST_POSTGRES_BINDIR``, then ``pg_config --bindir``, then the
+    ``PATH``, then the newest ``/usr/lib/postgresql/*/bin`` (Debian keeps them off the ``PATH``).
+    """
+    candidates: list[Path] = []
+    if env := os.environ.get(POSTGRES_BINDIR_ENV):
+        candidates.append(Path(env))
+    if pg_config := shutil.which("pg_config"):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            out = subprocess.run(
+                [pg_config, "--bindir"], capture_output=True, text=True, check=True, timeout=10
+            ).stdout.strip()
+            if out:
+                candidates.append(Path(out))
+    if initdb := shutil.which("initdb"):
+        candidates.append(Path(initdb).parent)
+
+    def version_key(path: Path) -> tuple[int, ...]:
+        return tuple(int(part) for part in re.findall(r"\d+", path.parent.name))
+
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=version_key, reverse=True)
+    for directory in candidates:
+        if (directory / "initdb").is_file() and (directory / "postgres").is_file():
+            return directory
+    return None
+
+
+def asyncpg_url(url: str) -> str:
+    """``url`` with the ``postgresql+asyncpg`` driver, whatever PostgreSQL scheme it had."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError("not a PostgreSQL URL (expected postgresql://...)")
+
+
+def describe_url(url: str) -> str:
+    """``url`` with any password masked, fit for a log line."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _with_database(url: str, database: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+def _connect_kwargs(url: str) -> dict[str, Any]:
+    """asyncpg ``connect()`` arguments for a SQLAlchemy-style PostgreSQL URL."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {
+        "user": parsed.username,
+        "password": parsed.password,
+        "host": parsed.host,
+        "port": parsed.port,
+        "database": parsed.database,
+    }
+    if "host" in parsed.query:  # unix socket directory: ...@/db?host=/path
+        host = parsed.query["host"]
+        kwargs["host"] = host if isinstance(host, str) else host[0]
+    return {key: value for key, value in kwargs.items() if value is not None}
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class BackgroundLoop:
+    """An event loop on its own thread, for fixtures that outlive a test's event loop.
+
+    A session-long database connection cannot live on a test's loop (pytest-asyncio gives
+    each test its own), so administrative work runs here and tests wait for it.
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="bookshop-test-admin", daemon=True
+        )
+        self._thread.start()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the background loop and block until it is done."""
+        return self.submit(coro).result()
+
+    async def arun(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the background loop without blocking the calling loop."""
+        return await asyncio.wrap_future(self.submit(coro))
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+
+class ThrowawayPostgres:
+    """A private PostgreSQL server in a temporary directory, deleted on :meth:`stop`.
+
+    Use :meth:`start` (also a context manager). The server listens on a unix socket only
+    (``listen_addresses=''``), trusts local connections, and has no durability.
+
+    Args:
+        bindir: Where ``initdb`` and ``postgres`` live (default: :func:`find_postgres_bindir`).
+        icu_locale: Default collation of the cluster. ICU ``en-US`` by default, like most
+            production servers, so that no test can lean on byte-order collation by accident;
+            ``None`` uses ``C.UTF-8``.
+    """
+
+    def __init__(self, bindir: Path | None = None, *, icu_locale: str | None = "en-US") -> None:
+        found = bindir or find_postgres_bindir()
+        if found is None:
+            raise PostgresUnavailable(
+                "no PostgreSQL server binaries found (looked at $"
+                f"{POSTGRES_BINDIR_ENV}, pg_config --bindir, PATH, /usr/lib/postgresql/*/bin); "
+                f"install PostgreSQL or set ${POSTGRES_URL_ENV}"
+            )
+        self.bindir = found
+        self.icu_locale = icu_locale
+        self.port = 5432  # only names the socket file; no TCP listener is opened
+        self.collation = ""
+        self._root: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._run_as: dict[str, Any] = {}
+
+    @classmethod
+    def start(cls, bindir: Path | None = None, *, icu_locale: str | None = "en-US") -> Self:
+        """Create, start and wait for a new server."""
+        server = cls(bindir, icu_locale=icu_locale)
+        server._start()
+        return server
+
+    # -- paths ----------------------------------------------------------------------------
+
+    @property
+    def root(self) -> Path:
+        if self._root is None:
+            raise RuntimeError("the server is not started")
+        return self._root
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "socket"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "postgres.log"
+
+    def url(self, database: str = "postgres") -> str:
+        """The asyncpg URL of ``database`` on this server, through its unix socket."""
+        return (
+            f"postgresql+asyncpg://{_SUPERUSER}@/{quote(database)}"
+            f"?host={quote(str(self.socket_dir))}&port={self.port}"
+        )
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        # Unix socket paths are limited to ~100 bytes: keep the directory short.
+        base = "/tmp" if Path("/tmp").is_dir() else None
+        self._root = Path(tempfile.mkdtemp(prefix="bookshop-pg-", dir=base))
+        try:
+            self._prepare_directories()
+            self._initdb()
+            self._launch()
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _prepare_directories(self) -> None:
+        self.root.chmod(0o755)  # world-traversable, so that the postgres user reaches inside
+        self.socket_dir.mkdir()
+        self.log_file.touch()
+        if os.geteuid() == 0:
+            try:
+                account = pwd.getpwnam(_SUPERUSER)
+            except KeyError:
+                raise PostgresUnavailable(
+                    "PostgreSQL refuses to run as root and there is no 'postgres' user to run "
+                    f"it as; create one or set ${POSTGRES_URL_ENV}"
+                ) from None
+            self.data_dir.mkdir(mode=0o700)
+            for path in (self.data_dir, self.socket_dir, self.log_file):
+                os.chown(path, account.pw_uid, account.pw_gid)
+            self._run_as = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+
+    def _env(self) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+        env.update(LC_ALL="C.UTF-8", LANG="C.UTF-8", TZ="UTC")
+        return env
+
+    def _initdb(self) -> None:
+        base = [
+            str(self.bindir / "initdb"),
+            "--pgdata",
+            str(self.data_dir),
+            "--username",
+            _SUPERUSER,
+            "--auth",
+            "trust",
+            "--encoding",
+            "UTF8",
+            "--locale",
+            "C.UTF-8",
+            "--no-sync",
+        ]
+        attempts = [base]
+        if self.icu_locale:
+            attempts.insert(0, [*base, "--locale-provider", "icu", "--icu-locale", self.icu_locale])
+        for number, command in enumerate(attempts, start=1):
+            result = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                env=self._env(),
+                cwd=self.root,
+                check=False,
+                **self._run_as,
+            )
+            if result.returncode == 0:
+                uses_icu = "--locale-provider" in command
+                self.collation = f"ICU {self.icu_locale}" if uses_icu else "libc C.UTF-8"
+                return
+            if number == len(attempts):
+                raise PostgresUnavailable(f"initdb failed:\n{result.stdout}\n{result.stderr}")
+            # An older server or one built without ICU: start over with libc collation.
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            if self._run_as:
+                self.data_dir.mkdir(mode=0o700)
+                os.chown(self.data_dir, self._run_as["user"], self._run_as["group"])
+
+    def _launch(self) -> None:
+        command = [
+            str(self.bindir / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-k",
+            str(self.socket_dir),
+            "-p",
+            str(self.port),
+            "-c",
+            "listen_addresses=",
+        ]
+        for name, value in _SPEED_SETTINGS.items():
+            command += ["-c", f"{name}={value}"]
+        with self.log_file.open("ab") as log:
+            self._process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self._env(),
+                cwd=self.root,
+                start_new_session=True,  # a Ctrl-C at the terminal is for pytest, not for us
+                **self._run_as,
+            )
+
+    def _wait_ready(self) -> None:
+        # The postmaster writes "ready" on line 8 of its pid file once it accepts connections
+        # (this is how pg_ctl waits, too).
+        pid_file = self.data_dir / "postmaster.pid"
+        deadline = time.monotonic() + _START_TIMEOUT
+        assert self._process is not None
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise PostgresUnavailable(
+                    f"PostgreSQL exited with {self._process.returncode}:\n{self._log_tail()}"
+                )
+            with contextlib.suppress(OSError):
+                lines = pid_file.read_text().splitlines()
+                if len(lines) >= 8 and lines[7].strip() == "ready":
+                    return
+            time.sleep(0.02)
+        raise PostgresUnavailable(
+            f"PostgreSQL did not start in {_START_TIMEOUT:.0f}s:\n{self._log_tail()}"
+        )
+
+    def _log_tail(self) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-20:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        """Stop the server at once (immediate shutdown) and delete its directory."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGQUIT)  # immediate shutdown: nothing is worth saving
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=15)
+        if self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)
+            self._root = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- administration -------------------------------------------------------------------
+
+    def create_database(self, name: str) -> str:
+        """Create database ``name`` (owned by the superuser) and return its URL."""
+        run_blocking(_execute(self.url(), f"CREATE DATABASE {_quote_ident(name)}"))
+        return self.url(name)
+
+    def describe(self) -> str:
+        """One line naming this server, for test logs."""
+        version = run_blocking(_fetchval(self.url(), "SHOW server_version"))
+        return (
+            f"PostgreSQL {version}: throwaway server from {self.bindir}, socket {self.socket_dir}"
+            f", collation {self.collation}"
+        )
+
+
+async def _execute(url: str, sql: str) -> None:
+    import asyncpg  # type: ignore[import-untyped]
+
+    connection = await asyncpg.connect(**_connect_kwargs(url))
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def _fetchval(url: str, sql: str) -> Any:
+    import asyncpg
+
+    connection = await asyncpg.connect(**_connect_kwargs(url))
+    try:
+        return await connection.fetchval(sql)
+    finally:
+        await connection.close()
+
+
+def run_blocking(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion on a private loop, whether or not this thread runs one."""
+    loop = BackgroundLoop()
+    try:
+        return loop.run(coro)
+    finally:
+        loop.close()
+
+
+def describe_server(url: str) -> str:
+    """One line naming the server at ``url`` (version, masked URL), for test logs."""
+    version = run_blocking(_fetchval(url, "SHOW server_version"))
+    return f"PostgreSQL {version}: {describe_url(url)} (from ${POSTGRES_URL_ENV})"
+
+
+class TestDatabases:
+    """Fresh, migrated, empty databases on one server, one per test, made from a template.
+
+    The template is migrated once (``migrate(url)``); each :meth:`create` is then a cheap file
+    copy (``CREATE DATABASE ... TEMPLATE ... STRATEGY FILE_COPY``), and :meth:`drop` removes it.
+    Names carry the process id, so parallel test workers sharing one server never collide.
+
+    Args:
+        url: Any database on the server, used for administrative statements; the role needs
+            ``CREATEDB``.
+        migrate: Brings a database at a URL to the current schema.
+    """
+
+    __test__ = False  # a helper, not a test class, despite its name
+
+    def __init__(self, url: str, migrate: Callable[[str], Awaitable[None]]) -> None:
+        self._admin_url = asyncpg_url(url)
+        self._migrate = migrate
+        self._prefix = f"bookshop_{os.getpid()}"
+        self._template = f"{self._prefix}_template"
+        self._counter = itertools.count(1)
+        self._loop = BackgroundLoop()
+        self._connection: Any = None
+        self._version = 0
+        self._loop.run(self._prepare())
+
+    async def _prepare(self) -> None:
+        import asyncpg
+
+        self._connection = await asyncpg.connect(**_connect_kwargs(self._admin_url))
+        self._version = int(await self._connection.fetchval("SHOW server_version_num"))
+        await self._drop(self._template)
+        await self._connection.execute(f"CREATE DATABASE {_quote_ident(self._template)}")
+        template_url = _with_database(self._admin_url, self._template)
+        await self._migrate(template_url)
+        # A copy needs the template to be idle: end any connection a migration tool left open.
+        await self._connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            self._template,
+        )
+
+    async def _drop(self, name: str) -> None:
+        force = " WITH (FORCE)" if self._version >= 130000 else ""
+        await self._connection.execute(f"DROP DATABASE IF EXISTS {_quote_ident(name)}{force}")
+
+    async def _create(self) -> str:
+        name = f"{self._prefix}_{next(self._counter)}"
+        strategy = " STRATEGY FILE_COPY" if self._version >= 150000 else ""
+        await self._connection.execute(
+            f"CREATE DATABASE {_quote_ident(name)} TEMPLATE {_quote_ident(self._template)}"
+            + strategy
+        )
+        return _with_database(self._admin_url, name)
+
+    async def create(self) -> str:
+        """A new database holding the migrated, empty schema; returns its URL."""
+        return await self._loop.arun(self._create())
+
+    async def drop(self, url: str) -> None:
+        """Delete a database made by :meth:`create` (closing any connection left to it)."""
+        if name := self._own_database(url):
+            await self._loop.arun(self._drop(name))
+
+    def drop_blocking(self, url: str) -> None:
+        """:meth:`drop`, for callers without a running event loop."""
+        if name := self._own_database(url):
+            self._loop.run(self._drop(name))
+
+    def _own_database(self, url: str) -> str | None:
+        from sqlalchemy.engine import make_url
+
+        name = make_url(url).database
+        return name if name and name.startswith(self._prefix + "_") else None
+
+    def close(self) -> None:
+        """Drop the template and release the administrative connection."""
+
+        async def finish() -> None:
+            if self._connection is not None:
+                try:
+                    await self._drop(self._template)
+                finally:
+                    await self._connection.close()
+
+        try:
+            self._loop.run(finish())
+        finally:
+            self._loop.close()
