@@ -184,11 +184,18 @@ class SqlBookRepository(SqlRepository):
         self, books: Sequence[NewBook], *, progress: Callable[[int], None] | None = None
     ) -> Sequence[Book]:
         added: list[Book] = []
-        statement = insert(BookRow).returning(*BOOK_COLUMNS, sort_by_parameter_order=True)
         for start in range(0, len(books), BATCH_SIZE):
             batch = books[start : start + BATCH_SIZE]
-            result = await self._execute(statement, [_new_book_values(b) for b in batch])
-            added.extend(book_from_row(row) for row in result)
+            # One multi-row INSERT per batch. Both backends number the rows of one statement
+            # in VALUES order (rowid / identity), so sorting by id restores the input order
+            # whatever order RETURNING uses.
+            statement = (
+                insert(BookRow)
+                .values([_new_book_values(book) for book in batch])
+                .returning(*BOOK_COLUMNS)
+            )
+            rows = (await self._execute(statement)).all()
+            added.extend(book_from_row(row) for row in sorted(rows, key=lambda row: row.id))
             if progress is not None:
                 progress(len(batch))
         return added
