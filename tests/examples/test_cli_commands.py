@@ -139,8 +139,9 @@ def test_seed_demo_imports_the_bundled_catalog_once(cli: Cli) -> None:
     assert book_total(cli) == expected
 
 
-def test_serve_help_lists_its_options(cli: Cli) -> None:
+def test_serve_help_lists_its_options() -> None:
     """serve documents host, port and reload."""
+    cli = Cli("memory://")
     out = cli.ok("serve", "--help").stdout
     for option in ("--host", "--port", "--reload / --no-reload"):
         assert option in out
@@ -303,8 +304,9 @@ def test_stock_set_and_adjust(cli: Cli) -> None:
 # -- errors -------------------------------------------------------------------------------
 
 
-def test_validation_error_is_one_line_then_each_field(cli: Cli) -> None:
+def test_validation_error_is_one_line_then_each_field() -> None:
     """Bad input: ``error: VALIDATION_ERROR: ...`` and one line per bad field, exit 1."""
+    cli = Cli("memory://")
     result = cli("book", "add", "--title", "T", "--author", "A", "--price", "-1", "--isbn", "12")
     assert result.code == 1
     first, *fields = result.stderr.splitlines()
@@ -313,8 +315,9 @@ def test_validation_error_is_one_line_then_each_field(cli: Cli) -> None:
     assert result.stdout == ""
 
 
-def test_usage_errors_exit_2(cli: Cli) -> None:
+def test_usage_errors_exit_2() -> None:
     """Unknown store URLs are usage errors (exit 2), reported by click, not as tracebacks."""
+    cli = Cli("memory://")
     result = cli("--database-url", "mysql://nope", "book", "list")
     assert result.code == 2
     assert "--database-url" in result.stderr
