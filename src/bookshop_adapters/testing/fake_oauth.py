@@ -218,6 +218,7 @@ class FakeProvider:
         self._lock = lock
         self._grants: dict[str, _Grant] = {}
         self._failures: dict[str, _Failure] = {}
+        self._delays: dict[str, float] = {}
         self.access_tokens: dict[str, FakeAccount] = {}
 
     def fail(
@@ -247,13 +248,21 @@ class FakeProvider:
         with self._lock:
             self._failures[endpoint] = _Failure(status, raw, content_type, times)
 
+    def stall(self, endpoint: str, seconds: float) -> None:
+        """Make ``endpoint`` wait ``seconds`` before answering (until :meth:`heal`), to test
+        timeouts."""
+        with self._lock:
+            self._delays[endpoint] = seconds
+
     def heal(self, endpoint: str | None = None) -> None:
-        """Stop failing ``endpoint`` (every endpoint when ``None``)."""
+        """Stop failing or stalling ``endpoint`` (every endpoint when ``None``)."""
         with self._lock:
             if endpoint is None:
                 self._failures.clear()
+                self._delays.clear()
             else:
                 self._failures.pop(endpoint, None)
+                self._delays.pop(endpoint, None)
 
     def _failure(self, endpoint: str) -> _Response | None:
         failure = self._failures.get(endpoint)
@@ -755,11 +764,14 @@ class FakeOAuthServer:
     # -- HTTP --------------------------------------------------------------------------------
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        delay = 0.0
         try:
-            response = await asyncio.wait_for(self._read_and_route(reader), _READ_TIMEOUT)
+            response, delay = await asyncio.wait_for(self._read_and_route(reader), _READ_TIMEOUT)
         except (TimeoutError, asyncio.IncompleteReadError, ValueError, ConnectionError):
             response = _Response(400, b"bad request", "text/plain")
         try:
+            if delay:
+                await asyncio.sleep(delay)
             writer.write(self._encode(response))
             await writer.drain()
         except ConnectionError:
@@ -769,7 +781,7 @@ class FakeOAuthServer:
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
-    async def _read_and_route(self, reader: asyncio.StreamReader) -> _Response:
+    async def _read_and_route(self, reader: asyncio.StreamReader) -> tuple[_Response, float]:
         request_line = (await reader.readline()).decode("latin-1").strip()
         method, target, _version = request_line.split(" ", 2)
         headers: dict[str, str] = {}
@@ -799,7 +811,7 @@ class FakeOAuthServer:
         query: Mapping[str, str],
         headers: Mapping[str, str],
         form: Mapping[str, str],
-    ) -> _Response:
+    ) -> tuple[_Response, float]:
         github, google = self.github, self.google
         routes: dict[tuple[str, str], tuple[FakeProvider, str, Callable[[], _Response]]] = {
             ("GET", "/github/login/oauth/authorize"): (
@@ -833,9 +845,9 @@ class FakeOAuthServer:
         route = routes.get((method, path))
         if route is None:
             known = {p for _, p in routes}
-            return _Response(405 if path in known else 404, b"", "text/plain")
+            return _Response(405 if path in known else 404, b"", "text/plain"), 0.0
         provider, endpoint, handler = route
-        return provider._failure(endpoint) or handler()
+        return provider._failure(endpoint) or handler(), provider._delays.get(endpoint, 0.0)
 
     @staticmethod
     def _encode(response: _Response) -> bytes:
