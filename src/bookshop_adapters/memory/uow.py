@@ -6,6 +6,12 @@ from types import TracebackType
 from typing import Self
 
 from bookshop_adapters.memory.catalog import MemoryBookRepository, MemoryGenreRepository
+from bookshop_adapters.memory.identity import (
+    MemoryExternalIdentityRepository,
+    MemoryLoginThrottleRepository,
+    MemoryRefreshTokenRepository,
+    MemoryUserRepository,
+)
 from bookshop_adapters.memory.store import Journal, MemoryStore
 
 __all__ = ["MemoryBackend", "MemoryUnitOfWork"]
@@ -26,6 +32,10 @@ class MemoryUnitOfWork:
         self._committed = False
         self.books = MemoryBookRepository(store, self._journal)
         self.genres = MemoryGenreRepository(store, self._journal)
+        self.users = MemoryUserRepository(store, self._journal)
+        self.refresh_tokens = MemoryRefreshTokenRepository(store, self._journal)
+        self.login_throttles = MemoryLoginThrottleRepository(store, self._journal)
+        self.external_identities = MemoryExternalIdentityRepository(store, self._journal)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()
