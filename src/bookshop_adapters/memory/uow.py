@@ -12,6 +12,7 @@ from bookshop_adapters.memory.identity import (
     MemoryRefreshTokenRepository,
     MemoryUserRepository,
 )
+from bookshop_adapters.memory.oauth import MemoryOAuthStateRepository
 from bookshop_adapters.memory.store import Journal, MemoryStore
 
 __all__ = ["MemoryBackend", "MemoryUnitOfWork"]
@@ -36,6 +37,7 @@ class MemoryUnitOfWork:
         self.refresh_tokens = MemoryRefreshTokenRepository(store, self._journal)
         self.login_throttles = MemoryLoginThrottleRepository(store, self._journal)
         self.external_identities = MemoryExternalIdentityRepository(store, self._journal)
+        self.oauth_states = MemoryOAuthStateRepository(store, self._journal)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()
