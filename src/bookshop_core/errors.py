@@ -105,7 +105,7 @@ class ValidationError(DomainError):
     ) -> None:
         self.errors: tuple[FieldError, ...] = tuple(errors)
         fields = [".".join(str(part) for part in e.loc) for e in self.errors]
-        only = fields[0] if len(fields) == 1 and fields[0] else None
+        only = fields[0] if len(set(fields)) == 1 and fields[0] else None
         text = message or "; ".join(
             f"{name}: {e.msg}" if name else e.msg
             for name, e in zip(fields, self.errors, strict=True)

@@ -41,14 +41,15 @@ def parse_money(
         raise ValidationError.single(field, "must be a decimal amount", "type_error") from None
     if not amount.is_finite():
         raise ValidationError.single(field, "must be a finite amount")
-    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise ValidationError.single(field, "must have at most 2 decimal places")
+    # Range first: quantizing a huge amount (e.g. "1e30") overflows the decimal context.
     if positive and amount <= 0:
         raise ValidationError.single(field, "must be greater than 0")
     if not positive and amount < 0:
         raise ValidationError.single(field, "must not be negative")
     if amount > maximum:
         raise ValidationError.single(field, f"must be at most {maximum}")
+    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise ValidationError.single(field, "must have at most 2 decimal places")
     return amount.quantize(CENT)
 
 

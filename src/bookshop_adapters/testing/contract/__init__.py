@@ -19,14 +19,18 @@ and the ``shop_factory``/``backend_name`` fixtures overridden to build shops on 
 A backend quirk is a marked skip with a reason inside the shared test, never a forked copy.
 """
 
+from bookshop_adapters.testing.contract.authorization import AuthorizationContract
 from bookshop_adapters.testing.contract.books import BookContract
 from bookshop_adapters.testing.contract.genres import GenreContract
 from bookshop_adapters.testing.contract.listing import ListingContract
 from bookshop_adapters.testing.contract.stock import StockContract
+from bookshop_adapters.testing.contract.validation import ValidationContract
 
 __all__ = [
+    "AuthorizationContract",
     "BookContract",
     "GenreContract",
     "ListingContract",
     "StockContract",
+    "ValidationContract",
 ]
