@@ -20,6 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bookshop_adapters.sqlalchemy.catalog import SqlBookRepository, SqlGenreRepository
 from bookshop_adapters.sqlalchemy.errors import translating_errors
+from bookshop_adapters.sqlalchemy.identity import (
+    SqlExternalIdentityRepository,
+    SqlLoginThrottleRepository,
+    SqlRefreshTokenRepository,
+    SqlUserRepository,
+)
 
 __all__ = ["READ_ONLY_OPTION", "SqlUnitOfWork", "repository"]
 
@@ -76,6 +82,10 @@ class SqlUnitOfWork:
 
     books = repository(SqlBookRepository)
     genres = repository(SqlGenreRepository)
+    users = repository(SqlUserRepository)
+    refresh_tokens = repository(SqlRefreshTokenRepository)
+    login_throttles = repository(SqlLoginThrottleRepository)
+    external_identities = repository(SqlExternalIdentityRepository)
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine

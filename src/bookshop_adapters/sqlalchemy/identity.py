@@ -1,0 +1,605 @@
+"""SQL tables and repositories of the identity context.
+
+Race-safety comes from the database, never from a read-then-write in Python:
+
+- emails and (provider, subject) links are unique indexes; inserts use ``ON CONFLICT DO
+  NOTHING ... RETURNING`` so a lost race is a clean ``Conflict``, not an aborted transaction;
+- spending a refresh token is one conditional ``UPDATE ... WHERE used_at IS NULL AND
+  revoked_at IS NULL AND expires_at > :now RETURNING``: of concurrent claims exactly one
+  matches (PostgreSQL re-checks the condition after the row lock; SQLite serialises writers);
+- accounts, admins and refresh families are locked with ``SELECT ... FOR UPDATE`` on
+  PostgreSQL (SQLite's ``BEGIN IMMEDIATE`` already serialises writing transactions);
+- login-failure counters are compare-and-set on a version column.
+
+Statement budgets: every method is one statement, except ``list`` (two: page and count) and
+``revoke_family``/``revoke_all``/``purge`` (two: families, then tokens).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Identity,
+    Integer,
+    Row,
+    String,
+    UniqueConstraint,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bookshop_adapters.sqlalchemy.repository import SqlRepository
+from bookshop_adapters.sqlalchemy.tables import Base, id_type
+from bookshop_adapters.sqlalchemy.types import UTCDateTime
+from bookshop_core.errors import Conflict
+from bookshop_core.identity.entities import (
+    ExternalIdentity,
+    LoginThrottle,
+    NewExternalIdentity,
+    NewRefreshToken,
+    NewUser,
+    RefreshFamily,
+    RefreshToken,
+    RevokeReason,
+    User,
+    UserQuery,
+)
+from bookshop_core.kernel.pagination import Page, PageRequest
+from bookshop_core.kernel.principal import Role
+
+__all__ = [
+    "ExternalIdentityRow",
+    "LoginThrottleRow",
+    "RefreshFamilyRow",
+    "RefreshTokenRow",
+    "SqlExternalIdentityRepository",
+    "SqlLoginThrottleRepository",
+    "SqlRefreshTokenRepository",
+    "SqlUserRepository",
+    "UserRow",
+]
+
+EMAIL_LENGTH: Final = 254
+HASH_LENGTH: Final = 512
+SHA256_HEX_LENGTH: Final = 64
+
+
+# -- tables -------------------------------------------------------------------------------
+
+
+class UserRow(Base):
+    """An account. ``email`` is stored normalised (lower case) under a unique index, which is
+    what makes registration race-safe and case-insensitive."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('user', 'admin')", name="role_valid"),
+        CheckConstraint("token_version >= 0", name="token_version_nonnegative"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_LENGTH), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    is_active: Mapped[bool] = mapped_column(Boolean())
+    full_name: Mapped[str | None] = mapped_column(String(255))
+    token_version: Mapped[int] = mapped_column(Integer())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RefreshFamilyRow(Base):
+    """The refresh tokens of one login; revoked as a whole."""
+
+    __tablename__ = "refresh_families"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        id_type(), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoke_reason: Mapped[str | None] = mapped_column(String(16))
+
+
+class RefreshTokenRow(Base):
+    """One refresh token, stored only as the SHA-256 of its secret."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH), unique=True)
+    family_id: Mapped[int] = mapped_column(
+        id_type(), ForeignKey("refresh_families.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        id_type(), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginThrottleRow(Base):
+    """Consecutive failed sign-ins for one email key (a SHA-256, not the address)."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer())
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer())
+
+
+class ExternalIdentityRow(Base):
+    """A link between an account and an OAuth provider identity."""
+
+    __tablename__ = "external_identities"
+    __table_args__ = (UniqueConstraint("provider", "subject"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        id_type(), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(EMAIL_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _insert(dialect_name: str, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """A dialect INSERT that supports ``ON CONFLICT DO NOTHING``."""
+    if dialect_name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+_USER_COLUMNS: Final = (
+    UserRow.id,
+    UserRow.email,
+    UserRow.password_hash,
+    UserRow.role,
+    UserRow.is_active,
+    UserRow.full_name,
+    UserRow.token_version,
+    UserRow.created_at,
+    UserRow.updated_at,
+    UserRow.deactivated_at,
+)
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        email=row.email,
+        password_hash=row.password_hash,
+        role=Role(row.role),
+        is_active=bool(row.is_active),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        full_name=row.full_name,
+        token_version=row.token_version,
+        deactivated_at=row.deactivated_at,
+    )
+
+
+_FAMILY_COLUMNS: Final = (
+    RefreshFamilyRow.id,
+    RefreshFamilyRow.user_id,
+    RefreshFamilyRow.created_at,
+    RefreshFamilyRow.revoked_at,
+    RefreshFamilyRow.revoke_reason,
+)
+
+
+def _family(row: Row[Any]) -> RefreshFamily:
+    return RefreshFamily(
+        id=row.id,
+        user_id=row.user_id,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+        revoke_reason=RevokeReason(row.revoke_reason) if row.revoke_reason else None,
+    )
+
+
+_TOKEN_COLUMNS: Final = (
+    RefreshTokenRow.id,
+    RefreshTokenRow.token_hash,
+    RefreshTokenRow.family_id,
+    RefreshTokenRow.user_id,
+    RefreshTokenRow.issued_at,
+    RefreshTokenRow.expires_at,
+    RefreshTokenRow.used_at,
+    RefreshTokenRow.revoked_at,
+)
+
+
+def _token(row: Row[Any]) -> RefreshToken:
+    return RefreshToken(
+        id=row.id,
+        token_hash=row.token_hash,
+        family_id=row.family_id,
+        user_id=row.user_id,
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+        used_at=row.used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+_THROTTLE_COLUMNS: Final = (
+    LoginThrottleRow.key,
+    LoginThrottleRow.failures,
+    LoginThrottleRow.last_failure_at,
+    LoginThrottleRow.locked_until,
+    LoginThrottleRow.version,
+)
+
+_LINK_COLUMNS: Final = (
+    ExternalIdentityRow.id,
+    ExternalIdentityRow.user_id,
+    ExternalIdentityRow.provider,
+    ExternalIdentityRow.subject,
+    ExternalIdentityRow.email,
+    ExternalIdentityRow.created_at,
+)
+
+
+def _link(row: Row[Any]) -> ExternalIdentity:
+    return ExternalIdentity(
+        id=row.id,
+        user_id=row.user_id,
+        provider=row.provider,
+        subject=row.subject,
+        email=row.email,
+        created_at=row.created_at,
+    )
+
+
+# -- repositories -------------------------------------------------------------------------
+
+
+class SqlUserRepository(SqlRepository):
+    """Accounts in ``users``."""
+
+    async def add(self, user: NewUser) -> User:
+        statement = (
+            _insert(self._dialect_name, UserRow)
+            .values(
+                email=user.email,
+                password_hash=user.password_hash,
+                role=user.role.value,
+                is_active=True,
+                full_name=user.full_name,
+                token_version=0,
+                created_at=user.created_at,
+                updated_at=user.created_at,
+            )
+            .on_conflict_do_nothing(index_elements=[UserRow.email])
+            .returning(*_USER_COLUMNS)
+        )
+        row = (await self._execute(statement)).first()
+        if row is None:
+            raise Conflict(
+                "An account with this email already exists",
+                code="AUTH_EMAIL_CONFLICT",
+                field="email",
+            )
+        return _user(row)
+
+    async def get(self, user_id: int) -> User | None:
+        row = (await self._execute(select(*_USER_COLUMNS).where(UserRow.id == user_id))).first()
+        return None if row is None else _user(row)
+
+    async def lock(self, user_id: int) -> User | None:
+        statement = select(*_USER_COLUMNS).where(UserRow.id == user_id).with_for_update()
+        row = (await self._execute(statement)).first()
+        return None if row is None else _user(row)
+
+    async def get_by_email(self, email: str) -> User | None:
+        row = (await self._execute(select(*_USER_COLUMNS).where(UserRow.email == email))).first()
+        return None if row is None else _user(row)
+
+    async def list(self, query: UserQuery, page: PageRequest) -> Page[User]:
+        conditions: list[ColumnElement[bool]] = []
+        if query.role is not None:
+            conditions.append(UserRow.role == query.role.value)
+        if query.is_active is not None:
+            conditions.append(UserRow.is_active.is_(query.is_active))
+        if query.email_contains is not None:
+            conditions.append(UserRow.email.contains(query.email_contains, autoescape=True))
+        rows = await self._execute(
+            select(*_USER_COLUMNS)
+            .where(*conditions)
+            .order_by(UserRow.created_at.desc(), UserRow.id.desc())
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        items = [_user(row) for row in rows]
+        total = (
+            await self._execute(select(func.count()).select_from(UserRow).where(*conditions))
+        ).scalar_one()
+        return Page.of(items, total, page)
+
+    async def set_active(self, user_id: int, active: bool, *, now: datetime) -> None:
+        values: dict[str, Any] = {"is_active": active, "updated_at": now}
+        if not active:
+            values["deactivated_at"] = now
+        await self._execute(update(UserRow).where(UserRow.id == user_id).values(**values))
+
+    async def set_role(self, user_id: int, role: Role, *, now: datetime) -> None:
+        await self._execute(
+            update(UserRow).where(UserRow.id == user_id).values(role=role.value, updated_at=now)
+        )
+
+    async def set_password_hash(
+        self, user_id: int, password_hash: str, *, expected: str | None, now: datetime
+    ) -> bool:
+        same = (
+            UserRow.password_hash.is_(None)
+            if expected is None
+            else UserRow.password_hash == expected
+        )
+        result = await self._execute(
+            update(UserRow)
+            .where(UserRow.id == user_id, same)
+            .values(password_hash=password_hash, updated_at=now)
+            .returning(UserRow.id)
+        )
+        return result.first() is not None
+
+    async def bump_token_version(self, user_id: int) -> None:
+        await self._execute(
+            update(UserRow)
+            .where(UserRow.id == user_id)
+            .values(token_version=UserRow.token_version + 1)
+        )
+
+    async def lock_admins(self) -> Sequence[int]:
+        rows = await self._execute(
+            select(UserRow.id)
+            .where(UserRow.role == Role.ADMIN.value)
+            .order_by(UserRow.id)
+            .with_for_update()
+        )
+        return [row.id for row in rows]
+
+
+class SqlRefreshTokenRepository(SqlRepository):
+    """Refresh families in ``refresh_families``, tokens in ``refresh_tokens``."""
+
+    async def start_family(self, user_id: int, *, now: datetime) -> RefreshFamily:
+        row = (
+            await self._execute(
+                insert(RefreshFamilyRow)
+                .values(user_id=user_id, created_at=now)
+                .returning(*_FAMILY_COLUMNS)
+            )
+        ).one()
+        return _family(row)
+
+    async def get_family(self, family_id: int) -> RefreshFamily | None:
+        row = (
+            await self._execute(select(*_FAMILY_COLUMNS).where(RefreshFamilyRow.id == family_id))
+        ).first()
+        return None if row is None else _family(row)
+
+    async def keep_family(self, family_id: int) -> RefreshFamily | None:
+        row = (
+            await self._execute(
+                select(*_FAMILY_COLUMNS)
+                .where(RefreshFamilyRow.id == family_id, RefreshFamilyRow.revoked_at.is_(None))
+                .with_for_update()
+            )
+        ).first()
+        return None if row is None else _family(row)
+
+    async def add(self, token: NewRefreshToken) -> RefreshToken:
+        row = (
+            await self._execute(
+                insert(RefreshTokenRow)
+                .values(
+                    token_hash=token.token_hash,
+                    family_id=token.family_id,
+                    user_id=token.user_id,
+                    issued_at=token.issued_at,
+                    expires_at=token.expires_at,
+                )
+                .returning(*_TOKEN_COLUMNS)
+            )
+        ).one()
+        return _token(row)
+
+    async def claim(self, token_hash: str, *, now: datetime) -> RefreshToken | None:
+        row = (
+            await self._execute(
+                update(RefreshTokenRow)
+                .where(
+                    RefreshTokenRow.token_hash == token_hash,
+                    RefreshTokenRow.used_at.is_(None),
+                    RefreshTokenRow.revoked_at.is_(None),
+                    RefreshTokenRow.expires_at > now,
+                )
+                .values(used_at=now)
+                .returning(*_TOKEN_COLUMNS)
+            )
+        ).first()
+        return None if row is None else _token(row)
+
+    async def find(self, token_hash: str) -> RefreshToken | None:
+        row = (
+            await self._execute(
+                select(*_TOKEN_COLUMNS).where(RefreshTokenRow.token_hash == token_hash)
+            )
+        ).first()
+        return None if row is None else _token(row)
+
+    async def revoke_family(self, family_id: int, *, now: datetime, reason: RevokeReason) -> None:
+        # The family row first (it is the lock a concurrent refresh holds), then its tokens:
+        # the second statement sees any token that refresh committed meanwhile.
+        await self._execute(
+            update(RefreshFamilyRow)
+            .where(RefreshFamilyRow.id == family_id, RefreshFamilyRow.revoked_at.is_(None))
+            .values(revoked_at=now, revoke_reason=reason.value)
+        )
+        await self._execute(
+            update(RefreshTokenRow)
+            .where(RefreshTokenRow.family_id == family_id, RefreshTokenRow.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+    async def revoke_all(self, user_id: int, *, now: datetime, reason: RevokeReason) -> int:
+        revoked = (
+            await self._execute(
+                update(RefreshFamilyRow)
+                .where(RefreshFamilyRow.user_id == user_id, RefreshFamilyRow.revoked_at.is_(None))
+                .values(revoked_at=now, revoke_reason=reason.value)
+                .returning(RefreshFamilyRow.id)
+            )
+        ).all()
+        await self._execute(
+            update(RefreshTokenRow)
+            .where(RefreshTokenRow.user_id == user_id, RefreshTokenRow.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return len(revoked)
+
+    async def purge(self, *, before: datetime) -> int:
+        result = await self._execute(
+            delete(RefreshTokenRow)
+            .where(RefreshTokenRow.expires_at < before)
+            .returning(RefreshTokenRow.id)
+        )
+        purged = len(result.all())
+        await self._execute(
+            delete(RefreshFamilyRow).where(
+                ~exists().where(RefreshTokenRow.family_id == RefreshFamilyRow.id)
+            )
+        )
+        return purged
+
+
+class SqlLoginThrottleRepository(SqlRepository):
+    """Failed sign-ins per email key in ``login_throttles``."""
+
+    async def get(self, key: str) -> LoginThrottle | None:
+        row = (
+            await self._execute(select(*_THROTTLE_COLUMNS).where(LoginThrottleRow.key == key))
+        ).first()
+        if row is None:
+            return None
+        return LoginThrottle(
+            key=row.key,
+            failures=row.failures,
+            last_failure_at=row.last_failure_at,
+            locked_until=row.locked_until,
+            version=row.version,
+        )
+
+    async def save(self, throttle: LoginThrottle, *, expected_version: int | None) -> bool:
+        values = {
+            "failures": throttle.failures,
+            "last_failure_at": throttle.last_failure_at,
+            "locked_until": throttle.locked_until,
+        }
+        if expected_version is None:
+            statement: Any = (
+                _insert(self._dialect_name, LoginThrottleRow)
+                .values(key=throttle.key, version=0, **values)
+                .on_conflict_do_nothing(index_elements=[LoginThrottleRow.key])
+                .returning(LoginThrottleRow.key)
+            )
+        else:
+            statement = (
+                update(LoginThrottleRow)
+                .where(
+                    LoginThrottleRow.key == throttle.key,
+                    LoginThrottleRow.version == expected_version,
+                )
+                .values(version=expected_version + 1, **values)
+                .returning(LoginThrottleRow.key)
+            )
+        return (await self._execute(statement)).first() is not None
+
+    async def clear(self, key: str) -> None:
+        await self._execute(delete(LoginThrottleRow).where(LoginThrottleRow.key == key))
+
+    async def purge(self, *, before: datetime) -> int:
+        result = await self._execute(
+            delete(LoginThrottleRow)
+            .where(
+                LoginThrottleRow.last_failure_at < before,
+                (LoginThrottleRow.locked_until.is_(None))
+                | (LoginThrottleRow.locked_until <= before),
+            )
+            .returning(LoginThrottleRow.key)
+        )
+        return len(result.all())
+
+
+class SqlExternalIdentityRepository(SqlRepository):
+    """Provider links in ``external_identities``."""
+
+    async def get(self, provider: str, subject: str) -> ExternalIdentity | None:
+        row = (
+            await self._execute(
+                select(*_LINK_COLUMNS).where(
+                    ExternalIdentityRow.provider == provider,
+                    ExternalIdentityRow.subject == subject,
+                )
+            )
+        ).first()
+        return None if row is None else _link(row)
+
+    async def add(self, identity: NewExternalIdentity) -> ExternalIdentity:
+        statement = (
+            _insert(self._dialect_name, ExternalIdentityRow)
+            .values(
+                user_id=identity.user_id,
+                provider=identity.provider,
+                subject=identity.subject,
+                email=identity.email,
+                created_at=identity.created_at,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[ExternalIdentityRow.provider, ExternalIdentityRow.subject]
+            )
+            .returning(*_LINK_COLUMNS)
+        )
+        row = (await self._execute(statement)).first()
+        if row is None:
+            raise Conflict(
+                "This provider identity is already linked to an account",
+                code="AUTH_OAUTH_ALREADY_LINKED",
+            )
+        return _link(row)
+
+    async def list_for_user(self, user_id: int) -> Sequence[ExternalIdentity]:
+        rows = await self._execute(
+            select(*_LINK_COLUMNS)
+            .where(ExternalIdentityRow.user_id == user_id)
+            .order_by(ExternalIdentityRow.id)
+        )
+        return [_link(row) for row in rows]
