@@ -26,6 +26,7 @@ from bookshop_adapters.sqlalchemy.identity import (
     SqlRefreshTokenRepository,
     SqlUserRepository,
 )
+from bookshop_adapters.sqlalchemy.oauth import SqlOAuthStateRepository
 
 __all__ = ["READ_ONLY_OPTION", "SqlUnitOfWork", "repository"]
 
@@ -86,6 +87,7 @@ class SqlUnitOfWork:
     refresh_tokens = repository(SqlRefreshTokenRepository)
     login_throttles = repository(SqlLoginThrottleRepository)
     external_identities = repository(SqlExternalIdentityRepository)
+    oauth_states = repository(SqlOAuthStateRepository)
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
