@@ -29,20 +29,25 @@ def _code_point_string(length: int) -> sa.types.TypeEngine[str]:
 
 
 def upgrade() -> None:
+    # Every name is final (op.f): env.py's target metadata carries a naming convention that
+    # would otherwise prefix names again (ck_books_ck_books_...).
     op.create_table(
         "genres",
         sa.Column("id", _id(), sa.Identity(), nullable=False),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("name_key", _code_point_string(300), nullable=False),
         sa.Column("parent_id", _id(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name="pk_genres"),
-        sa.UniqueConstraint("name_key", name="uq_genres_name_key"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_genres")),
+        sa.UniqueConstraint("name_key", name=op.f("uq_genres_name_key")),
         sa.ForeignKeyConstraint(
-            ["parent_id"], ["genres.id"], name="fk_genres_parent_id_genres", ondelete="RESTRICT"
+            ["parent_id"],
+            ["genres.id"],
+            name=op.f("fk_genres_parent_id_genres"),
+            ondelete="RESTRICT",
         ),
         sqlite_autoincrement=True,
     )
-    op.create_index("ix_genres_parent_id", "genres", ["parent_id"])
+    op.create_index(op.f("ix_genres_parent_id"), "genres", ["parent_id"])
 
     op.create_table(
         "books",
@@ -62,15 +67,15 @@ def upgrade() -> None:
         sa.Column("rating_sum", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_books"),
-        sa.UniqueConstraint("isbn", name="uq_books_isbn"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_books")),
+        sa.UniqueConstraint("isbn", name=op.f("uq_books_isbn")),
         sa.ForeignKeyConstraint(
-            ["genre_id"], ["genres.id"], name="fk_books_genre_id_genres", ondelete="RESTRICT"
+            ["genre_id"], ["genres.id"], name=op.f("fk_books_genre_id_genres"), ondelete="RESTRICT"
         ),
-        sa.CheckConstraint("price_cents > 0", name="ck_books_price_positive"),
-        sa.CheckConstraint("stock_quantity >= 0", name="ck_books_stock_nonnegative"),
-        sa.CheckConstraint("review_count >= 0", name="ck_books_review_count_nonnegative"),
-        sa.CheckConstraint("rating_sum >= 0", name="ck_books_rating_sum_nonnegative"),
+        sa.CheckConstraint("price_cents > 0", name=op.f("ck_books_price_positive")),
+        sa.CheckConstraint("stock_quantity >= 0", name=op.f("ck_books_stock_nonnegative")),
+        sa.CheckConstraint("review_count >= 0", name=op.f("ck_books_review_count_nonnegative")),
+        sa.CheckConstraint("rating_sum >= 0", name=op.f("ck_books_rating_sum_nonnegative")),
         sqlite_autoincrement=True,
     )
     # The genre filter, and each sort key of the book list (author: the substring filter).
@@ -82,7 +87,7 @@ def upgrade() -> None:
         "publish_date",
         "created_at",
     ):
-        op.create_index(f"ix_books_{column}", "books", [column])
+        op.create_index(op.f(f"ix_books_{column}"), "books", [column])
 
 
 def downgrade() -> None:
@@ -90,5 +95,5 @@ def downgrade() -> None:
     # SQLite empties a table before dropping it; unlink sub-genres first so that the implicit
     # DELETE does not trip the (immediate, RESTRICT) self-reference.
     op.execute("UPDATE genres SET parent_id = NULL")
-    op.drop_index("ix_genres_parent_id", table_name="genres")
+    op.drop_index(op.f("ix_genres_parent_id"), table_name="genres")
     op.drop_table("genres")

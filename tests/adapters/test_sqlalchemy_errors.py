@@ -1,0 +1,327 @@
+"""Driver errors become domain errors at the SQL adapter's boundary: one test per mapping.
+
+Runs on SQLite (a temporary file) and on PostgreSQL when one is available (the shared
+``postgres_url`` fixture, else ``$BOOKSHOP_TEST_POSTGRES_URL``), one fresh database per test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import pytest
+from sqlalchemy import ForeignKeyConstraint, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+
+from bookshop_adapters.sqlalchemy import (
+    CONSTRAINT_ERRORS,
+    Base,
+    SqlBackend,
+    create_engine_for_url,
+    migrate,
+    open_sql_backend,
+    translate_error,
+)
+from bookshop_core.catalog.entities import NewBook
+from bookshop_core.errors import Conflict, DomainError, Unavailable, ValidationError
+
+POSTGRES_URL_ENV = "BOOKSHOP_TEST_POSTGRES_URL"
+
+
+def _postgres_server(request: pytest.FixtureRequest) -> str:
+    try:
+        return str(request.getfixturevalue("postgres_url"))
+    except pytest.FixtureLookupError:
+        url = os.environ.get(POSTGRES_URL_ENV)
+        if not url:
+            pytest.skip(f"no PostgreSQL: no postgres_url fixture and no ${POSTGRES_URL_ENV}")
+        return url
+
+
+@asynccontextmanager
+async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
+    import asyncpg
+
+    url = make_url(server_url)
+    name = f"bookshop_test_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(
+        url.set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def url(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}"
+        return
+    async with fresh_postgres_database(_postgres_server(request)) as database_url:
+        yield database_url
+
+
+@pytest.fixture
+async def backend(url: str) -> AsyncIterator[SqlBackend]:
+    await migrate(url)
+    opened = await open_sql_backend(url)
+    yield opened
+    await opened.aclose()
+
+
+def new_book(
+    *, isbn: str | None = None, genre_id: int | None = None, price: str = "5.00"
+) -> NewBook:
+    return NewBook(
+        title="T",
+        author="A",
+        price=Decimal(price),
+        isbn=isbn,
+        genre_id=genre_id,
+        description=None,
+        cover_image_url=None,
+        publish_date=None,
+        stock_quantity=3,
+        created_at=datetime(2024, 1, 1, tzinfo=UTC),
+    )
+
+
+def assert_error(caught: pytest.ExceptionInfo[DomainError], kind: type, code: str, field: Any):
+    error = caught.value
+    assert type(error) is kind
+    assert (error.code, error.field) == (code, field)
+    assert error.__cause__ is not None  # raise ... from the driver's exception
+
+
+def test_every_mapped_constraint_exists() -> None:
+    """The mapping table names real constraints of the schema (no typos, no leftovers)."""
+    names = {
+        constraint.name
+        for table in Base.metadata.tables.values()
+        for constraint in (*table.constraints, *table.indexes)
+    }
+    assert set(CONSTRAINT_ERRORS) <= names
+    for name, meaning in CONSTRAINT_ERRORS.items():
+        is_fk = any(
+            isinstance(c, ForeignKeyConstraint) and c.name == name
+            for table in Base.metadata.tables.values()
+            for c in table.constraints
+        )
+        assert (meaning.still_referenced is not None) == is_fk, name
+
+
+# -- constraint violations, one test per entry of CONSTRAINT_ERRORS ----------------------------
+
+
+async def test_uq_books_isbn_is_book_isbn_conflict(backend: SqlBackend) -> None:
+    """A taken ISBN, on insert and on update, is BOOK_ISBN_CONFLICT on field isbn."""
+    async with backend.unit_of_work() as uow:
+        await uow.books.add(new_book(isbn="9780306406157"))
+        other = await uow.books.add(new_book(isbn=None))
+        await uow.commit()
+    async with backend.unit_of_work() as uow:
+        with pytest.raises(Conflict) as caught:
+            await uow.books.add(new_book(isbn="9780306406157"))
+    assert_error(caught, Conflict, "BOOK_ISBN_CONFLICT", "isbn")
+    async with backend.unit_of_work() as uow:
+        with pytest.raises(Conflict) as caught:
+            await uow.books.update(attrs.evolve(other, isbn="9780306406157"))
+    assert_error(caught, Conflict, "BOOK_ISBN_CONFLICT", "isbn")
+
+
+async def test_uq_genres_name_key_is_genre_conflict(backend: SqlBackend) -> None:
+    """Genre names are unique case-insensitively: GENRE_CONFLICT on field name."""
+    async with backend.unit_of_work() as uow:
+        await uow.genres.add("Straße", None)
+        await uow.commit()
+    async with backend.unit_of_work() as uow:
+        with pytest.raises(Conflict) as caught:
+            await uow.genres.add("STRASSE", None)
+    assert_error(caught, Conflict, "GENRE_CONFLICT", "name")
+
+
+async def test_ck_books_stock_nonnegative_is_insufficient_stock(backend: SqlBackend) -> None:
+    """A negative stock written anyway is BOOK_INSUFFICIENT_STOCK."""
+    async with backend.unit_of_work() as uow:
+        book = await uow.books.add(new_book())
+        with pytest.raises(Conflict) as caught:
+            await uow.books.set_stock(book.id, -1)
+    assert_error(caught, Conflict, "BOOK_INSUFFICIENT_STOCK", "stock_quantity")
+
+
+async def test_ck_books_price_positive_is_validation_error(backend: SqlBackend) -> None:
+    """A zero price that slipped past validation is a ValidationError on field price."""
+    async with backend.unit_of_work() as uow:
+        with pytest.raises(ValidationError) as caught:
+            await uow.books.add(new_book(price="0.00"))
+    assert_error(caught, ValidationError, "VALIDATION_ERROR", "price")
+
+
+async def test_fk_books_genre_id_genres_on_write_is_genre_not_found(backend: SqlBackend) -> None:
+    """A book pointing at a missing genre is GENRE_NOT_FOUND on field genre_id."""
+    async with backend.unit_of_work() as uow:
+        with pytest.raises(Conflict) as caught:
+            await uow.books.add(new_book(genre_id=424242))
+    assert_error(caught, Conflict, "GENRE_NOT_FOUND", "genre_id")
+
+
+async def test_fk_books_genre_id_genres_on_delete_is_genre_in_use(backend: SqlBackend) -> None:
+    """Deleting a genre that books use is GENRE_IN_USE."""
+    async with backend.unit_of_work() as uow:
+        genre = await uow.genres.add("Used", None)
+        await uow.books.add(new_book(genre_id=genre.id))
+        await uow.commit()
+    async with backend.unit_of_work() as uow:
+        with pytest.raises(Conflict) as caught:
+            await uow.genres.delete(genre.id)
+    assert_error(caught, Conflict, "GENRE_IN_USE", "genre_id")
+
+
+async def test_fk_genres_parent_id_genres_on_write_is_genre_not_found(
+    backend: SqlBackend,
+) -> None:
+    """A genre under a missing parent is GENRE_NOT_FOUND on field parent_id."""
+    async with backend.unit_of_work() as uow:
+        with pytest.raises(Conflict) as caught:
+            await uow.genres.add("Orphan", 424242)
+    assert_error(caught, Conflict, "GENRE_NOT_FOUND", "parent_id")
+
+
+async def test_fk_genres_parent_id_genres_on_delete_is_genre_in_use(backend: SqlBackend) -> None:
+    """Deleting a genre that has sub-genres is GENRE_IN_USE."""
+    async with backend.unit_of_work() as uow:
+        parent = await uow.genres.add("Parent", None)
+        await uow.genres.add("Child", parent.id)
+        await uow.commit()
+    async with backend.unit_of_work() as uow:
+        with pytest.raises(Conflict) as caught:
+            await uow.genres.delete(parent.id)
+    assert_error(caught, Conflict, "GENRE_IN_USE", "genre_id")
+
+
+async def test_unmapped_constraint_violation_is_not_translated(backend: SqlBackend) -> None:
+    """A constraint missing from the mapping is a bug: it stays a driver error."""
+    async with backend.unit_of_work() as uow:
+        await uow.books.add(new_book())
+        with pytest.raises(IntegrityError) as caught:
+            await uow.connection.execute(text("UPDATE books SET rating_sum = -1"))
+    assert translate_error(caught.value) is None
+
+
+# -- the store itself -------------------------------------------------------------------------
+
+
+def _unreachable_url(url: str, tmp_path: Any) -> str:
+    if url.startswith("sqlite"):
+        return f"sqlite+aiosqlite:///{tmp_path / 'no-such-dir' / 'x.db'}"
+    return "postgresql+asyncpg://nobody@127.0.0.1:1/none"
+
+
+async def test_unreachable_store_is_store_unavailable(url: str, tmp_path: Any) -> None:
+    """Failing to connect is STORE_UNAVAILABLE, raised when the unit of work opens."""
+    backend = SqlBackend(create_engine_for_url(_unreachable_url(url, tmp_path)))
+    try:
+        with pytest.raises(Unavailable) as caught:
+            async with backend.unit_of_work():
+                pass
+    finally:
+        await backend.aclose()
+    # aiosqlite stops the worker thread of a failed connection asynchronously; let it finish
+    # before this test's event loop closes (else the thread reports "Event loop is closed").
+    await asyncio.sleep(0.1)
+    assert_error(caught, Unavailable, "STORE_UNAVAILABLE", None)
+
+
+async def test_lock_wait_timeout_is_store_busy(backend: SqlBackend, url: str) -> None:
+    """Waiting too long for another writer's lock is STORE_BUSY (retryable)."""
+    if backend.dialect_name == "sqlite":
+        engine = create_engine_for_url(url)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def short_busy_timeout(dbapi_connection: Any, record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA busy_timeout = 100")
+            cursor.close()
+
+    else:
+        engine = create_engine_for_url(
+            url, connect_args={"server_settings": {"lock_timeout": "100"}}
+        )
+    impatient = SqlBackend(engine)
+    async with backend.unit_of_work() as uow:
+        book = await uow.books.add(new_book())
+        await uow.commit()
+
+    async def contend() -> None:
+        async with impatient.unit_of_work() as other:
+            await other.books.set_stock(book.id, 2)
+
+    try:
+        async with backend.unit_of_work() as holder:
+            await holder.books.set_stock(book.id, 1)  # holds the row / database write lock
+            with pytest.raises(Unavailable) as caught:
+                await contend()
+    finally:
+        await impatient.aclose()
+    assert_error(caught, Unavailable, "STORE_BUSY", None)
+
+
+async def test_exhausted_pool_is_store_busy(url: str) -> None:
+    """No connection free within the pool timeout is STORE_BUSY."""
+    await migrate(url)
+    small = await open_sql_backend(url, pool_size=1, max_overflow=0, pool_timeout=0.1)
+    try:
+        async with small.unit_of_work(read_only=True):
+            with pytest.raises(Unavailable) as caught:
+                async with small.unit_of_work(read_only=True):
+                    pass
+    finally:
+        await small.aclose()
+    assert caught.value.code == "STORE_BUSY"
+
+
+async def test_postgres_deadlock_is_store_busy(backend: SqlBackend) -> None:
+    """PostgreSQL's deadlock victim gets STORE_BUSY; the other transaction proceeds."""
+    if backend.dialect_name != "postgresql":
+        pytest.skip("SQLite writers never deadlock: BEGIN IMMEDIATE serialises them")
+    async with backend.unit_of_work() as uow:
+        first = await uow.books.add(new_book())
+        second = await uow.books.add(new_book())
+        await uow.commit()
+    async with backend.unit_of_work() as one, backend.unit_of_work() as two:
+        await one.books.set_stock(first.id, 1)
+        await two.books.set_stock(second.id, 1)
+        results = await asyncio.gather(
+            one.books.set_stock(second.id, 2),
+            two.books.set_stock(first.id, 2),
+            return_exceptions=True,
+        )
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert len(errors) == 1
+    assert isinstance(errors[0], Unavailable)
+    assert errors[0].code == "STORE_BUSY"
+
+
+async def test_postgres_connection_lost_is_store_unavailable(backend: SqlBackend) -> None:
+    """A connection killed mid-transaction is STORE_UNAVAILABLE, and the pool recovers."""
+    if backend.dialect_name != "postgresql":
+        pytest.skip("an SQLite connection cannot be killed from outside")
+    async with backend.unit_of_work() as uow:
+        pid = (await uow.connection.execute(text("SELECT pg_backend_pid()"))).scalar()
+        async with backend.engine.connect() as admin:
+            await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(Unavailable) as caught:
+            await uow.books.get(1)
+    assert_error(caught, Unavailable, "STORE_UNAVAILABLE", None)
+    assert await backend.ping() is True
