@@ -41,6 +41,7 @@ from types import TracebackType
 from typing import Any, Final
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
+import attrs
 import httpx
 import jwt
 from attrs import define, field, frozen
@@ -49,6 +50,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from bookshop_adapters.oauth.settings import GOOGLE_ISSUERS, OAuthProviderSettings, OAuthSettings
+from bookshop_core.kernel.clock import Clock
 
 __all__ = [
     "Callback",
@@ -386,7 +388,7 @@ class FakeGoogle(FakeProvider):
 
     def __init__(self, *, now: Callable[[], float] = time.time, **kwargs: Any) -> None:
         super().__init__("google", **kwargs)
-        self._now = now
+        self.now = now
         self.id_token_flaw: IdTokenFlaw | None = None
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._kid = secrets.token_hex(8)
@@ -434,7 +436,7 @@ class FakeGoogle(FakeProvider):
         """
         with self._lock:
             who = account or self.account
-            now = int(self._now())
+            now = int(self.now())
             payload: dict[str, Any] = {
                 "iss": GOOGLE_ISSUER,
                 "azp": self.client_id,
@@ -588,6 +590,10 @@ class FakeOAuthServer:
             lock=self._lock,
             now=now,
         )
+        self._default_accounts = (
+            attrs.evolve(self.github.account),
+            attrs.evolve(self.google.account),
+        )
         self.requests: list[RecordedRequest] = []
         self._host = host
         self._port: int | None = None
@@ -675,9 +681,17 @@ class FakeOAuthServer:
     ) -> None:
         await asyncio.to_thread(self.stop)
 
+    def use_clock(self, clock: Clock | None) -> None:
+        """Date the ID tokens by ``clock`` (e.g. the shop's ``ManualClock``, so that moving it
+        ages them); ``None`` goes back to the system time."""
+        self.google.now = time.time if clock is None else (lambda: clock.now().timestamp())
+
     def reset(self) -> None:
-        """Forget grants, tokens, failures, flaws and recorded requests; approve again."""
+        """Forget grants, tokens, failures, flaws and recorded requests; approve again, as the
+        default accounts."""
         with self._lock:
+            github, google = self._default_accounts
+            self.github.account, self.google.account = attrs.evolve(github), attrs.evolve(google)
             for provider in (self.github, self.google):
                 provider.heal()
                 provider.deny = False
