@@ -14,18 +14,25 @@ Nothing here is global: each shop owns its engine and pool, and closing it relea
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
 from collections.abc import Generator
 from types import TracebackType
 from typing import Any, Protocol
 
-from attrs import frozen
+from attrs import field, frozen
 
+from bookshop_adapters.argon2 import Argon2PasswordHasher
 from bookshop_adapters.images import LocalDirectoryImageStore, MemoryImageStore
+from bookshop_adapters.jwt import PyJwtTokenCodec
 from bookshop_adapters.memory import MemoryBackend
 from bookshop_core.catalog.images import CoverImages, ImageStore
 from bookshop_core.catalog.ports import CatalogUnitOfWork
 from bookshop_core.catalog.use_cases import Catalog
+from bookshop_core.identity.ports import IdentityUnitOfWork, PasswordHasher, TokenCodec
+from bookshop_core.identity.settings import IdentitySettings
+from bookshop_core.identity.use_cases import Identity
 from bookshop_core.kernel.clock import Clock, SystemClock
 from bookshop_core.kernel.events import EventBus
 from bookshop_core.kernel.uow import Transactions, UnitOfWorkFactory
@@ -33,6 +40,7 @@ from bookshop_core.kernel.uow import Transactions, UnitOfWorkFactory
 __all__ = [
     "DATABASE_URL_ENV",
     "DEFAULT_DATABASE_URL",
+    "JWT_SECRET_ENV",
     "Backend",
     "Shop",
     "ShopSettings",
@@ -42,9 +50,13 @@ __all__ = [
 
 DATABASE_URL_ENV = "BOOKSHOP_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///bookshop.db"
+#: The environment variable holding the HS256 secret of access tokens (>= 32 bytes).
+JWT_SECRET_ENV = "BOOKSHOP_JWT_SECRET"
+
+_log = logging.getLogger("bookshop.bootstrap")
 
 
-class ShopUnitOfWork(CatalogUnitOfWork, Protocol):
+class ShopUnitOfWork(CatalogUnitOfWork, IdentityUnitOfWork, Protocol):
     """Everything the shop's contexts need from one unit of work."""
 
 
@@ -68,10 +80,17 @@ class ShopSettings:
     Args:
         currency: ISO 4217 code of the shop's one currency.
         upload_dir: Where uploaded cover images are written (SQL-backed shops).
+        identity: Token lifetimes, issuer/audience, password policy, login throttling.
+        jwt_secret: The HS256 secret signing access tokens (at least 32 bytes); defaults to
+            ``$BOOKSHOP_JWT_SECRET``. Without either, each shop makes a random one, so tokens
+            die with the process and are not shared between processes (a warning is logged
+            for SQL stores). For asymmetric keys pass ``token_codec=`` to :func:`build_shop`.
     """
 
     currency: str = "USD"
     upload_dir: str = "uploads"
+    identity: IdentitySettings = field(factory=IdentitySettings)
+    jwt_secret: str | None = field(default=None, repr=False)
 
 
 class Shop:
@@ -89,14 +108,17 @@ class Shop:
         settings: ShopSettings,
         unit_of_work: UnitOfWorkFactory[ShopUnitOfWork] | None = None,
         image_store: ImageStore | None = None,
+        password_hasher: PasswordHasher | None = None,
+        token_codec: TokenCodec | None = None,
     ) -> None:
         self.backend = backend
         self.clock = clock
         self.events = events
         self.settings = settings
         self.unit_of_work: UnitOfWorkFactory[ShopUnitOfWork] = unit_of_work or backend.unit_of_work
-        transactions: Transactions[ShopUnitOfWork] = Transactions(self.unit_of_work, events)
-        self.catalog = Catalog(transactions, clock)
+        # One Transactions per context, typed with that context's own unit-of-work protocol
+        # (the factory is covariant, Transactions is not).
+        self.catalog = Catalog(Transactions(self.unit_of_work, events), clock)
         if image_store is None:
             image_store = (
                 MemoryImageStore()
@@ -104,6 +126,13 @@ class Shop:
                 else LocalDirectoryImageStore(settings.upload_dir)
             )
         self.images = CoverImages(image_store)
+        self.identity = Identity(
+            Transactions(self.unit_of_work, events),
+            clock,
+            hasher=password_hasher or Argon2PasswordHasher(),
+            codec=token_codec or _default_token_codec(settings, backend),
+            settings=settings.identity,
+        )
 
     async def ping(self) -> bool:
         """Whether the store answers (for health checks)."""
@@ -123,6 +152,24 @@ class Shop:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _default_token_codec(settings: ShopSettings, backend: Backend) -> TokenCodec:
+    """HS256 with the configured secret, else a random per-shop secret.
+
+    Raises:
+        ValueError: a configured secret shorter than 32 bytes.
+    """
+    secret = settings.jwt_secret or os.environ.get(JWT_SECRET_ENV)
+    if not secret:
+        if backend.dialect_name != "memory":
+            _log.warning(
+                "no JWT secret configured (set %s or ShopSettings.jwt_secret): using a random "
+                "one, so access tokens will not survive a restart or work across processes",
+                JWT_SECRET_ENV,
+            )
+        return PyJwtTokenCodec(secrets.token_bytes(32))
+    return PyJwtTokenCodec(secret)
 
 
 async def open_backend(url: str, *, migrate: bool = False) -> Backend:
@@ -168,6 +215,8 @@ class _ShopOpener:
             settings=kw["settings"] or ShopSettings(),
             unit_of_work=kw["unit_of_work"],
             image_store=kw["image_store"],
+            password_hasher=kw["password_hasher"],
+            token_codec=kw["token_codec"],
         )
 
     def __await__(self) -> Generator[Any, None, Shop]:
@@ -195,6 +244,8 @@ def build_shop(
     settings: ShopSettings | None = None,
     unit_of_work: UnitOfWorkFactory[ShopUnitOfWork] | None = None,
     image_store: ImageStore | None = None,
+    password_hasher: PasswordHasher | None = None,
+    token_codec: TokenCodec | None = None,
     migrate: bool = False,
 ) -> _ShopOpener:
     """Build a shop on the store ``url`` names, swapping any port by keyword.
@@ -208,6 +259,10 @@ def build_shop(
         unit_of_work: Your own unit-of-work factory, e.g. one wrapping a repository of yours.
         image_store: Where cover images go (default: memory for ``memory://``, else the
             ``settings.upload_dir`` directory).
+        password_hasher: Hashes passwords (default: argon2id with the RFC 9106 low-memory
+            parameters).
+        token_codec: Signs and verifies access tokens (default: HS256 with
+            ``settings.jwt_secret`` or ``$BOOKSHOP_JWT_SECRET``).
         migrate: Bring an SQL schema up to date before opening.
 
     Returns:
@@ -222,6 +277,8 @@ def build_shop(
             "settings": settings,
             "unit_of_work": unit_of_work,
             "image_store": image_store,
+            "password_hasher": password_hasher,
+            "token_codec": token_codec,
             "migrate": migrate,
         },
     )
