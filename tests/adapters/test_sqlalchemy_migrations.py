@@ -15,7 +15,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import PrimaryKeyConstraint, inspect, text
 from sqlalchemy.engine import Connection, make_url
 
 from bookshop_adapters.sqlalchemy import (
@@ -114,6 +114,38 @@ async def test_migrated_schema_matches_the_declarative_tables(url: str) -> None:
         return list(compare_metadata(context, Base.metadata))
 
     assert await _inspect(url, differences) == []
+
+
+async def test_every_constraint_and_index_is_named_as_in_the_tables(url: str) -> None:
+    """Each migrated table has exactly the check, unique, foreign-key and index names that
+    tables.py declares (errors are translated by these names; none doubly prefixed)."""
+    await migrate(url)
+
+    def named(conn: Connection) -> dict[str, set[str]]:
+        inspector = inspect(conn)
+        found: dict[str, set[str]] = {}
+        for table in Base.metadata.tables:
+            indexes = [i for i in inspector.get_indexes(table) if "duplicates_constraint" not in i]
+            found[table] = {
+                str(item["name"])
+                for item in (
+                    *inspector.get_check_constraints(table),
+                    *inspector.get_unique_constraints(table),
+                    *inspector.get_foreign_keys(table),
+                    *indexes,
+                )
+            }
+        return found
+
+    declared = {
+        name: {
+            str(item.name)
+            for item in (*table.constraints, *table.indexes)
+            if not isinstance(item, PrimaryKeyConstraint)
+        }
+        for name, table in Base.metadata.tables.items()
+    }
+    assert await _inspect(url, named) == declared
 
 
 async def test_constraints_have_their_stable_names(url: str) -> None:

@@ -12,17 +12,19 @@ translated into domain errors by constraint name (see ``errors.py``).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Constraint,
     Date,
     ForeignKey,
     Identity,
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     text,
 )
@@ -33,12 +35,24 @@ from bookshop_adapters.sqlalchemy.types import UTCDateTime
 
 __all__ = ["NAMING_CONVENTION", "Base", "BookRow", "GenreRow", "code_point_string", "id_type"]
 
-NAMING_CONVENTION: Final = {
+
+def _short_check_name(constraint: Constraint, table: Table) -> str:
+    """The part of a CHECK constraint's name after ``ck_<table>_``, so that naming one
+    ``"price_positive"`` or ``"ck_books_price_positive"`` gives the same final name (migrations
+    spell names out in full; the convention must not prefix them twice)."""
+    name = str(constraint.name)
+    return name.removeprefix(f"ck_{table.name}_")
+
+
+NAMING_CONVENTION: Final[dict[str, Any]] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    # SQLAlchemy applies a convention to an explicitly named constraint only when the template
+    # mentions "constraint_name", hence the token's name.
+    "ck": "ck_%(table_name)s_%(short_constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
+    "short_constraint_name": _short_check_name,
 }
 
 
