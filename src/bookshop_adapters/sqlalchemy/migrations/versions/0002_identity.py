@@ -42,15 +42,15 @@ def upgrade() -> None:
         sa.Column("created_at", _when(), nullable=False),
         sa.Column("updated_at", _when(), nullable=False),
         sa.Column("deactivated_at", _when(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name="pk_users"),
-        sa.UniqueConstraint("email", name="uq_users_email"),
-        sa.CheckConstraint("role IN ('user', 'admin')", name="ck_users_role_valid"),
-        sa.CheckConstraint("token_version >= 0", name="ck_users_token_version_nonnegative"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+        sa.CheckConstraint("role IN ('user', 'admin')", name=op.f("ck_users_role_valid")),
+        sa.CheckConstraint("token_version >= 0", name=op.f("ck_users_token_version_nonnegative")),
         sqlite_autoincrement=True,
     )
     # The admin list: newest first, filtered by role.
-    op.create_index("ix_users_created_at", "users", ["created_at"])
-    op.create_index("ix_users_role", "users", ["role"])
+    op.create_index(op.f("ix_users_created_at"), "users", ["created_at"])
+    op.create_index(op.f("ix_users_role"), "users", ["role"])
 
     op.create_table(
         "refresh_families",
@@ -59,16 +59,16 @@ def upgrade() -> None:
         sa.Column("created_at", _when(), nullable=False),
         sa.Column("revoked_at", _when(), nullable=True),
         sa.Column("revoke_reason", sa.String(16), nullable=True),
-        sa.PrimaryKeyConstraint("id", name="pk_refresh_families"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_refresh_families")),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
-            name="fk_refresh_families_user_id_users",
+            name=op.f("fk_refresh_families_user_id_users"),
             ondelete="CASCADE",
         ),
         sqlite_autoincrement=True,
     )
-    op.create_index("ix_refresh_families_user_id", "refresh_families", ["user_id"])
+    op.create_index(op.f("ix_refresh_families_user_id"), "refresh_families", ["user_id"])
 
     op.create_table(
         "refresh_tokens",
@@ -80,21 +80,24 @@ def upgrade() -> None:
         sa.Column("expires_at", _when(), nullable=False),
         sa.Column("used_at", _when(), nullable=True),
         sa.Column("revoked_at", _when(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name="pk_refresh_tokens"),
-        sa.UniqueConstraint("token_hash", name="uq_refresh_tokens_token_hash"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_refresh_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_refresh_tokens_token_hash")),
         sa.ForeignKeyConstraint(
             ["family_id"],
             ["refresh_families.id"],
-            name="fk_refresh_tokens_family_id_refresh_families",
+            name=op.f("fk_refresh_tokens_family_id_refresh_families"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_refresh_tokens_user_id_users", ondelete="CASCADE"
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_refresh_tokens_user_id_users"),
+            ondelete="CASCADE",
         ),
         sqlite_autoincrement=True,
     )
     for column in ("family_id", "user_id", "expires_at"):
-        op.create_index(f"ix_refresh_tokens_{column}", "refresh_tokens", [column])
+        op.create_index(op.f(f"ix_refresh_tokens_{column}"), "refresh_tokens", [column])
 
     op.create_table(
         "login_throttles",
@@ -103,9 +106,11 @@ def upgrade() -> None:
         sa.Column("last_failure_at", _when(), nullable=False),
         sa.Column("locked_until", _when(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("key", name="pk_login_throttles"),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_login_throttles")),
     )
-    op.create_index("ix_login_throttles_last_failure_at", "login_throttles", ["last_failure_at"])
+    op.create_index(
+        op.f("ix_login_throttles_last_failure_at"), "login_throttles", ["last_failure_at"]
+    )
 
     op.create_table(
         "external_identities",
@@ -115,17 +120,19 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(255), nullable=False),
         sa.Column("email", sa.String(254), nullable=True),
         sa.Column("created_at", _when(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_external_identities"),
-        sa.UniqueConstraint("provider", "subject", name="uq_external_identities_provider_subject"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_external_identities")),
+        sa.UniqueConstraint(
+            "provider", "subject", name=op.f("uq_external_identities_provider_subject")
+        ),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
-            name="fk_external_identities_user_id_users",
+            name=op.f("fk_external_identities_user_id_users"),
             ondelete="CASCADE",
         ),
         sqlite_autoincrement=True,
     )
-    op.create_index("ix_external_identities_user_id", "external_identities", ["user_id"])
+    op.create_index(op.f("ix_external_identities_user_id"), "external_identities", ["user_id"])
 
 
 def downgrade() -> None:
