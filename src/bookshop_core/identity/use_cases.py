@@ -154,7 +154,25 @@ class Identity:
             ValidationError: a bad email or a password that breaks the policy.
             Conflict: ``AUTH_EMAIL_CONFLICT`` when the email is taken.
         """
+        return await self.create_account(email, password, role=Role.ADMIN)
+
+    async def create_account(
+        self, email: str, password: str, *, role: Role = Role.USER
+    ) -> UserView:
+        """Create an account without signing it in, for operator tooling (seeding, imports).
+        No principal: only trusted code that controls the store calls this.
+
+        Args:
+            email: The account's email (normalised here).
+            password: Its password (the shop's policy applies).
+            role: Its role.
+
+        Raises:
+            ValidationError: a bad email or a password that breaks the policy.
+            Conflict: ``AUTH_EMAIL_CONFLICT`` when the email is taken.
+        """
         command = Register(email=email, password=password)
+        role = Role(role)
         self._check_policy(command.password, command.email)
         password_hash = await self._hasher.hash(command.password)
         now = self._clock.now()
@@ -162,11 +180,11 @@ class Identity:
             if await tx.uow.users.get_by_email(command.email) is not None:
                 raise _email_conflict()
             user = await tx.uow.users.add(
-                NewUser(command.email, password_hash, Role.ADMIN, created_at=now)
+                NewUser(command.email, password_hash, role, created_at=now)
             )
             tx.record(UserRegistered(user.id, user.email))
             await tx.commit()
-        log.info("admin account %d created by an operator", user.id)
+        log.info("%s account %d created by an operator", role.value, user.id)
         return UserView.of(user)
 
     async def me(self, principal: Principal) -> UserView:
