@@ -268,7 +268,7 @@ def _sqlite_factory(template: Path, directory: Path) -> ShopFactory:
 
 
 def _postgres_factory(databases: TestDatabases) -> ShopFactory:
-    return ShopFactory("postgres", databases.create, databases.drop, databases.drop_blocking)
+    return ShopFactory("postgres", databases.acquire, databases.release, databases.release_blocking)
 
 
 @pytest.fixture(
