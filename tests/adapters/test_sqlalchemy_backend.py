@@ -527,6 +527,9 @@ async def test_open_sql_backend_on_an_unreachable_store_is_unavailable(tmp_path:
     with pytest.raises(Unavailable) as caught:
         await open_sql_backend(f"sqlite+aiosqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
     assert caught.value.code == "STORE_UNAVAILABLE"
+    # aiosqlite stops the worker thread of a failed connection asynchronously; let it finish
+    # before this test's event loop closes (else the thread reports "Event loop is closed").
+    await asyncio.sleep(0.1)
     with pytest.raises(Unavailable) as caught:
         await open_sql_backend("postgresql+asyncpg://nobody@127.0.0.1:1/none")
     assert caught.value.code == "STORE_UNAVAILABLE"
