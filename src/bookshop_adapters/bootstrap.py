@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -27,9 +27,16 @@ from bookshop_adapters.argon2 import Argon2PasswordHasher
 from bookshop_adapters.images import LocalDirectoryImageStore, MemoryImageStore
 from bookshop_adapters.jwt import PyJwtTokenCodec
 from bookshop_adapters.memory import MemoryBackend
+from bookshop_adapters.oauth import OAuthAdapters, OAuthSettings
 from bookshop_core.catalog.images import CoverImages, ImageStore
 from bookshop_core.catalog.ports import CatalogUnitOfWork
 from bookshop_core.catalog.use_cases import Catalog
+from bookshop_core.identity.oauth import (
+    GoogleIdTokenVerifier,
+    OAuthLogin,
+    OAuthProvider,
+    OAuthStateUnitOfWork,
+)
 from bookshop_core.identity.ports import IdentityUnitOfWork, PasswordHasher, TokenCodec
 from bookshop_core.identity.settings import IdentitySettings
 from bookshop_core.identity.use_cases import Identity
@@ -56,7 +63,7 @@ JWT_SECRET_ENV = "BOOKSHOP_JWT_SECRET"
 _log = logging.getLogger("bookshop.bootstrap")
 
 
-class ShopUnitOfWork(CatalogUnitOfWork, IdentityUnitOfWork, Protocol):
+class ShopUnitOfWork(CatalogUnitOfWork, IdentityUnitOfWork, OAuthStateUnitOfWork, Protocol):
     """Everything the shop's contexts need from one unit of work."""
 
 
@@ -85,12 +92,16 @@ class ShopSettings:
             ``$BOOKSHOP_JWT_SECRET``. Without either, each shop makes a random one, so tokens
             die with the process and are not shared between processes (a warning is logged
             for SQL stores). For asymmetric keys pass ``token_codec=`` to :func:`build_shop`.
+        oauth: The GitHub/Google OAuth providers to offer; ``None`` reads the
+            ``BOOKSHOP_GITHUB_*`` / ``BOOKSHOP_GOOGLE_*`` environment variables (see
+            :mod:`bookshop_adapters.oauth.settings`); ``OAuthSettings()`` offers none.
     """
 
     currency: str = "USD"
     upload_dir: str = "uploads"
     identity: IdentitySettings = field(factory=IdentitySettings)
     jwt_secret: str | None = field(default=None, repr=False)
+    oauth: OAuthSettings | None = None
 
 
 class Shop:
@@ -110,6 +121,8 @@ class Shop:
         image_store: ImageStore | None = None,
         password_hasher: PasswordHasher | None = None,
         token_codec: TokenCodec | None = None,
+        oauth_providers: Mapping[str, OAuthProvider] | None = None,
+        google_id_tokens: GoogleIdTokenVerifier | None = None,
     ) -> None:
         self.backend = backend
         self.clock = clock
@@ -133,6 +146,15 @@ class Shop:
             codec=token_codec or _default_token_codec(settings, backend),
             settings=settings.identity,
         )
+        oauth = settings.oauth if settings.oauth is not None else OAuthSettings.from_env()
+        self._oauth_adapters = OAuthAdapters.from_settings(oauth, clock=clock)
+        self.oauth = OAuthLogin(
+            Transactions(self.unit_of_work, events),
+            self.identity,
+            clock,
+            providers={**self._oauth_adapters.providers, **(oauth_providers or {})},
+            google_id_tokens=google_id_tokens or self._oauth_adapters.google_id_tokens,
+        )
 
     async def ping(self) -> bool:
         """Whether the store answers (for health checks)."""
@@ -140,6 +162,7 @@ class Shop:
 
     async def aclose(self) -> None:
         """Release the store's connections; the shop is unusable afterwards."""
+        await self._oauth_adapters.aclose()
         await self.backend.aclose()
 
     async def __aenter__(self) -> Shop:
@@ -217,6 +240,8 @@ class _ShopOpener:
             image_store=kw["image_store"],
             password_hasher=kw["password_hasher"],
             token_codec=kw["token_codec"],
+            oauth_providers=kw["oauth_providers"],
+            google_id_tokens=kw["google_id_tokens"],
         )
 
     def __await__(self) -> Generator[Any, None, Shop]:
@@ -246,6 +271,8 @@ def build_shop(
     image_store: ImageStore | None = None,
     password_hasher: PasswordHasher | None = None,
     token_codec: TokenCodec | None = None,
+    oauth_providers: Mapping[str, OAuthProvider] | None = None,
+    google_id_tokens: GoogleIdTokenVerifier | None = None,
     migrate: bool = False,
 ) -> _ShopOpener:
     """Build a shop on the store ``url`` names, swapping any port by keyword.
@@ -263,6 +290,10 @@ def build_shop(
             parameters).
         token_codec: Signs and verifies access tokens (default: HS256 with
             ``settings.jwt_secret`` or ``$BOOKSHOP_JWT_SECRET``).
+        oauth_providers: OAuth providers by name, added to (or replacing) the ones built from
+            ``settings.oauth`` / the environment; ``shop.oauth`` signs in with them.
+        google_id_tokens: Verifies Google ID tokens for ``shop.oauth.exchange_google_id_token``
+            (default: the JWKS verifier of the configured Google provider).
         migrate: Bring an SQL schema up to date before opening.
 
     Returns:
@@ -279,6 +310,8 @@ def build_shop(
             "image_store": image_store,
             "password_hasher": password_hasher,
             "token_codec": token_codec,
+            "oauth_providers": oauth_providers,
+            "google_id_tokens": google_id_tokens,
             "migrate": migrate,
         },
     )
