@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_BOOTSTRAP_LOGGER = "bookshop.bootstrap"  # the composition root's logger
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -46,6 +48,9 @@ class CliState:
         return asyncio.run(self._run(action, migrate=migrate))
 
     async def _run(self, action: Callable[[Shop], Awaitable[T]], *, migrate: bool) -> T:
+        # The composition root warns when no JWT secret is configured; that matters to a server
+        # issuing tokens (``serve`` keeps the warning), not to a console command that issues none.
+        logging.getLogger(_BOOTSTRAP_LOGGER).setLevel(logging.ERROR)
         try:
             shop = await build_shop(self.database_url, migrate=migrate)
         except ValueError as exc:  # the composition root refuses unknown URL schemes

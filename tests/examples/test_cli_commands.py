@@ -130,9 +130,9 @@ def test_seed_demo_imports_the_bundled_catalog_once(cli: Cli) -> None:
     expected = len(demo_rows())
     assert expected > 0
     first = cli.ok("seed-demo")
-    assert f"{expected} books" in first.stdout
-    assert book_total(cli) == expected
-    assert cli.json("genre", "list"), "the demo genre paths became genres"
+    assert re.fullmatch(
+        rf"Seeded the demo catalog: {expected} books, [1-9]\d* genres\.\n", first.stdout
+    )
 
     second = cli.ok("seed-demo")
     assert "already has books" in second.stdout
@@ -250,18 +250,11 @@ def test_genre_add_list_rename_move_delete(cli: Cli) -> None:
 
     cli.ok("genre", "rename", str(fantasy), "High Fantasy")
     cli.ok("genre", "move", str(fantasy), "--top-level")
-    flat = cli.json("genre", "list", "--flat")
-    assert flat == [
-        {"id": fiction, "name": "Fiction", "parent_id": None},
+    cli.ok("genre", "move", str(fiction), "--parent", str(fantasy))
+    assert cli.json("genre", "list", "--flat") == [
+        {"id": fiction, "name": "Fiction", "parent_id": fantasy},
         {"id": fantasy, "name": "High Fantasy", "parent_id": None},
     ]
-
-    cli.ok("genre", "move", str(fiction), "--parent", str(fantasy))
-    in_use = cli("genre", "delete", str(fantasy))
-    assert (in_use.code, in_use.stderr.splitlines()[0]) == (
-        1,
-        "error: GENRE_IN_USE: Genre is used by books or sub-genres",
-    )
     assert cli.ok("genre", "delete", str(fiction)).stdout == f"Deleted genre {fiction}\n"
 
 
