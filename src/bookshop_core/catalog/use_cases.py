@@ -306,6 +306,8 @@ class Catalog:
     ) -> Book:
         if change is None:
             raise _book_not_found(book_id)
+        if change.after > MAX_STOCK:  # rolled back with the transaction
+            raise ValidationError.single("delta", f"would take the stock above {MAX_STOCK}")
         book = await tx.uow.books.get(book_id)
         assert book is not None  # the stock change just locked it
         if change.before == 0 < change.after:
