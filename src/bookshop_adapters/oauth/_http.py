@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -42,6 +44,13 @@ class ProviderFailure(Exception):
         self.reason = reason
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs tens of milliseconds; every client of the process shares one
+    # verifying context (httpx's default: certifi, honouring SSL_CERT_FILE/SSL_CERT_DIR).
+    return httpx.create_ssl_context()
+
+
 def new_http_client(timeout: float) -> httpx.AsyncClient:
     """The one HTTP client the providers share: bounded timeouts, no redirects followed.
 
@@ -53,6 +62,7 @@ def new_http_client(timeout: float) -> httpx.AsyncClient:
     """
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout),
+        verify=_tls_context(),
         follow_redirects=False,
         headers={"User-Agent": USER_AGENT},
         limits=httpx.Limits(max_connections=50, max_keepalive_connections=10),
