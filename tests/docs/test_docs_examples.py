@@ -218,3 +218,52 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.syspath_prepend(str(ROOT))  # ``examples`` lives at the repository root
     monkeypatch.setenv("BOOKSHOP_DATABASE_URL", url)
     _run_page(_runnable_blocks(page), url)
+
+
+ERROR_CODE = re.compile(r"`([A-Z][A-Z0-9_]+)`")
+STATUS = re.compile(r"^(\d{3})\b")
+
+
+def _documented_statuses() -> dict[str, tuple[int, str | None]]:
+    """Every code in the tables of docs/errors.md with its HTTP status (and class, if given)."""
+    found: dict[str, tuple[int, str | None]] = {}
+    for line in (DOCS / "errors.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or len(cells) < 2:
+            continue
+        status_cell = next((cell for cell in cells[1:] if STATUS.match(cell)), None)
+        codes = ERROR_CODE.findall(cells[0])
+        if status_cell is None or not codes:
+            continue
+        # "404, 405" next to `HTTP_404`, `HTTP_405`: one status per code; else one for all.
+        statuses = [int(s) for s in re.findall(r"\b\d{3}\b", status_cell.split("(")[0])]
+        if len(statuses) != len(codes):
+            statuses = statuses[:1] * len(codes)
+        classes = [c.strip("`") for c in cells[1:] if re.fullmatch(r"`[A-Z]\w+`", c)]
+        for code, status in zip(codes, statuses, strict=True):
+            found[code] = (status, classes[0] if classes else None)
+    return found
+
+
+def test_error_codes_page_matches_the_http_mapping() -> None:
+    """docs/errors.md lists every code the HTTP example maps, with the status it answers."""
+    pytest.importorskip("fastapi")
+    import bookshop_core
+    from bookshop_core.catalog import UploadRejected
+    from examples.http.errors import STATUS_BY_CODE, status_for
+
+    documented = _documented_statuses()
+    missing = sorted(set(STATUS_BY_CODE) - set(documented))
+    assert not missing, f"docs/errors.md does not list {missing}"
+    classes = {"UploadRejected": UploadRejected}
+    for code, (status, class_name) in sorted(documented.items()):
+        if code in STATUS_BY_CODE:
+            assert STATUS_BY_CODE[code] == status, code
+        elif class_name is not None:
+            error_class = classes.get(class_name) or getattr(bookshop_core, class_name)
+            error = (
+                error_class("x", "reason")
+                if error_class is UploadRejected
+                else error_class("x", code=code)
+            )
+            assert status_for(error) == status, code
