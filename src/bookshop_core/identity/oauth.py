@@ -346,10 +346,11 @@ class OAuthLogin:
 
         Raises:
             Unavailable: ``AUTH_OAUTH_NOT_CONFIGURED`` when the provider is not configured.
-            AuthenticationError: ``AUTH_OAUTH_FAILED`` for an unusable ``redirect_uri``.
+            AuthenticationError: ``AUTH_OAUTH_FAILED`` for an unusable ``redirect_uri`` (not an
+                absolute http(s) URL of at most 2048 ASCII characters).
         """
         provider = self._provider(provider_name)
-        if not _plausible(redirect_uri):
+        if not _plausible(redirect_uri) or not redirect_uri.startswith(("https://", "http://")):
             raise _failed("Invalid OAuth redirect URI")
         verifier = new_code_verifier()
         now = self._clock.now()

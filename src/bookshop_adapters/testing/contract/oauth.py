@@ -310,6 +310,15 @@ class OAuthLoginContract(_OAuthFixtures):
         await _refused(shop.oauth.begin("facebook", REDIRECT_URI), "AUTH_OAUTH_NOT_CONFIGURED")
         await _refused(shop.oauth.complete("facebook", "c", "s"), "AUTH_OAUTH_NOT_CONFIGURED")
 
+    @pytest.mark.parametrize(
+        "redirect_uri", ["", "/relative/callback", "javascript:alert(1)", "https://x/" + "a" * 3000]
+    )
+    async def test_begin_refuses_unusable_redirect_uris(
+        self, shop: Shop, redirect_uri: str
+    ) -> None:
+        """Only absolute http(s) callback URLs are accepted."""
+        await _refused(shop.oauth.begin("github", redirect_uri), "AUTH_OAUTH_FAILED")
+
     async def test_authorization_url_binds_state_pkce_and_nonce(
         self, shop: Shop, fake_oauth: FakeOAuthServer
     ) -> None:
