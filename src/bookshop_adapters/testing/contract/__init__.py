@@ -23,6 +23,7 @@ from bookshop_adapters.testing.contract.authorization import AuthorizationContra
 from bookshop_adapters.testing.contract.books import BookContract
 from bookshop_adapters.testing.contract.genres import GenreContract
 from bookshop_adapters.testing.contract.listing import ListingContract
+from bookshop_adapters.testing.contract.properties import StoreProperties
 from bookshop_adapters.testing.contract.stock import StockContract
 from bookshop_adapters.testing.contract.validation import ValidationContract
 
@@ -32,5 +33,6 @@ __all__ = [
     "GenreContract",
     "ListingContract",
     "StockContract",
+    "StoreProperties",
     "ValidationContract",
 ]
