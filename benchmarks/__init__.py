@@ -1,0 +1,1 @@
+"""Hot-path benchmarks: our use cases against hand-written raw-driver code, in the same run."""
