@@ -72,7 +72,8 @@ def test_every_spelling_of_an_isbn_normalises_alike(data: st.DataObject) -> None
 def _substitutions(isbn: str, alphabet_at: Any) -> st.SearchStrategy[str]:
     def change(position: int, data: st.DataObject) -> str:
         options = [c for c in alphabet_at(position) if c != isbn[position]]
-        return isbn[:position] + data.draw(st.sampled_from(options)) + isbn[position + 1 :]
+        replacement: str = data.draw(st.sampled_from(options))
+        return isbn[:position] + replacement + isbn[position + 1 :]
 
     return st.builds(change, st.integers(0, len(isbn) - 1), st.data())
 
@@ -180,7 +181,7 @@ def test_untrusted_input_becomes_a_command_or_a_validation_error(
         st.dictionaries(st.sampled_from([*_FIELDS[command], "unknown"]), _json, max_size=6) | _json
     )
     try:
-        result = structure(payload, command)
+        result: object = structure(payload, command)
     except ValidationError as exc:
         errors = exc.errors  # refused the documented way; any other exception fails the test
         assert errors

@@ -30,7 +30,7 @@ import importlib.util
 import itertools
 import os
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -107,12 +107,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"bookshop: PostgreSQL tests ran on {line}")
 
 
-def _sql_migrate() -> Callable[[str], Awaitable[None]]:
+def _sql_migrate() -> Callable[[str], Coroutine[Any, Any, None]]:
     if importlib.util.find_spec("bookshop_adapters.sqlalchemy") is None:
         _unavailable("the SQL backend (bookshop_adapters.sqlalchemy) is not installed")
     from bookshop_adapters.sqlalchemy import migrate
 
-    return migrate  # type: ignore[no-any-return]
+    return migrate
 
 
 # -- principals and time ------------------------------------------------------------------

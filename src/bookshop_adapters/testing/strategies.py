@@ -115,7 +115,7 @@ def texts(
 ) -> st.SearchStrategy[str]:
     """Text the catalog accepts for a required field: no NUL, not blank, at most ``max_size``
     characters once stripped (surrounding whitespace is allowed; the core strips it)."""
-    chars = alphabet or st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+    chars = alphabet or st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
     return (
         st.text(chars, min_size=1, max_size=min(max_size, 60))
         .filter(lambda text: bool(text.strip()))

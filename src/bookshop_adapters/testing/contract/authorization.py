@@ -34,7 +34,7 @@ class Catalog(NamedTuple):
     book: Book
 
 
-WriteUseCase = Callable[[Shop, Principal, Catalog], Awaitable[object]]
+WriteUseCase = Callable[[Shop, Principal, Catalog], Awaitable[None]]
 
 
 async def _catalog(shop: Shop) -> Catalog:
@@ -43,42 +43,42 @@ async def _catalog(shop: Shop) -> Catalog:
     return Catalog(genre, unused, await add_book(shop, genre=genre, stock=5))
 
 
-async def _create_genre(shop: Shop, who: Principal, on: Catalog) -> object:
-    return await shop.catalog.create_genre(who, CreateGenre(name="New", parent_id=on.genre.id))
+async def _create_genre(shop: Shop, who: Principal, on: Catalog) -> None:
+    await shop.catalog.create_genre(who, CreateGenre(name="New", parent_id=on.genre.id))
 
 
-async def _update_genre(shop: Shop, who: Principal, on: Catalog) -> object:
-    return await shop.catalog.update_genre(who, on.genre.id, UpdateGenre(name="Renamed"))
+async def _update_genre(shop: Shop, who: Principal, on: Catalog) -> None:
+    await shop.catalog.update_genre(who, on.genre.id, UpdateGenre(name="Renamed"))
 
 
-async def _delete_genre(shop: Shop, who: Principal, on: Catalog) -> object:
-    return await shop.catalog.delete_genre(who, on.unused_genre.id)
+async def _delete_genre(shop: Shop, who: Principal, on: Catalog) -> None:
+    await shop.catalog.delete_genre(who, on.unused_genre.id)
 
 
-async def _create_book(shop: Shop, who: Principal, on: Catalog) -> object:
+async def _create_book(shop: Shop, who: Principal, on: Catalog) -> None:
     command = CreateBook(title="New", author="Someone", price=Decimal("1.00"), genre_id=on.genre.id)
-    return await shop.catalog.create_book(who, command)
+    await shop.catalog.create_book(who, command)
 
 
-async def _update_book(shop: Shop, who: Principal, on: Catalog) -> object:
-    return await shop.catalog.update_book(who, on.book.id, UpdateBook(price=Decimal("0.01")))
+async def _update_book(shop: Shop, who: Principal, on: Catalog) -> None:
+    await shop.catalog.update_book(who, on.book.id, UpdateBook(price=Decimal("0.01")))
 
 
-async def _delete_book(shop: Shop, who: Principal, on: Catalog) -> object:
-    return await shop.catalog.delete_book(who, on.book.id)
+async def _delete_book(shop: Shop, who: Principal, on: Catalog) -> None:
+    await shop.catalog.delete_book(who, on.book.id)
 
 
-async def _set_stock(shop: Shop, who: Principal, on: Catalog) -> object:
-    return await shop.catalog.set_stock(who, on.book.id, SetStock(quantity=100))
+async def _set_stock(shop: Shop, who: Principal, on: Catalog) -> None:
+    await shop.catalog.set_stock(who, on.book.id, SetStock(quantity=100))
 
 
-async def _adjust_stock(shop: Shop, who: Principal, on: Catalog) -> object:
-    return await shop.catalog.adjust_stock(who, on.book.id, AdjustStock(delta=-1))
+async def _adjust_stock(shop: Shop, who: Principal, on: Catalog) -> None:
+    await shop.catalog.adjust_stock(who, on.book.id, AdjustStock(delta=-1))
 
 
-async def _import_books(shop: Shop, who: Principal, on: Catalog) -> object:
+async def _import_books(shop: Shop, who: Principal, on: Catalog) -> None:
     row = {"title": "Imported", "author": "Someone", "price": "3.50", "genre": "Imported genre"}
-    return await shop.catalog.import_books(who, [row])
+    await shop.catalog.import_books(who, [row])
 
 
 #: Every use case that changes the catalog, by name.

@@ -8,6 +8,7 @@ exception, and a refused input changes nothing in the store.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -182,7 +183,7 @@ class ValidationContract:
         genre = await add_genre(shop, "Fiction")
         book = await add_book(shop, genre=genre, stock=2)
         before = await snapshot(shop)
-        calls = {
+        calls: dict[type, Callable[[Any], Awaitable[object]]] = {
             CreateBook: lambda cmd: shop.catalog.create_book(admin, cmd),
             UpdateBook: lambda cmd: shop.catalog.update_book(admin, book.id, cmd),
             SetStock: lambda cmd: shop.catalog.set_stock(admin, book.id, cmd),
@@ -204,7 +205,7 @@ class ValidationContract:
         """Book ids that no store can hold are VALIDATION_ERROR on ``book_id``; no change."""
         await add_book(shop, stock=1)
         before = await snapshot(shop)
-        calls = {
+        calls: dict[str, Callable[[], Awaitable[object]]] = {
             "get": lambda: shop.catalog.get_book(bad_id),
             "update": lambda: shop.catalog.update_book(admin, bad_id, UpdateBook(title="X")),
             "delete": lambda: shop.catalog.delete_book(admin, bad_id),
@@ -223,7 +224,7 @@ class ValidationContract:
         """Genre ids that no store can hold are VALIDATION_ERROR on ``genre_id``; no change."""
         await add_genre(shop, "Fiction")
         before = await snapshot(shop)
-        calls = {
+        calls: dict[str, Callable[[], Awaitable[object]]] = {
             "get": lambda: shop.catalog.get_genre(0),
             "update": lambda: shop.catalog.update_genre(admin, -3, UpdateGenre(name="X")),
             "delete": lambda: shop.catalog.delete_genre(admin, 2**64),
