@@ -127,9 +127,12 @@ async def bench_backend(backend: str, args: argparse.Namespace) -> list[dict[str
                     await _check(path)
                     with count_statements(shop.backend) as counted:  # type: ignore[arg-type]
                         await path.ours(0)
-                    ours, base = await compare(
-                        path.ours, path.raw, iterations=args.iterations, warmup=args.warmup
+                    stats = await compare(
+                        {"ours": path.ours, "raw": path.raw},
+                        iterations=args.iterations,
+                        warmup=args.warmup,
                     )
+                    ours, base = stats["ours"], stats["raw"]
                     result = {
                         "backend": backend,
                         "path": path.name,

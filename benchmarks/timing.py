@@ -58,23 +58,20 @@ async def _timed(operation: Operation, start: int, stop: int, sink: list[int]) -
     return time.process_time_ns() - cpu
 
 
-async def compare(
-    ours: Operation, raw: Operation, *, iterations: int, warmup: int
-) -> tuple[Stats, Stats]:
-    """Warm both sides up, then time ``iterations`` calls of each, interleaved in batches of
-    :data:`BATCH` (operation ``i`` of one side has the parameters of operation ``i`` of the
-    other)."""
+async def compare(sides: dict[str, Operation], *, iterations: int, warmup: int) -> dict[str, Stats]:
+    """Warm every side up, then time ``iterations`` calls of each, interleaved in batches of
+    :data:`BATCH` and rotating which side goes first (call ``i`` of one side has the
+    parameters of call ``i`` of the others)."""
     for i in range(warmup):
-        await ours(i)
-        await raw(i)
+        for operation in sides.values():
+            await operation(i)
     gc.collect()
-    latencies: dict[str, list[int]] = {"ours": [], "raw": []}
-    cpu = {"ours": 0, "raw": 0}
+    names = list(sides)
+    latencies: dict[str, list[int]] = {name: [] for name in names}
+    cpu = dict.fromkeys(names, 0)
     for batch, start in enumerate(range(warmup, warmup + iterations, BATCH)):
         stop = min(start + BATCH, warmup + iterations)
-        sides = [("ours", ours), ("raw", raw)]
-        if batch % 2:
-            sides.reverse()
-        for side, operation in sides:
-            cpu[side] += await _timed(operation, start, stop, latencies[side])
-    return Stats.of(latencies["ours"], cpu["ours"]), Stats.of(latencies["raw"], cpu["raw"])
+        shift = batch % len(names)
+        for name in names[shift:] + names[:shift]:
+            cpu[name] += await _timed(sides[name], start, stop, latencies[name])
+    return {name: Stats.of(latencies[name], cpu[name]) for name in names}
