@@ -1,16 +1,46 @@
-"""Request dependencies and input helpers shared by every router."""
+"""Request dependencies and input helpers shared by every router.
+
+Authentication: a route that needs a signed-in caller takes :data:`UserDep` (an active
+account) or :data:`AdminDep` (an active admin). Both read ``Authorization: Bearer <access
+token>`` and let :meth:`Identity.authenticate <bookshop_core.identity.Identity.authenticate>`
+decide who is calling: the role comes from the account at each request, never from the token.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, TypeVar
+from http import HTTPStatus
+from typing import Annotated, Any, Final, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Body, Depends, HTTPException, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from bookshop_adapters.bootstrap import Shop
-from bookshop_core import FieldError, Unavailable, ValidationError, structure
+from bookshop_core import (
+    FieldError,
+    Principal,
+    Unavailable,
+    ValidationError,
+    require_admin,
+    structure,
+)
 
-__all__ = ["ShopDep", "find_shop", "get_shop", "structure_input"]
+__all__ = [
+    "ADMIN_AUTH_CODES",
+    "USER_AUTH_CODES",
+    "AdminDep",
+    "JsonObject",
+    "ShopDep",
+    "UserDep",
+    "admin_principal",
+    "bearer_scheme",
+    "current_principal",
+    "find_shop",
+    "get_shop",
+    "json_body",
+    "structure_input",
+]
 
 T = TypeVar("T")
 
@@ -50,3 +80,87 @@ def structure_input(data: Mapping[str, object], cls: type[T], *, source: str) ->
     except ValidationError as exc:
         located = [FieldError((source, *error.loc), error.msg, error.type) for error in exc.errors]
         raise ValidationError(located, message=exc.message, code=exc.code) from None
+
+
+# -- request bodies -----------------------------------------------------------------------------
+
+#: A JSON object body, handed to the route undecoded so that the core's command does all the
+#: checking (unknown fields included) via :func:`structure_input`.
+JsonObject = dict[str, Any]
+
+
+def json_body(model: type[BaseModel], *, description: str | None = None) -> Any:
+    """``Body()`` for a :data:`JsonObject` parameter, documented in OpenAPI as ``model``.
+
+    The route still receives the raw object: ``model`` only describes the wire shape (it is
+    never used to validate, so a client meets one 422 shape, the core's).
+
+    Usage: ``body: Annotated[JsonObject, json_body(RegisterIn)]``.
+    """
+    schema = model.model_json_schema()
+    return Body(
+        title=model.__name__,
+        description=description or model.__doc__,
+        json_schema_extra=schema,
+    )
+
+
+# -- authentication -----------------------------------------------------------------------------
+
+#: The OpenAPI ``bearer`` security scheme; parsing only (``auto_error=False``): who the token
+#: names is for the core to say.
+bearer_scheme: Final = HTTPBearer(
+    scheme_name="bearer",
+    bearerFormat="JWT",
+    description=(
+        "An access token from POST /auth/register, /auth/login, /auth/refresh or an OAuth "
+        "sign-in, sent as `Authorization: Bearer <token>`. It lives 15 minutes by default."
+    ),
+    auto_error=False,
+)
+
+#: What a route taking :data:`UserDep` can answer besides its own errors (401 and 403).
+USER_AUTH_CODES: Final = (
+    "HTTP_401",
+    "AUTH_TOKEN_EXPIRED",
+    "AUTH_TOKEN_INVALID",
+    "AUTH_ACCOUNT_DEACTIVATED",
+)
+#: The same for :data:`AdminDep`.
+ADMIN_AUTH_CODES: Final = (*USER_AUTH_CODES, "AUTH_FORBIDDEN")
+
+
+async def current_principal(
+    shop: ShopDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+) -> Principal:
+    """The caller: the active account the bearer access token names.
+
+    Raises:
+        HTTPException: 401 ``HTTP_401`` "Not authenticated" without a bearer token.
+        AuthenticationError: 401 ``AUTH_TOKEN_EXPIRED`` or ``AUTH_TOKEN_INVALID``.
+        PermissionDenied: 403 ``AUTH_ACCOUNT_DEACTIVATED``.
+    """
+    if credentials is None:
+        raise HTTPException(
+            HTTPStatus.UNAUTHORIZED,
+            detail="Not authenticated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return await shop.identity.authenticate(credentials.credentials)
+
+
+UserDep = Annotated[Principal, Depends(current_principal)]
+
+
+async def admin_principal(principal: UserDep) -> Principal:
+    """The caller, who must be an active admin (the role as the account has it now).
+
+    Raises:
+        PermissionDenied: 403 ``AUTH_FORBIDDEN`` for any other account; and everything
+            :func:`current_principal` raises.
+    """
+    return require_admin(principal)
+
+
+AdminDep = Annotated[Principal, Depends(admin_principal)]

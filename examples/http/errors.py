@@ -63,6 +63,8 @@ def _codes(status: int, *codes: str) -> dict[str, int]:
 #: Every code of ``API.md`` (plus ours) and its status. Codes win over classes.
 STATUS_BY_CODE: Final[Mapping[str, int]] = MappingProxyType(
     {
+        # An upload that is not an acceptable image keeps the seed API's generic code.
+        **_codes(HTTPStatus.BAD_REQUEST, "HTTP_400"),
         **_codes(HTTPStatus.PAYMENT_REQUIRED, "ORDER_PAYMENT_FAILED"),
         **_codes(
             HTTPStatus.UNAUTHORIZED,
@@ -76,6 +78,9 @@ STATUS_BY_CODE: Final[Mapping[str, int]] = MappingProxyType(
             "AUTH_TOKEN_INVALID",
             "AUTH_TOKEN_REUSE",
             "AUTH_USER_INACTIVE",
+            # No bearer token at all: raised by ``deps.current_principal`` as an HTTPException,
+            # listed here so that routes can document it.
+            "HTTP_401",
         ),
         **_codes(
             HTTPStatus.FORBIDDEN,
@@ -100,6 +105,7 @@ STATUS_BY_CODE: Final[Mapping[str, int]] = MappingProxyType(
         **_codes(
             HTTPStatus.CONFLICT,
             "ADMN_LAST_ADMIN",
+            "ADMN_USER_INACTIVE",
             "AUTH_EMAIL_CONFLICT",
             "BOOK_INSUFFICIENT_STOCK",
             "BOOK_ISBN_CONFLICT",

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from examples.http.routes import catalog, health
+from examples.http.routes import auth, catalog, catalog_admin, health, uploads, users
 
 __all__ = ["ROUTERS"]
 
-ROUTERS: tuple[APIRouter, ...] = (health.router, catalog.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    auth.router,
+    users.router,
+    catalog.router,
+    catalog_admin.router,
+    uploads.router,
+)

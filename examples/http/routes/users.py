@@ -1,0 +1,202 @@
+"""User routes: the caller's own account, and user administration for admins.
+
+A user reaches only their own account (``/users/me``: the id comes from the token, never from
+the request); every ``/admin/users`` route requires an active admin.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from bookshop_core import ChangeRole, ListUsers, Page, Role, UserView, unstructure
+from bookshop_core.kernel.ids import MAX_ID
+from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from examples.http.deps import (
+    ADMIN_AUTH_CODES,
+    USER_AUTH_CODES,
+    AdminDep,
+    JsonObject,
+    ShopDep,
+    UserDep,
+    json_body,
+    structure_input,
+)
+from examples.http.errors import error_responses
+
+__all__ = ["ChangeRoleIn", "MeOut", "UserOut", "UserPageOut", "router"]
+
+router = APIRouter(tags=["users"])
+
+# -- wire models ------------------------------------------------------------------------------
+
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+RoleName = Literal["user", "admin"]
+
+
+class MeOut(BaseModel):
+    """The caller's own account."""
+
+    id: int
+    email: str
+    role: RoleName
+    is_active: bool
+    created_at: Timestamp
+
+
+class UserOut(BaseModel):
+    """An account as admins see it."""
+
+    id: int
+    email: str
+    full_name: str | None
+    role: RoleName
+    is_active: bool
+    created_at: Timestamp
+
+
+class UserPageOut(BaseModel):
+    """One page of accounts, newest first (``total_pages`` is 0 when there are none)."""
+
+    items: list[UserOut]
+    total_count: int
+    page: int
+    per_page: int
+    total_pages: int
+
+
+class ChangeRoleIn(BaseModel):
+    """The account's new role."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: RoleName
+
+
+UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="The account's id.")]
+
+
+def _user_page(page: Page[UserView]) -> dict[str, Any]:
+    return {
+        "items": [unstructure(user) for user in page.items],
+        "total_count": page.total,
+        "page": page.page,
+        "per_page": page.size,
+        "total_pages": page.total_pages,
+    }
+
+
+# -- the caller -------------------------------------------------------------------------------
+
+
+@router.get(
+    "/users/me",
+    response_model=MeOut,
+    responses=error_responses(401, 403, codes=USER_AUTH_CODES),
+    summary="My account",
+)
+async def me(shop: ShopDep, principal: UserDep) -> Any:
+    """The account the bearer token belongs to."""
+    return unstructure(await shop.identity.me(principal))
+
+
+# -- administration ---------------------------------------------------------------------------
+
+
+@router.get(
+    "/admin/users",
+    response_model=UserPageOut,
+    responses=error_responses(401, 403, 422, codes=ADMIN_AUTH_CODES),
+    summary="List accounts",
+)
+async def list_users(
+    shop: ShopDep,
+    principal: AdminDep,
+    page: Annotated[
+        int | None,
+        Query(description="Page number from 1.", json_schema_extra={"minimum": 1}),
+    ] = None,
+    per_page: Annotated[
+        int | None,
+        Query(
+            description=f"Page size (default {DEFAULT_PAGE_SIZE}).",
+            json_schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE},
+        ),
+    ] = None,
+    role: Annotated[
+        str | None,
+        Query(
+            description="Only accounts with this role.",
+            json_schema_extra={"enum": [r.value for r in Role]},
+        ),
+    ] = None,
+    is_active: Annotated[
+        bool | None, Query(description="Only active (true) or deactivated (false) accounts.")
+    ] = None,
+    q: Annotated[
+        str | None, Query(description="Only emails containing this text (case-insensitive).")
+    ] = None,
+) -> Any:
+    """Accounts newest first, filtered by every given parameter."""
+    given = {"page": page, "per_page": per_page, "role": role, "is_active": is_active, "q": q}
+    query = structure_input(
+        {name: value for name, value in given.items() if value is not None},
+        ListUsers,
+        source="query",
+    )
+    return _user_page(await shop.identity.list_users(principal, query))
+
+
+@router.patch(
+    "/admin/users/{user_id}/deactivate",
+    response_model=UserOut,
+    responses=error_responses(
+        401,
+        403,
+        404,
+        422,
+        codes=[*ADMIN_AUTH_CODES, "ADMN_CANNOT_DEACTIVATE_ADMIN", "USER_NOT_FOUND"],
+    ),
+    summary="Deactivate an account",
+)
+async def deactivate(shop: ShopDep, principal: AdminDep, user_id: UserId) -> Any:
+    """Deactivate a (non-admin) account: its sessions are revoked and its access tokens
+    refused at once. Idempotent."""
+    return unstructure(await shop.identity.deactivate(principal, user_id))
+
+
+@router.patch(
+    "/admin/users/{user_id}/reactivate",
+    response_model=UserOut,
+    responses=error_responses(401, 403, 404, 422, codes=[*ADMIN_AUTH_CODES, "USER_NOT_FOUND"]),
+    summary="Reactivate an account",
+)
+async def reactivate(shop: ShopDep, principal: AdminDep, user_id: UserId) -> Any:
+    """Reactivate an account; tokens issued before its deactivation stay dead. Idempotent."""
+    return unstructure(await shop.identity.reactivate(principal, user_id))
+
+
+@router.patch(
+    "/admin/users/{user_id}/role",
+    response_model=UserOut,
+    responses=error_responses(
+        401,
+        403,
+        404,
+        409,
+        422,
+        codes=[*ADMIN_AUTH_CODES, "USER_NOT_FOUND", "ADMN_LAST_ADMIN", "ADMN_USER_INACTIVE"],
+    ),
+    summary="Change an account's role",
+)
+async def change_role(
+    shop: ShopDep,
+    principal: AdminDep,
+    user_id: UserId,
+    body: Annotated[JsonObject, json_body(ChangeRoleIn)],
+) -> Any:
+    """Promote or demote an account. Nobody demotes themselves or the last admin."""
+    command = structure_input(body, ChangeRole, source="body")
+    return unstructure(await shop.identity.change_role(principal, user_id, command))
