@@ -21,10 +21,12 @@ import os
 import click
 
 from bookshop_adapters.bootstrap import DATABASE_URL_ENV, DEFAULT_DATABASE_URL, Shop
+from bookshop_adapters.demo import DemoUsers, create_demo_users
 from bookshop_adapters.demo import seed_demo as seed_demo_catalog
 from bookshop_core.catalog.importing import ImportReport
 from examples.cli._support import BookshopGroup, CliState, redact_url
 from examples.cli.catalog import book, genre, import_books, stock
+from examples.cli.identity import create_admin
 
 __all__ = ["main"]
 
@@ -72,19 +74,31 @@ def migrate(state: CliState) -> None:
 @main.command("seed-demo")
 @click.pass_obj
 def seed_demo(state: CliState) -> None:
-    """Fill an empty catalog with the demo books.
+    """Fill an empty catalog with the demo books and create a demo admin and customer.
 
-    Does nothing (and says so) when the catalog already has books.
+    Does nothing (and says so) for a catalog that already has books or accounts that exist;
+    the passwords of new demo accounts are random and printed once.
     """
-    report: ImportReport | None = state.run(seed_demo_catalog)
+
+    async def run(shop: Shop) -> tuple[ImportReport | None, DemoUsers]:
+        return await seed_demo_catalog(shop), await create_demo_users(shop)
+
+    report, users = state.run(run)
     if report is None:
         click.echo("The catalog already has books; demo data not seeded.")
-        return
-    if not report.committed:  # the bundled file itself is broken: say exactly where
+    elif not report.committed:  # the bundled file itself is broken: say exactly where
         for error in report.errors:
             click.echo(error.describe(), err=True)
         raise click.ClickException("the demo data has bad rows; nothing was seeded")
-    click.echo(f"Seeded the demo catalog: {report.imported} books, {report.genres_created} genres.")
+    else:
+        click.echo(
+            f"Seeded the demo catalog: {report.imported} books, {report.genres_created} genres."
+        )
+    for account in (users.admin, users.customer):
+        if account.created:
+            click.echo(f"Demo {account.role.value}: {account.email} / password {account.password}")
+        else:
+            click.echo(f"Demo {account.role.value} {account.email} exists already; left unchanged.")
 
 
 @main.command()
@@ -118,8 +132,5 @@ main.add_command(book)
 main.add_command(stock)
 
 # -- identity administration ----------------------------------------------------------------
-# The identity context's operator commands register here, from their own module
-# (examples/cli/identity.py), e.g. ``create-admin EMAIL --password PASSWORD``:
-#
-#     from examples.cli.identity import create_admin
-#     main.add_command(create_admin)
+
+main.add_command(create_admin)

@@ -130,13 +130,42 @@ def test_seed_demo_imports_the_bundled_catalog_once(cli: Cli) -> None:
     expected = len(demo_rows())
     assert expected > 0
     first = cli.ok("seed-demo")
-    assert re.fullmatch(
+    assert re.match(
         rf"Seeded the demo catalog: {expected} books, [1-9]\d* genres\.\n", first.stdout
     )
 
     second = cli.ok("seed-demo")
     assert "already has books" in second.stdout
     assert book_total(cli) == expected
+
+
+def test_seed_demo_prints_new_demo_credentials_once(cli: Cli) -> None:
+    """seed-demo creates a demo admin and customer and prints their passwords only when new."""
+    first = cli.ok("seed-demo").stdout
+    assert re.search(r"^Demo admin: admin@example\.com / password \S{16,}$", first, re.M)
+    assert re.search(r"^Demo user: customer@example\.com / password \S{16,}$", first, re.M)
+
+    second = cli.ok("seed-demo").stdout
+    assert "password" not in second
+    assert "admin@example.com exists already" in second
+
+
+def test_create_admin_creates_an_admin_once(cli: Cli) -> None:
+    """create-admin makes an admin account; the same email again is AUTH_EMAIL_CONFLICT."""
+    password = "correct horse battery staple"
+    created = cli.ok("create-admin", "Boss@Example.com", "--password", password)
+    assert re.fullmatch(r"Created admin boss@example\.com \(id \d+\)\.\n", created.stdout)
+
+    again = cli("create-admin", "boss@example.com", "--password", password)
+    assert again.code == 1
+    assert again.stderr.startswith("error: AUTH_EMAIL_CONFLICT:")
+
+
+def test_create_admin_refuses_a_weak_password(cli: Cli) -> None:
+    """The password policy applies to operators too: a common password is refused cleanly."""
+    result = cli("create-admin", "boss@example.com", "--password", "password1")
+    assert result.code == 1
+    assert result.stderr.startswith("error: VALIDATION_ERROR:")
 
 
 def test_serve_help_lists_its_options() -> None:
