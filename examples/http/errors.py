@@ -128,7 +128,12 @@ STATUS_BY_CODE: Final[Mapping[str, int]] = MappingProxyType(
         **_codes(HTTPStatus.TOO_MANY_REQUESTS, "AUTH_TOO_MANY_ATTEMPTS"),
         **_codes(HTTPStatus.INTERNAL_SERVER_ERROR, "AUTH_OAUTH_NOT_CONFIGURED"),
         **_codes(HTTPStatus.NOT_IMPLEMENTED, "SEARCH_UNAVAILABLE"),
-        **_codes(HTTPStatus.SERVICE_UNAVAILABLE, "STORE_UNAVAILABLE"),
+        **_codes(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "STORE_UNAVAILABLE",
+            "STORE_BUSY",
+            "STORE_SCHEMA_MISSING",
+        ),
     }
 )
 

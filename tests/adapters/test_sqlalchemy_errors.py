@@ -325,3 +325,15 @@ async def test_postgres_connection_lost_is_store_unavailable(backend: SqlBackend
             await uow.books.get(1)
     assert_error(caught, Unavailable, "STORE_UNAVAILABLE", None)
     assert await backend.ping() is True
+
+
+async def test_unmigrated_database_is_store_schema_missing(url: str) -> None:
+    """Using a database that was never migrated is STORE_SCHEMA_MISSING, not a driver error."""
+    backend = await open_sql_backend(url)
+    try:
+        with pytest.raises(Unavailable) as caught:
+            async with backend.unit_of_work(read_only=True) as uow:
+                await uow.books.get(1)
+    finally:
+        await backend.aclose()
+    assert_error(caught, Unavailable, "STORE_SCHEMA_MISSING", None)

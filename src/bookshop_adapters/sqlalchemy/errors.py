@@ -14,6 +14,8 @@ Everything else that is the store's fault rather than the caller's becomes
 - ``STORE_UNAVAILABLE``: cannot connect, connection lost, database file unopenable, disk full.
 - ``STORE_BUSY``: contention that a retry may resolve: SQLite's busy timeout expired,
   PostgreSQL deadlock, serialization or lock-timeout failures, connection pool exhausted.
+- ``STORE_SCHEMA_MISSING``: a table or column the code needs does not exist; the database
+  was never migrated, or is behind the code (run ``bookshop migrate``).
 
 Adding a context's constraints: add one entry per named constraint to
 :data:`CONSTRAINT_ERRORS` and one test to ``tests/adapters/test_sqlalchemy_errors.py``.
@@ -37,6 +39,7 @@ from bookshop_core.errors import Conflict, DomainError, Unavailable, ValidationE
 __all__ = [
     "CONSTRAINT_ERRORS",
     "ConstraintMeaning",
+    "schema_missing",
     "store_busy",
     "store_unavailable",
     "translate_error",
@@ -102,6 +105,14 @@ def store_busy() -> Unavailable:
     return Unavailable("The store is busy; try again", code="STORE_BUSY")
 
 
+def schema_missing() -> Unavailable:
+    """The database lacks a table or column: it was never migrated, or is behind the code."""
+    return Unavailable(
+        "The database schema is missing or out of date; run the migrations (bookshop migrate)",
+        code="STORE_SCHEMA_MISSING",
+    )
+
+
 @contextmanager
 def translating_errors() -> Iterator[None]:
     """Run a block, re-raising driver exceptions as domain errors (``raise ... from exc``).
@@ -153,6 +164,7 @@ def _driver_exception(orig: BaseException | None) -> BaseException | None:
 # -- PostgreSQL (asyncpg) ---------------------------------------------------------------------
 
 _PG_BUSY: Final = frozenset({"40001", "40P01", "55P03", "57014"})
+_PG_SCHEMA_MISSING: Final = frozenset({"42P01", "42703"})  # undefined table, undefined column
 #: Connection exceptions, invalid authorization, unknown database, insufficient resources,
 #: operator intervention (shutdown, cannot connect now).
 _PG_UNAVAILABLE_CLASSES: Final = ("08", "28", "3D", "53", "57P")
@@ -173,6 +185,8 @@ def _from_postgres(
         return meaning.violated()
     if sqlstate in _PG_BUSY:
         return store_busy()
+    if sqlstate in _PG_SCHEMA_MISSING:
+        return schema_missing()
     if sqlstate.startswith(_PG_UNAVAILABLE_CLASSES):
         return store_unavailable()
     return None
@@ -194,6 +208,8 @@ def _from_sqlite(error: sqlite3.Error, statement: str | None) -> DomainError | N
         return _sqlite_constraint_error(message, statement)
     if code.startswith(_SQLITE_BUSY) or "database is locked" in message:
         return store_busy()
+    if message.startswith(("no such table: ", "no such column: ")):
+        return schema_missing()
     if code.startswith(_SQLITE_UNAVAILABLE) or "unable to open database" in message:
         return store_unavailable()
     if message in ("no active connection", "Connection closed"):

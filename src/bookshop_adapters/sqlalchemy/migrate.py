@@ -21,15 +21,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from bookshop_adapters.sqlalchemy.engine import create_engine_for_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported where it is used: opening a shop does not need it, and it is the
+# costliest import of a command-line run.
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -54,6 +57,8 @@ def alembic_config(url: str | None = None) -> Config:
     Args:
         url: Stored as ``sqlalchemy.url`` (for running ``env.py`` without a connection).
     """
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if url is not None:
@@ -72,16 +77,22 @@ async def migrate(url: str, revision: str = "head") -> None:
     Raises:
         ValueError: an unsupported URL.
     """
+    from alembic import command
+
     await _run(url, lambda config: command.upgrade(config, revision))
 
 
 async def downgrade(url: str, revision: str = "base") -> None:
     """Downgrade the schema at ``url`` to ``revision`` (default: nothing left)."""
+    from alembic import command
+
     await _run(url, lambda config: command.downgrade(config, revision))
 
 
 async def current_revision(url: str) -> str | None:
     """The revision the database at ``url`` is at; ``None`` when it was never migrated."""
+
+    from alembic.runtime.migration import MigrationContext
 
     def read(connection: Connection) -> str | None:
         context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
