@@ -28,6 +28,7 @@ from cattrs.errors import (
 
 from bookshop_core.catalog.entities import Book, Genre, GenreNode
 from bookshop_core.errors import FieldError, ValidationError
+from bookshop_core.identity.entities import User
 from bookshop_core.kernel.pagination import Page
 from bookshop_core.kernel.validation import Unset
 
@@ -127,6 +128,7 @@ def _make_converter() -> Converter:
     conv.register_unstructure_hook(datetime, lambda d: d.isoformat())
     conv.register_unstructure_hook(date, lambda d: d.isoformat())
     conv.register_unstructure_hook(Book, _unstructure_book)
+    conv.register_unstructure_hook(User, _refuse_user)
     conv.register_unstructure_hook(Genre, _unstructure_genre)
     conv.register_unstructure_hook(GenreNode, _unstructure_genre_node)
     conv.register_unstructure_hook_func(_is_page, _unstructure_page)
@@ -152,6 +154,11 @@ def _unstructure_book(book: Book) -> dict[str, Any]:
         "created_at": book.created_at.isoformat(),
         "updated_at": book.updated_at.isoformat(),
     }
+
+
+def _refuse_user(user: User) -> Any:
+    # A stored account carries its password hash; only ``UserView`` ever leaves the core.
+    raise TypeError("a User holds its password hash; unstructure a UserView instead")
 
 
 def _unstructure_genre(genre: Genre) -> dict[str, Any]:
