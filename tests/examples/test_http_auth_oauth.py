@@ -1,0 +1,395 @@
+"""The OAuth routes over HTTP, against the testing kit's fake GitHub and Google (real HTTP on
+loopback): GET /auth/{google,github} and their callbacks, POST /auth/google/token.
+
+Runs on every backend of the shared harness: the started sign-ins (states) are stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from urllib.parse import parse_qs, urlsplit
+
+import attrs
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from bookshop_adapters.bootstrap import Shop, ShopSettings
+from bookshop_adapters.oauth import OAuthSettings
+from bookshop_adapters.testing.fake_oauth import FakeAccount, FakeOAuthServer, IdTokenFlaw
+from bookshop_adapters.testing.identity import open_test_shop, sign_up
+from bookshop_adapters.testing.pytest_plugin import ShopFactory
+from bookshop_core import ManualClock, Role
+from examples.http.app import create_app
+from examples.http.routes.auth import PUBLIC_URL_ENV
+
+Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
+PROVIDERS = ("github", "google")
+TOKEN_PAIR_FIELDS = {"access_token", "refresh_token", "token_type"}
+
+
+@pytest.fixture(scope="module")
+def fake_oauth() -> Iterator[FakeOAuthServer]:
+    """The fake providers, serving on loopback for the whole module."""
+    with FakeOAuthServer() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def backend_url(shop_factory: ShopFactory) -> AsyncIterator[str]:
+    """A fresh store of each backend of the shared harness (memory, sqlite, postgres)."""
+    url = await shop_factory.new_url()
+    yield url
+    await shop_factory.discard(url)
+
+
+@pytest.fixture
+async def shop(
+    backend_url: str, clock: ManualClock, fake_oauth: FakeOAuthServer
+) -> AsyncIterator[Shop]:
+    """A shop whose GitHub and Google are the fakes; the fake dates ID tokens by ``clock``."""
+    fake_oauth.reset()
+    fake_oauth.use_clock(clock)
+    settings = ShopSettings(oauth=fake_oauth.settings())
+    async with open_test_shop(backend_url, clock=clock, settings=settings) as opened:
+        yield opened
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {name: values[-1] for name, values in parse_qs(urlsplit(url).query).items()}
+
+
+def assert_refused(response: httpx.Response, status: int, code: str) -> None:
+    assert (response.status_code, response.json()["code"]) == (status, code), response.text
+    if status == 401:
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def approve(
+    client: httpx.AsyncClient, fake: FakeOAuthServer, provider: str
+) -> tuple[str, str]:
+    """Start a sign-in at the app and approve it at the fake: the callback's code and state."""
+    started = await client.get(f"/auth/{provider}")
+    assert started.status_code == 302, started.text
+    callback = await fake.approve(started.headers["location"])
+    assert callback.code is not None
+    assert callback.state is not None
+    return callback.code, callback.state
+
+
+async def sign_in(
+    client: httpx.AsyncClient, fake: FakeOAuthServer, provider: str
+) -> httpx.Response:
+    code, state = await approve(client, fake, provider)
+    return await client.get(f"/auth/{provider}/callback", params={"code": code, "state": state})
+
+
+async def account_of(client: httpx.AsyncClient, pair: dict[str, str]) -> dict[str, object]:
+    response = await client.get(
+        "/users/me", headers={"Authorization": f"Bearer {pair['access_token']}"}
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+# -- starting a sign-in -------------------------------------------------------------------------
+
+
+async def test_google_redirects_with_state_pkce_and_nonce(
+    client: httpx.AsyncClient, fake_oauth: FakeOAuthServer
+) -> None:
+    """GET /auth/google: 302 to Google's consent page with client_id, this app's callback,
+    response_type code, scope openid, a state, an S256 code_challenge and a nonce."""
+    response = await client.get("/auth/google")
+    assert response.status_code == 302
+    assert response.headers["cache-control"] == "no-store"
+    location = response.headers["location"]
+    assert location.startswith(f"{fake_oauth.base_url}/google/o/oauth2/v2/auth?")
+    params = query_of(location)
+    assert params["client_id"] == fake_oauth.google.client_id
+    assert params["redirect_uri"] == "http://testserver/auth/google/callback"
+    assert params["response_type"] == "code"
+    assert "openid" in params["scope"].split()
+    assert params["code_challenge_method"] == "S256"
+    assert len(params["code_challenge"]) == 43
+    assert len(params["state"]) >= 32
+    assert len(params["nonce"]) >= 32
+
+
+async def test_github_redirects_with_state_and_pkce(
+    client: httpx.AsyncClient, fake_oauth: FakeOAuthServer
+) -> None:
+    """GET /auth/github: 302 to GitHub with this app's callback, a state and an S256
+    code_challenge (GitHub has no ID token, so no nonce)."""
+    response = await client.get("/auth/github")
+    assert response.status_code == 302
+    location = response.headers["location"]
+    assert location.startswith(f"{fake_oauth.base_url}/github/login/oauth/authorize?")
+    params = query_of(location)
+    assert params["client_id"] == fake_oauth.github.client_id
+    assert params["redirect_uri"] == "http://testserver/auth/github/callback"
+    assert params["code_challenge_method"] == "S256"
+    assert len(params["code_challenge"]) == 43
+    assert len(params["state"]) >= 32
+    assert "nonce" not in params
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_each_start_has_a_fresh_state_and_challenge(
+    client: httpx.AsyncClient, provider: str
+) -> None:
+    """Two sign-ins never share a state or a PKCE challenge."""
+    first = query_of((await client.get(f"/auth/{provider}")).headers["location"])
+    second = query_of((await client.get(f"/auth/{provider}")).headers["location"])
+    assert first["state"] != second["state"]
+    assert first["code_challenge"] != second["code_challenge"]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_callback_url_comes_from_the_configured_public_url(
+    client: httpx.AsyncClient, app: FastAPI, provider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a proxy the callback URL is built from $BOOKSHOP_PUBLIC_URL, or from
+    app.state.public_url, which wins."""
+    monkeypatch.setenv(PUBLIC_URL_ENV, "https://books.example/api/")
+    location = (await client.get(f"/auth/{provider}")).headers["location"]
+    expected = f"https://books.example/api/auth/{provider}/callback"
+    assert query_of(location)["redirect_uri"] == expected
+    app.state.public_url = "https://shop.example"
+    location = (await client.get(f"/auth/{provider}")).headers["location"]
+    assert query_of(location)["redirect_uri"] == f"https://shop.example/auth/{provider}/callback"
+
+
+# -- callbacks ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_callback_signs_in_and_answers_a_token_pair(
+    client: httpx.AsyncClient, fake_oauth: FakeOAuthServer, provider: str
+) -> None:
+    """Following the provider's redirect back: 200 token pair for a new user account with
+    the provider's verified email; signing in again finds the same account."""
+    getattr(fake_oauth, provider).account = FakeAccount("7007", "Reader@Example.com", name="R")
+    response = await sign_in(client, fake_oauth, provider)
+    assert response.status_code == 200, response.text
+    pair = response.json()
+    assert set(pair) == TOKEN_PAIR_FIELDS
+    assert pair["token_type"] == "bearer"
+    account = await account_of(client, pair)
+    assert (account["email"], account["role"]) == ("reader@example.com", "user")
+    again = await sign_in(client, fake_oauth, provider)
+    assert (await account_of(client, again.json()))["id"] == account["id"]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_the_full_browser_round_trip_works(
+    client: httpx.AsyncClient, fake_oauth: FakeOAuthServer, provider: str
+) -> None:
+    """The exact Location the provider redirects to (this app's callback URL) signs in."""
+    started = await client.get(f"/auth/{provider}")
+    callback = await fake_oauth.approve(started.headers["location"])
+    assert callback.url.startswith(f"http://testserver/auth/{provider}/callback?")
+    response = await client.get(callback.url)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_wrong_state_is_401_oauth_failed(
+    client: httpx.AsyncClient, fake_oauth: FakeOAuthServer, provider: str
+) -> None:
+    """A callback whose state the app never issued is 401 AUTH_OAUTH_FAILED."""
+    code, _ = await approve(client, fake_oauth, provider)
+    response = await client.get(
+        f"/auth/{provider}/callback", params={"code": code, "state": "forged-state-value"}
+    )
+    assert_refused(response, 401, "AUTH_OAUTH_FAILED")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_replayed_callback_is_401(
+    client: httpx.AsyncClient, fake_oauth: FakeOAuthServer, provider: str
+) -> None:
+    """A state is single-use: the same callback a second time is 401 AUTH_OAUTH_FAILED."""
+    code, state = await approve(client, fake_oauth, provider)
+    params = {"code": code, "state": state}
+    assert (await client.get(f"/auth/{provider}/callback", params=params)).status_code == 200
+    replay = await client.get(f"/auth/{provider}/callback", params=params)
+    assert_refused(replay, 401, "AUTH_OAUTH_FAILED")
+
+
+async def test_a_state_of_the_other_provider_is_401(
+    client: httpx.AsyncClient, fake_oauth: FakeOAuthServer
+) -> None:
+    """Google's code and state brought to GitHub's callback are refused."""
+    code, state = await approve(client, fake_oauth, "google")
+    response = await client.get("/auth/github/callback", params={"code": code, "state": state})
+    assert_refused(response, 401, "AUTH_OAUTH_FAILED")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_an_expired_state_is_401(
+    client: httpx.AsyncClient, fake_oauth: FakeOAuthServer, clock: ManualClock, provider: str
+) -> None:
+    """A sign-in finished more than ten minutes after it started is refused."""
+    code, state = await approve(client, fake_oauth, provider)
+    clock.advance(minutes=11)
+    response = await client.get(f"/auth/{provider}/callback", params={"code": code, "state": state})
+    assert_refused(response, 401, "AUTH_OAUTH_FAILED")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_denied_consent_is_401_and_spends_the_state(
+    client: httpx.AsyncClient, fake_oauth: FakeOAuthServer, provider: str
+) -> None:
+    """The provider's error=access_denied redirect (no code) is 401 AUTH_OAUTH_FAILED."""
+    getattr(fake_oauth, provider).deny = True
+    started = await client.get(f"/auth/{provider}")
+    callback = await fake_oauth.approve(started.headers["location"])
+    assert (callback.error, callback.code) == ("access_denied", None)
+    assert_refused(await client.get(callback.url), 401, "AUTH_OAUTH_FAILED")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize(
+    "params",
+    [
+        pytest.param({}, id="nothing"),
+        pytest.param({"code": "abc"}, id="no-state"),
+        pytest.param({"state": "abc"}, id="no-code"),
+        pytest.param({"code": "", "state": ""}, id="empty"),
+        pytest.param({"code": "abc", "state": "s" * 5000}, id="huge-state"),
+    ],
+)
+async def test_a_malformed_callback_is_401(
+    client: httpx.AsyncClient, provider: str, params: dict[str, str]
+) -> None:
+    """Missing, empty or absurd code/state is 401 AUTH_OAUTH_FAILED, never a 500."""
+    response = await client.get(f"/auth/{provider}/callback", params=params)
+    assert_refused(response, 401, "AUTH_OAUTH_FAILED")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_an_unverified_email_is_401(
+    client: httpx.AsyncClient, fake_oauth: FakeOAuthServer, provider: str
+) -> None:
+    """A first sign-in with an email the provider has not verified is refused."""
+    getattr(fake_oauth, provider).account = FakeAccount(
+        "8008", "unverified@example.com", email_verified=False
+    )
+    response = await sign_in(client, fake_oauth, provider)
+    assert_refused(response, 401, "AUTH_OAUTH_EMAIL_UNVERIFIED")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_deactivated_account_cannot_sign_in_with_a_provider(
+    client: httpx.AsyncClient, fake_oauth: FakeOAuthServer, shop: Shop, provider: str
+) -> None:
+    """Once the linked account is deactivated, its OAuth sign-in is 401 AUTH_USER_INACTIVE."""
+    first = await sign_in(client, fake_oauth, provider)
+    user_id = (await account_of(client, first.json()))["id"]
+    assert isinstance(user_id, int)
+    admin, _ = await sign_up(shop, "admin@example.com", role=Role.ADMIN)
+    await shop.identity.deactivate(admin, user_id)
+    assert_refused(await sign_in(client, fake_oauth, provider), 401, "AUTH_USER_INACTIVE")
+
+
+async def test_a_provider_outage_is_401_not_500(
+    client: httpx.AsyncClient, fake_oauth: FakeOAuthServer
+) -> None:
+    """A provider answering 500 at the token endpoint fails the sign-in cleanly."""
+    code, state = await approve(client, fake_oauth, "github")
+    fake_oauth.github.fail("token", 500)
+    response = await client.get("/auth/github/callback", params={"code": code, "state": state})
+    assert_refused(response, 401, "AUTH_OAUTH_FAILED")
+
+
+# -- Google ID tokens ---------------------------------------------------------------------------
+
+
+async def test_google_id_token_signs_in(
+    client: httpx.AsyncClient, fake_oauth: FakeOAuthServer
+) -> None:
+    """POST /auth/google/token with a valid Google ID token: 200 token pair."""
+    fake_oauth.google.account = attrs.evolve(fake_oauth.google.account, email="G@Example.com")
+    response = await client.post(
+        "/auth/google/token", json={"id_token": fake_oauth.google.issue_id_token()}
+    )
+    assert response.status_code == 200, response.text
+    assert set(response.json()) == TOKEN_PAIR_FIELDS
+    assert (await account_of(client, response.json()))["email"] == "g@example.com"
+
+
+@pytest.mark.parametrize(
+    "flaw",
+    [
+        IdTokenFlaw.WRONG_SIGNATURE,
+        IdTokenFlaw.WRONG_AUDIENCE,
+        IdTokenFlaw.WRONG_ISSUER,
+        IdTokenFlaw.EXPIRED,
+        IdTokenFlaw.ALG_NONE,
+        IdTokenFlaw.ALG_HS256,
+        IdTokenFlaw.MALFORMED,
+    ],
+)
+async def test_a_flawed_google_id_token_is_401(
+    client: httpx.AsyncClient, fake_oauth: FakeOAuthServer, flaw: IdTokenFlaw
+) -> None:
+    """A forged, foreign, expired or malformed ID token is 401 AUTH_GOOGLE_INVALID_TOKEN."""
+    token = fake_oauth.google.issue_id_token(flaw=flaw)
+    response = await client.post("/auth/google/token", json={"id_token": token})
+    assert_refused(response, 401, "AUTH_GOOGLE_INVALID_TOKEN")
+
+
+async def test_a_google_id_token_with_an_unverified_email_is_401(
+    client: httpx.AsyncClient, fake_oauth: FakeOAuthServer
+) -> None:
+    """A genuine ID token whose email Google has not verified is refused."""
+    account = FakeAccount("g-1", "new@example.com", email_verified=False)
+    token = fake_oauth.google.issue_id_token(account)
+    response = await client.post("/auth/google/token", json={"id_token": token})
+    assert_refused(response, 401, "AUTH_OAUTH_EMAIL_UNVERIFIED")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({}, id="missing"),
+        pytest.param({"id_token": 5}, id="not-a-string"),
+        pytest.param({"id_token": "x", "nonce": "n"}, id="unknown-field"),
+    ],
+)
+async def test_google_token_body_must_be_one_string_field(
+    client: httpx.AsyncClient, body: dict[str, object]
+) -> None:
+    """POST /auth/google/token takes exactly {id_token: string}, else 422."""
+    response = await client.post("/auth/google/token", json=body)
+    assert_refused(response, 422, "VALIDATION_ERROR")
+
+
+# -- not configured -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/auth/google", None),
+        ("GET", "/auth/github", None),
+        ("GET", "/auth/google/callback?code=c&state=s", None),
+        ("GET", "/auth/github/callback?code=c&state=s", None),
+        ("POST", "/auth/google/token", {"id_token": "a.b.c"}),
+    ],
+)
+async def test_an_unconfigured_provider_is_500_not_configured(
+    serve: Serve, method: str, path: str, body: dict[str, str] | None
+) -> None:
+    """Every OAuth route of a provider the shop does not offer is 500
+    AUTH_OAUTH_NOT_CONFIGURED."""
+    settings = ShopSettings(oauth=OAuthSettings())
+    async with (
+        open_test_shop("memory://", settings=settings) as bare,
+        serve(create_app(shop=bare)) as client,
+    ):
+        response = await client.request(method, path, json=body)
+    assert_refused(response, 500, "AUTH_OAUTH_NOT_CONFIGURED")
