@@ -15,7 +15,8 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PYTEST_ARGS ?=
+# Tests run in parallel (pytest-xdist); `make pytest PYTEST_ARGS=` runs them in one process.
+PYTEST_ARGS ?= -n auto
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test check lint fix types imports docs pytest demo bench clean distclean
@@ -51,7 +52,8 @@ imports: venv
 
 docs: venv
 	@if [ -f mkdocs.yml ]; then \
-		echo "$(BIN)/mkdocs build --strict --quiet"; $(BIN)/mkdocs build --strict --quiet; \
+		echo "$(BIN)/mkdocs build --strict --quiet"; \
+		NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet; \
 	else \
 		echo "docs: no mkdocs.yml yet, nothing to build"; \
 	fi

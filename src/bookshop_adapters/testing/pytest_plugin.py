@@ -75,6 +75,7 @@ __all__ = [
 BACKENDS = ("memory", "sqlite", "postgres")
 
 _POSTGRES_LINE = pytest.StashKey[str]()
+_WORKER_POSTGRES_LINES = pytest.StashKey[list[str]]()
 
 
 def _in_ci() -> bool:
@@ -101,9 +102,27 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    line = config.stash.get(_POSTGRES_LINE, None)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Under pytest-xdist, tell the controller which PostgreSQL this worker used.
+    output = getattr(session.config, "workeroutput", None)
+    line = session.config.stash.get(_POSTGRES_LINE, None)
+    if output is not None and line is not None:
+        output["bookshop_postgres"] = line
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    line = getattr(node, "workeroutput", {}).get("bookshop_postgres")
     if line is not None:
+        lines = node.config.stash.setdefault(_WORKER_POSTGRES_LINES, [])
+        lines.append(f"{line} (worker {node.workerinput.get('workerid', '?')})")
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    lines = [*config.stash.get(_WORKER_POSTGRES_LINES, [])]
+    if (line := config.stash.get(_POSTGRES_LINE, None)) is not None:
+        lines.append(line)
+    for line in sorted(lines):
         terminalreporter.write_line(f"bookshop: PostgreSQL tests ran on {line}")
 
 
