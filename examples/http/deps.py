@@ -8,7 +8,8 @@ decide who is calling: the role comes from the account at each request, never fr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Annotated, Any, Final, TypeVar
 
@@ -39,6 +40,7 @@ __all__ = [
     "find_shop",
     "get_shop",
     "json_body",
+    "located_in",
     "structure_input",
 ]
 
@@ -77,6 +79,21 @@ def structure_input(data: Mapping[str, object], cls: type[T], *, source: str) ->
     """
     try:
         return structure(dict(data), cls)
+    except ValidationError as exc:
+        located = [FieldError((source, *error.loc), error.msg, error.type) for error in exc.errors]
+        raise ValidationError(located, message=exc.message, code=exc.code) from None
+
+
+@contextmanager
+def located_in(source: str) -> Iterator[None]:
+    """Locate the fields of a ``ValidationError`` raised inside under ``source``, as
+    :func:`structure_input` does: for a use case that checks an input against the store (an
+    unknown ``genre_id``, the shop's password policy) after the command was built.
+
+    Usage: ``with located_in("body"): book = await shop.catalog.create_book(...)``.
+    """
+    try:
+        yield
     except ValidationError as exc:
         located = [FieldError((source, *error.loc), error.msg, error.type) for error in exc.errors]
         raise ValidationError(located, message=exc.message, code=exc.code) from None

@@ -31,6 +31,7 @@ from examples.http.deps import (
     ShopDep,
     UserDep,
     json_body,
+    located_in,
     structure_input,
 )
 from examples.http.errors import error_responses
@@ -137,7 +138,8 @@ def _pair(tokens: TokenPair) -> Any:
 async def register(shop: ShopDep, body: Annotated[JsonObject, json_body(RegisterIn)]) -> Any:
     """Open a user account and sign it in (201 with a token pair)."""
     command = structure_input(body, Register, source="body")
-    return _pair(await shop.identity.register(command))
+    with located_in("body"):  # the shop's own password policy is checked by the use case
+        return _pair(await shop.identity.register(command))
 
 
 @router.post(

@@ -38,6 +38,7 @@ from examples.http.deps import (
     JsonObject,
     ShopDep,
     json_body,
+    located_in,
     structure_input,
 )
 from examples.http.errors import error_responses
@@ -153,7 +154,8 @@ async def create_book(
 ) -> Any:
     """Add a book (stock 0). An unknown ``genre_id`` is 422."""
     command = structure_input(body, CreateBook, source="body")
-    return unstructure(await shop.catalog.create_book(principal, command))
+    with located_in("body"):
+        return unstructure(await shop.catalog.create_book(principal, command))
 
 
 @router.put(
@@ -172,7 +174,8 @@ async def update_book(
 ) -> Any:
     """Change the given fields of a book; the others keep their values."""
     command = structure_input(body, UpdateBook, source="body")
-    return unstructure(await shop.catalog.update_book(principal, book_id, command))
+    with located_in("body"):
+        return unstructure(await shop.catalog.update_book(principal, book_id, command))
 
 
 @router.delete(
@@ -218,7 +221,8 @@ async def create_genre(
 ) -> Any:
     """Add a genre; names are unique case-insensitively. An unknown ``parent_id`` is 422."""
     command = structure_input(body, CreateGenre, source="body")
-    return unstructure(await shop.catalog.create_genre(principal, command))
+    with located_in("body"):
+        return unstructure(await shop.catalog.create_genre(principal, command))
 
 
 @router.patch(
@@ -242,7 +246,8 @@ async def update_genre(
 ) -> Any:
     """Rename a genre and/or move it under another (never under itself or a descendant)."""
     command = structure_input(body, UpdateGenre, source="body")
-    return unstructure(await shop.catalog.update_genre(principal, genre_id, command))
+    with located_in("body"):
+        return unstructure(await shop.catalog.update_genre(principal, genre_id, command))
 
 
 @router.delete(
