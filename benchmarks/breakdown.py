@@ -3,13 +3,15 @@
 Usage: ``python -m benchmarks.breakdown [--backend sqlite|postgres|all] [--iterations N]``
 
 1. ``raw``: the raw-driver baseline of ``python -m benchmarks``.
-2. ``core table columns``: SQLAlchemy Core on the shop's engine (a pooled connection, one
-   read-only transaction), the ``SELECT`` built from the ``Table``'s plain columns.
-3. ``core ORM attributes``: the same, built from the mapped class's attributes
-   (``BookRow.id``...), as the repositories build their statements.
-4. ``unit of work``: ``SqlUnitOfWork(read_only=True)`` + ``books.get`` (explicit ``BEGIN``,
+2. ``core prebuilt``: SQLAlchemy Core on the shop's engine (a pooled connection, one read-only
+   transaction), executing one ``SELECT`` built once from the ``Table``'s columns with a
+   ``bindparam`` for the id.
+3. ``core table columns``: the same, the ``SELECT`` built anew on every call.
+4. ``core ORM attributes``: built anew from the mapped class's attributes (``BookRow.id``...),
+   which is how the repositories build their statements.
+5. ``unit of work``: ``SqlUnitOfWork(read_only=True)`` + ``books.get`` (explicit ``BEGIN``,
    error translation, mapping the row to a ``Book``).
-5. ``use case``: ``shop.catalog.get_book`` (id check, ``Transactions.read``).
+6. ``use case``: ``shop.catalog.get_book`` (id check, ``Transactions.read``).
 
 On SQLite it also counts the hand-offs to aiosqlite's worker thread per call.
 """
@@ -24,7 +26,7 @@ from collections import Counter
 from typing import Any
 
 import aiosqlite.core
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from benchmarks.raw import RawPostgres, RawSqlite, Token
 from benchmarks.stores import build, open_store, seed
@@ -42,9 +44,14 @@ def ladder(shop: Shop, raw: RawSqlite | RawPostgres, ids: list[int]) -> dict[str
     )
     table = BookRow.__table__
     table_columns = [table.c[column.key] for column in BOOK_COLUMNS]
+    prebuilt = select(*table_columns).where(table.c.id == bindparam("book_id"))
 
     def pick(i: int) -> int:
         return ids[i % len(ids)]
+
+    async def core_prebuilt(i: int) -> Any:
+        async with engine.connect() as connection:
+            return (await connection.execute(prebuilt, {"book_id": pick(i)})).one()
 
     async def core_table(i: int) -> Any:
         async with engine.connect() as connection:
@@ -62,6 +69,7 @@ def ladder(shop: Shop, raw: RawSqlite | RawPostgres, ids: list[int]) -> dict[str
 
     return {
         "raw": lambda i: raw.get_book(pick(i)),
+        "core prebuilt": core_prebuilt,
         "core table columns": core_table,
         "core ORM attributes": core_orm,
         "unit of work": unit_of_work,
@@ -72,7 +80,7 @@ def ladder(shop: Shop, raw: RawSqlite | RawPostgres, ids: list[int]) -> dict[str
 async def _hops(operation: Operation) -> int:
     """How many calls ``operation`` queues to aiosqlite's worker thread."""
     counted: Counter[str] = Counter()
-    original = aiosqlite.core.Connection._execute
+    original: Any = aiosqlite.core.Connection._execute
 
     async def counting(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
         counted["hops"] += 1

@@ -10,13 +10,14 @@ prices, ``date``, aware UTC ``datetime``).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Final
 
 import aiosqlite
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import jwt
 
 from bookshop_adapters.sqlalchemy.engine import SQLITE_PRAGMAS
@@ -135,6 +136,9 @@ class RawSqlite:
     async def aclose(self) -> None:
         await self._db.close()
 
+    async def server_version(self) -> str:
+        return f"SQLite {sqlite3.sqlite_version}"
+
     async def get_book(self, book_id: int) -> dict[str, Any]:
         rows = await self._db.execute_fetchall(_sqlite(_GET_SQL), (book_id,))
         return _sqlite_book(next(iter(rows)))
@@ -190,6 +194,9 @@ class RawPostgres:
 
     async def aclose(self) -> None:
         await self._pool.close()
+
+    async def server_version(self) -> str:
+        return f"PostgreSQL {await self._pool.fetchval('SHOW server_version')}"
 
     async def get_book(self, book_id: int) -> dict[str, Any]:
         async with self._pool.acquire() as connection:

@@ -122,6 +122,7 @@ async def bench_backend(backend: str, args: argparse.Namespace) -> list[dict[str
                 else await RawPostgres.open(target, token)
             )
             try:
+                server = await raw.server_version()
                 n = args.warmup + args.iterations
                 for path in hot_paths(shop, raw, data, n):
                     await _check(path)
@@ -135,6 +136,7 @@ async def bench_backend(backend: str, args: argparse.Namespace) -> list[dict[str
                     ours, base = stats["ours"], stats["raw"]
                     result = {
                         "backend": backend,
+                        "server": server,
                         "path": path.name,
                         "statements": {"ours": counted.count, "raw": path.raw_statements},
                         "ours": ours.as_dict(),

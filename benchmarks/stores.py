@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 from attrs import frozen
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
