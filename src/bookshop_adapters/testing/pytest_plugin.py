@@ -292,9 +292,8 @@ def _postgres_factory(databases: TestDatabases) -> ShopFactory:
 
 @pytest.fixture(
     params=[
-        pytest.param("memory", id="memory"),
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+        pytest.param(name, id=name, marks=[pytest.mark.postgres] if name == "postgres" else [])
+        for name in BACKENDS
     ]
 )
 def backend_name(request: pytest.FixtureRequest) -> str:
