@@ -99,14 +99,16 @@ async def run(backend: str, iterations: int, warmup: int, books: int) -> None:
         shop = await build(url)
         try:
             data = await seed(shop, books, random.Random(1))
-            token = Token(str(shop.settings.jwt_secret), "bookshop", "bookshop")
+            token = Token.for_shop(shop)
             raw: RawSqlite | RawPostgres = (
                 await RawSqlite.open(target, token)
                 if backend == "sqlite"
                 else await RawPostgres.open(target, token)
             )
             try:
-                sides = ladder(shop, raw, random.Random(7).sample(data.book_ids, 500))
+                sides = ladder(
+                    shop, raw, random.Random(7).sample(data.book_ids, min(500, len(data.book_ids)))
+                )
                 hops = {name: await _hops(op) for name, op in sides.items()}
                 stats = await compare(sides, iterations=iterations, warmup=warmup)
             finally:

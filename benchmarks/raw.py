@@ -20,6 +20,7 @@ import aiosqlite
 import asyncpg  # type: ignore[import-untyped]
 import jwt
 
+from bookshop_adapters.bootstrap import Shop
 from bookshop_adapters.sqlalchemy.engine import SQLITE_PRAGMAS
 
 __all__ = ["RawPostgres", "RawSqlite", "Token"]
@@ -71,6 +72,12 @@ class Token:
         self._key = secret.encode()
         self._issuer = issuer
         self._audience = audience
+
+    @classmethod
+    def for_shop(cls, shop: Shop) -> Token:
+        """Verifies the tokens ``shop`` issues (it must have a configured HS256 secret)."""
+        identity = shop.settings.identity
+        return cls(str(shop.settings.jwt_secret), identity.issuer, identity.audience)
 
     def claims(self, token: str) -> tuple[int, int, int]:
         """``(user id, session id, token version)`` of a valid access token."""

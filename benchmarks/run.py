@@ -115,7 +115,7 @@ async def bench_backend(backend: str, args: argparse.Namespace) -> list[dict[str
         shop = await build(url)
         try:
             data = await seed(shop, args.books, random.Random(args.seed))
-            token = Token(str(shop.settings.jwt_secret), "bookshop", "bookshop")
+            token = Token.for_shop(shop)
             raw: RawSqlite | RawPostgres = (
                 await RawSqlite.open(target, token)
                 if backend == "sqlite"
