@@ -434,7 +434,7 @@ async def corpus_answers(
         if bad.name in HTTP_NOT_A_TOKEN | HTTP_SAME_AS_GENUINE or bad.token == genuine:
             continue
         header = ("Bearer " + bad.token).encode("utf-8")  # some are deliberately not ASCII
-        response = await client.get(path, headers={"Authorization": header})
+        response = await client.get(path, headers={b"Authorization": header})
         sent += 1
         answer = (
             response.status_code,

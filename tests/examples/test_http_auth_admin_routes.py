@@ -118,7 +118,7 @@ def admin_routes() -> set[tuple[str, str]]:
         for router in ROUTERS
         for route in router.routes
         if isinstance(route, APIRoute) and _depends_on(route.dependant, admin_principal)
-        for method in route.methods
+        for method in route.methods or ()
     }
 
 
