@@ -30,7 +30,7 @@ from bookshop_core.catalog.entities import Book, Genre, GenreNode
 from bookshop_core.errors import FieldError, ValidationError
 from bookshop_core.identity.entities import User
 from bookshop_core.kernel.pagination import Page
-from bookshop_core.kernel.validation import Unset
+from bookshop_core.kernel.validation import UNSET, Unset
 
 __all__ = ["converter", "structure", "unstructure"]
 
@@ -199,12 +199,53 @@ def structure(data: object, cls: type[T]) -> T:
     except ValidationError:
         raise
     except Exception as exc:  # cattrs groups; anything else is a malformed input too
-        raise ValidationError(list(_field_errors(exc, ()))) from None
+        errors = _field_errors(exc, ())
+        if isinstance(data, dict):
+            errors += _value_errors_beside(cls, data, {e.loc[0] for e in errors if e.loc})
+        raise ValidationError(errors) from None
 
 
 def unstructure(obj: object) -> Any:
     """Entities, pages and values as JSON-ready data."""
     return converter.unstructure(obj)
+
+
+def _value_errors_beside(
+    cls: type[Any], data: dict[Any, Any], failed: set[str | int]
+) -> list[FieldError]:
+    """The value errors of the fields that did structure, so that one answer names every bad
+    field even when some others had the wrong type or were missing.
+
+    The command's own checks run on a copy whose failed fields are ``UNSET``; only errors about
+    the well-typed fields are kept, and a check that cannot cope with ``UNSET`` is given up.
+    """
+    post_init = getattr(cls, "__attrs_post_init__", None)
+    if not attrs.has(cls) or post_init is None:
+        return []
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:
+        return []
+    partial = object.__new__(cls)
+    passed: set[str] = set()
+    for spec in attrs.fields(cls):
+        value: Any = UNSET
+        if spec.name in data and spec.name not in failed:
+            try:
+                value = converter.structure(data[spec.name], hints[spec.name])
+                passed.add(spec.name)
+            except Exception:
+                value = UNSET
+        elif spec.name not in data and not isinstance(spec.default, attrs.Factory):  # type: ignore[arg-type]
+            value = UNSET if spec.default is attrs.NOTHING else spec.default
+        object.__setattr__(partial, spec.name, value)
+    try:
+        post_init(partial)
+    except ValidationError as exc:
+        return [e for e in exc.errors if e.loc and e.loc[0] in passed]
+    except Exception:
+        return []
+    return []
 
 
 def _field_errors(exc: BaseException, loc: tuple[str | int, ...]) -> list[FieldError]:

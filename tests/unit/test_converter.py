@@ -138,3 +138,20 @@ def test_structure_errors_never_leak_their_cause() -> None:
         structure({"title": [], "author": {}, "price": None}, CreateBook)
     assert caught.value.__cause__ is None
     assert caught.value.__suppress_context__
+
+
+def test_type_and_value_errors_are_reported_together() -> None:
+    """One answer names every bad field: wrong types beside out-of-range values."""
+    with pytest.raises(ValidationError) as caught:
+        structure(
+            {"title": "x" * 501, "author": "A", "price": "1.999", "genre_id": True}, CreateBook
+        )
+    assert {error.loc for error in caught.value.errors} == {("title",), ("price",), ("genre_id",)}
+
+
+def test_value_checks_beside_type_errors_skip_the_bad_fields() -> None:
+    """A field that failed its type check is reported once, not again by the value checks."""
+    with pytest.raises(ValidationError) as caught:
+        structure({"min_price": "abc", "max_price": "5", "page": 0, "size": "x"}, ListBooks)
+    locs = [error.loc for error in caught.value.errors]
+    assert sorted(locs) == [("min_price",), ("page",), ("size",)]
