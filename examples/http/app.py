@@ -46,6 +46,7 @@ def create_app(
     shop: Shop | None = None,
     cors_origins: Sequence[str] | None = None,
     migrate: bool = True,
+    public_url: str | None = None,
 ) -> FastAPI:
     """Build the HTTP app.
 
@@ -63,6 +64,9 @@ def create_app(
             ``http://127.0.0.1:3000``.
         migrate: Bring an SQL schema up to date at startup (convenient for the example; a
             production deployment runs migrations as a separate step).
+        public_url: The app's public base URL (e.g. ``https://shop.example.com``), from which
+            OAuth callback URLs are built; defaults to ``$BOOKSHOP_PUBLIC_URL``, else the URL
+            each request arrived at (fine locally, wrong behind a proxy).
 
     Raises:
         ValueError: both ``database_url`` and ``shop`` were given.
@@ -95,6 +99,7 @@ def create_app(
     )
     app.state.shop = None
     app.state.database_url = None if shop is not None else url
+    app.state.public_url = public_url
     install_error_handlers(app)
     # The last middleware added is the outermost: CORS must wrap the catch-all so that even a
     # 500 carries the CORS headers a browser needs to let the client read it.

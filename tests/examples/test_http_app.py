@@ -109,3 +109,9 @@ async def test_url_and_shop_together_are_refused() -> None:
     async with build_shop("memory://") as shop:
         with pytest.raises(ValueError, match="not both"):
             create_app("memory://", shop=shop)
+
+
+def test_public_url_is_where_oauth_callbacks_point() -> None:
+    """create_app(public_url=...) is the base OAuth callback URLs are built from."""
+    app = create_app("memory://", public_url="https://shop.example")
+    assert app.state.public_url == "https://shop.example"
