@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -49,6 +49,8 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "JWT_SECRET_ENV",
     "Backend",
+    "RepositoryFactory",
+    "RepositoryOverrides",
     "Shop",
     "ShopSettings",
     "build_shop",
@@ -65,6 +67,76 @@ _log = logging.getLogger("bookshop.bootstrap")
 
 class ShopUnitOfWork(CatalogUnitOfWork, IdentityUnitOfWork, OAuthStateUnitOfWork, Protocol):
     """Everything the shop's contexts need from one unit of work."""
+
+
+RepositoryFactory = Callable[[Any], object]
+"""Builds one repository for one unit of work, from the backend's own unit of work: wrap its
+default (``lambda uow: Audited(uow.books)``) or build on its transaction (SQL backends expose
+``uow.connection``)."""
+
+
+class RepositoryOverrides:
+    """A unit-of-work factory that serves some repositories from factories of yours and the
+    rest, and the transaction itself, from the backend's.
+
+    Args:
+        inner: The backend's unit-of-work factory.
+        factories: Repository attribute name (``"books"``, ``"users"``, ...) to its factory.
+
+    Raises:
+        ValueError: a name that is not a repository of the backend's unit of work.
+    """
+
+    def __init__(
+        self, inner: UnitOfWorkFactory[Any], factories: Mapping[str, RepositoryFactory]
+    ) -> None:
+        self._inner = inner
+        self._factories = dict(factories)
+        probe = inner(read_only=True)
+        unknown = sorted(
+            name
+            for name in self._factories
+            if not hasattr(type(probe), name) and name not in vars(probe)
+        )
+        if unknown:
+            raise ValueError(f"no such repositories on the unit of work: {', '.join(unknown)}")
+
+    def __call__(self, *, read_only: bool = False) -> Any:
+        return _OverriddenUnitOfWork(self._inner(read_only=read_only), self._factories)
+
+
+class _OverriddenUnitOfWork:
+    def __init__(self, inner: Any, factories: Mapping[str, RepositoryFactory]) -> None:
+        self._inner = inner
+        self._factories = factories
+        self._built: dict[str, object] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        factory = self._factories.get(name)
+        if factory is None:
+            return getattr(self._inner, name)
+        if name not in self._built:  # one instance per transaction, like the backend's own
+            self._built[name] = factory(self._inner)
+        return self._built[name]
+
+    async def __aenter__(self) -> _OverriddenUnitOfWork:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._built.clear()
+        await self._inner.__aexit__(exc_type, exc, tb)
+
+    async def commit(self) -> None:
+        await self._inner.commit()
+
+    async def rollback(self) -> None:
+        await self._inner.rollback()
 
 
 class Backend(Protocol):
@@ -231,12 +303,21 @@ class _ShopOpener:
     async def _open(self) -> Shop:
         kw = self._kwargs
         backend = await open_backend(self._url, migrate=kw["migrate"])
+        unit_of_work = kw["unit_of_work"]
+        if kw["repositories"]:
+            try:
+                unit_of_work = RepositoryOverrides(
+                    unit_of_work or backend.unit_of_work, kw["repositories"]
+                )
+            except BaseException:
+                await backend.aclose()
+                raise
         return Shop(
             backend=backend,
             clock=kw["clock"] or SystemClock(),
             events=kw["events"] or EventBus(),
             settings=kw["settings"] or ShopSettings(),
-            unit_of_work=kw["unit_of_work"],
+            unit_of_work=unit_of_work,
             image_store=kw["image_store"],
             password_hasher=kw["password_hasher"],
             token_codec=kw["token_codec"],
@@ -268,6 +349,7 @@ def build_shop(
     events: EventBus | None = None,
     settings: ShopSettings | None = None,
     unit_of_work: UnitOfWorkFactory[ShopUnitOfWork] | None = None,
+    repositories: Mapping[str, RepositoryFactory] | None = None,
     image_store: ImageStore | None = None,
     password_hasher: PasswordHasher | None = None,
     token_codec: TokenCodec | None = None,
@@ -283,7 +365,9 @@ def build_shop(
         clock: The source of "now" (default: the system clock).
         events: The event bus (default: a new one); subscribe handlers on ``shop.events``.
         settings: Shop-wide configuration.
-        unit_of_work: Your own unit-of-work factory, e.g. one wrapping a repository of yours.
+        unit_of_work: Your own unit-of-work factory (the whole transaction layer).
+        repositories: Swap single repositories, by attribute name, keeping the backend's
+            transaction: ``{"books": lambda uow: CachedBooks(uow.books)}``.
         image_store: Where cover images go (default: memory for ``memory://``, else the
             ``settings.upload_dir`` directory).
         password_hasher: Hashes passwords (default: argon2id with the RFC 9106 low-memory
@@ -307,6 +391,7 @@ def build_shop(
             "events": events,
             "settings": settings,
             "unit_of_work": unit_of_work,
+            "repositories": repositories,
             "image_store": image_store,
             "password_hasher": password_hasher,
             "token_codec": token_codec,
