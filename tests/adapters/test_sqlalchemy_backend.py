@@ -306,6 +306,30 @@ async def test_list_is_two_statements_whatever_the_row_count(
     assert page.total == max(rows - 1, 0)
 
 
+async def test_set_stock_is_one_statement_on_postgres_and_two_on_sqlite(
+    backend: SqlBackend,
+) -> None:
+    """set_stock locks, writes and reports the old stock in one UPDATE on PostgreSQL; SQLite
+    (already holding the write lock since BEGIN IMMEDIATE) reads, then writes."""
+    async with backend.unit_of_work() as uow:
+        book = await uow.books.add(new_book(stock=7))
+        await uow.commit()
+    async with backend.unit_of_work() as uow:
+        with count_statements(backend) as counted:
+            change = await uow.books.set_stock(book.id, 3)
+            missing = await uow.books.set_stock(book.id + 1, 3)
+        await uow.commit()
+    assert change is not None
+    assert (change.book_id, change.before, change.after) == (book.id, 7, 3)
+    assert missing is None
+    per_call = 1 if backend.dialect_name == "postgresql" else 2
+    assert counted.count == per_call + 1, counted.statements  # a missing book: 1 on either
+    async with backend.unit_of_work(read_only=True) as uow:
+        stored = await uow.books.get(book.id)
+    assert stored is not None
+    assert stored.stock_quantity == 3
+
+
 async def test_count_statements_ignores_transaction_control(backend: SqlBackend) -> None:
     """BEGIN/COMMIT are not counted, so budgets mean the same on every backend."""
     with count_statements(backend.engine) as counted:

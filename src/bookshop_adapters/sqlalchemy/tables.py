@@ -33,7 +33,15 @@ from sqlalchemy.types import TypeEngine
 
 from bookshop_adapters.sqlalchemy.types import UTCDateTime
 
-__all__ = ["NAMING_CONVENTION", "Base", "BookRow", "GenreRow", "code_point_string", "id_type"]
+__all__ = [
+    "NAMING_CONVENTION",
+    "Base",
+    "BookRow",
+    "GenreRow",
+    "code_point_string",
+    "id_type",
+    "table_of",
+]
 
 
 def _short_check_name(constraint: Constraint, table: Table) -> str:
@@ -79,6 +87,15 @@ class Base(DeclarativeBase):
     """The declarative base of every bookshop table (all contexts share one MetaData)."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(row_class: type[Base]) -> Table:
+    """The ``Table`` of a row class, for Core statements: a statement built from the table's
+    columns skips the ORM compile plugin that the mapped attributes (``BookRow.id``) bring in."""
+    table = row_class.__table__
+    if not isinstance(table, Table):  # pragma: no cover - every row class maps one table
+        raise TypeError(f"{row_class.__name__} does not map a single table")
+    return table
 
 
 class GenreRow(Base):
