@@ -5,13 +5,16 @@ Usage: ``python -m benchmarks.breakdown [--backend sqlite|postgres|all] [--itera
 1. ``raw``: the raw-driver baseline of ``python -m benchmarks``.
 2. ``core prebuilt``: SQLAlchemy Core on the shop's engine (a pooled connection, one read-only
    transaction), executing one ``SELECT`` built once from the ``Table``'s columns with a
-   ``bindparam`` for the id.
-3. ``core table columns``: the same, the ``SELECT`` built anew on every call.
-4. ``core ORM attributes``: built anew from the mapped class's attributes (``BookRow.id``...),
-   which is how the repositories build their statements.
-5. ``unit of work``: ``SqlUnitOfWork(read_only=True)`` + ``books.get`` (explicit ``BEGIN``,
+   ``bindparam`` for the id, as ``books.get`` does.
+3. ``unit of work``: ``SqlUnitOfWork(read_only=True)`` + ``books.get`` (explicit ``BEGIN``,
    error translation, mapping the row to a ``Book``).
-6. ``use case``: ``shop.catalog.get_book`` (id check, ``Transactions.read``).
+4. ``use case``: ``shop.catalog.get_book`` (id check, ``Transactions.read``).
+
+Then, compared with step 2, two ways of building the statement on every call instead:
+
+- ``built: table columns``: the ``SELECT`` built anew from the ``Table``'s columns;
+- ``built: ORM attributes``: built anew from the mapped class's attributes (``BookRow.id``...),
+  as the repositories did before they used prebuilt statements.
 
 On SQLite it also counts the hand-offs to aiosqlite's worker thread per call.
 """
@@ -44,6 +47,7 @@ def ladder(shop: Shop, raw: RawSqlite | RawPostgres, ids: list[int]) -> dict[str
     )
     table = BookRow.__table__
     table_columns = [table.c[column.key] for column in BOOK_COLUMNS]
+    orm_attributes = [getattr(BookRow, column.key) for column in BOOK_COLUMNS]
     prebuilt = select(*table_columns).where(table.c.id == bindparam("book_id"))
 
     def pick(i: int) -> int:
@@ -60,7 +64,7 @@ def ladder(shop: Shop, raw: RawSqlite | RawPostgres, ids: list[int]) -> dict[str
 
     async def core_orm(i: int) -> Any:
         async with engine.connect() as connection:
-            statement = select(*BOOK_COLUMNS).where(BookRow.id == pick(i))
+            statement = select(*orm_attributes).where(BookRow.id == pick(i))
             return (await connection.execute(statement)).one()
 
     async def unit_of_work(i: int) -> Any:
@@ -70,11 +74,21 @@ def ladder(shop: Shop, raw: RawSqlite | RawPostgres, ids: list[int]) -> dict[str
     return {
         "raw": lambda i: raw.get_book(pick(i)),
         "core prebuilt": core_prebuilt,
-        "core table columns": core_table,
-        "core ORM attributes": core_orm,
         "unit of work": unit_of_work,
         "use case": lambda i: shop.catalog.get_book(pick(i)),
+        "built: table columns": core_table,
+        "built: ORM attributes": core_orm,
     }
+
+
+#: The step each step's ``+cpu`` is measured from: the one before, except for the alternatives.
+COMPARED_WITH = {
+    "core prebuilt": "raw",
+    "unit of work": "core prebuilt",
+    "use case": "unit of work",
+    "built: table columns": "core prebuilt",
+    "built: ORM attributes": "core prebuilt",
+}
 
 
 async def _hops(operation: Operation) -> int:
@@ -117,16 +131,15 @@ async def run(backend: str, iterations: int, warmup: int, books: int) -> None:
             await shop.aclose()
     print(f"\n{backend}: book detail, {iterations} calls per step (µs per call)")
     print(f"{'step':<22}{'median':>8}{'p95':>8}{'cpu':>8}{'+cpu':>8}{'x raw':>7}{'hops':>6}")
-    previous = None
     base = stats["raw"].cpu_us
     for name, s in stats.items():
-        added = "" if previous is None else f"{s.cpu_us - previous:+.0f}"
+        compared = COMPARED_WITH.get(name)
+        added = "" if compared is None else f"{s.cpu_us - stats[compared].cpu_us:+.0f}"
         hop = str(hops[name]) if backend == "sqlite" else "-"
         print(
             f"{name:<22}{s.median_us:>8.0f}{s.p95_us:>8.0f}{s.cpu_us:>8.0f}{added:>8}"
             f"{s.cpu_us / base:>6.1f}x{hop:>6}"
         )
-        previous = s.cpu_us
 
 
 def main() -> None:

@@ -33,6 +33,8 @@ from bookshop_core.kernel.principal import Principal
 
 PAGE_SIZE = 20
 PAGES = 5  # list requests cycle through pages 1..PAGES of each top-level genre
+#: The hot paths, as ``--path`` names them.
+PATH_NAMES = ["book-detail", "list-by-genre", "set-stock", "authenticate"]
 
 
 @frozen
@@ -125,6 +127,8 @@ async def bench_backend(backend: str, args: argparse.Namespace) -> list[dict[str
                 server = await raw.server_version()
                 n = args.warmup + args.iterations
                 for path in hot_paths(shop, raw, data, n):
+                    if args.path and path.name.replace(" ", "-") not in args.path:
+                        continue
                     await _check(path)
                     with count_statements(shop.backend) as counted:  # type: ignore[arg-type]
                         await path.ours(0)
@@ -207,6 +211,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=200, help="untimed calls per side first")
     parser.add_argument("--books", type=int, default=5000, help="books in the catalog")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the catalog")
+    parser.add_argument(
+        "--path",
+        action="append",
+        choices=PATH_NAMES,
+        help="run only this hot path (repeatable; default: all)",
+    )
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     parser.add_argument("--profile", metavar="DIR", help="cProfile our side; .pstats in DIR")
     return parser.parse_args(argv)
