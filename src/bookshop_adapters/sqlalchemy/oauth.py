@@ -14,7 +14,7 @@ from sqlalchemy import Row, String, delete, insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bookshop_adapters.sqlalchemy.repository import SqlRepository
-from bookshop_adapters.sqlalchemy.tables import Base
+from bookshop_adapters.sqlalchemy.tables import Base, table_of
 from bookshop_adapters.sqlalchemy.types import UTCDateTime
 from bookshop_core.identity.oauth import OAuthState
 
@@ -38,14 +38,16 @@ class OAuthStateRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
+_states: Final = table_of(OAuthStateRow)
+
 _COLUMNS: Final = (
-    OAuthStateRow.state,
-    OAuthStateRow.provider,
-    OAuthStateRow.code_verifier,
-    OAuthStateRow.nonce,
-    OAuthStateRow.redirect_uri,
-    OAuthStateRow.created_at,
-    OAuthStateRow.expires_at,
+    _states.c.state,
+    _states.c.provider,
+    _states.c.code_verifier,
+    _states.c.nonce,
+    _states.c.redirect_uri,
+    _states.c.created_at,
+    _states.c.expires_at,
 )
 
 
@@ -67,7 +69,7 @@ class SqlOAuthStateRepository(SqlRepository):
     async def add(self, record: OAuthState) -> None:
         """Insert ``record``."""
         await self._execute(
-            insert(OAuthStateRow).values(
+            insert(_states).values(
                 state=record.state,
                 provider=record.provider,
                 code_verifier=record.code_verifier,
@@ -81,12 +83,12 @@ class SqlOAuthStateRepository(SqlRepository):
     async def take(self, state: str) -> OAuthState | None:
         """Delete the record for ``state`` and return it, in one ``DELETE ... RETURNING``."""
         result = await self._execute(
-            delete(OAuthStateRow).where(OAuthStateRow.state == state).returning(*_COLUMNS)
+            delete(_states).where(_states.c.state == state).returning(*_COLUMNS)
         )
         row = result.first()
         return None if row is None else _from_row(row)
 
     async def purge_expired(self, now: datetime) -> int:
         """Delete every record with ``expires_at <= now``; returns how many."""
-        result = await self._execute(delete(OAuthStateRow).where(OAuthStateRow.expires_at <= now))
+        result = await self._execute(delete(_states).where(_states.c.expires_at <= now))
         return result.rowcount
