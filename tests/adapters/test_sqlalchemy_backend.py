@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, StatementError
 
@@ -163,14 +163,13 @@ async def test_sqlite_write_units_begin_immediate_and_reads_plain_begin(tmp_path
     """Writes take the write lock up front (BEGIN IMMEDIATE); reads use a deferred BEGIN."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"
     await migrate(url)
-    backend = await open_sql_backend(url)
+    backend = await open_sql_backend(url, pool_size=1, max_overflow=0)
     seen: list[str] = []
-    event.listen(
-        backend.engine.sync_engine,
-        "before_cursor_execute",
-        lambda conn, cursor, statement, *rest: seen.append(statement),
-    )
     try:
+        async with backend.engine.connect() as connection:  # the pool's only connection
+            raw = await connection.get_raw_connection()
+            # What SQLite itself runs (the BEGIN is sent straight to the driver).
+            await raw.driver_connection.set_trace_callback(seen.append)
         async with backend.unit_of_work() as uow:
             await uow.genres.list_all()
         async with backend.unit_of_work(read_only=True) as uow:
@@ -179,6 +178,58 @@ async def test_sqlite_write_units_begin_immediate_and_reads_plain_begin(tmp_path
         await backend.aclose()
     begins = [s for s in seen if s.startswith("BEGIN")]
     assert begins == ["BEGIN IMMEDIATE", "BEGIN"]
+
+
+#: The hand-offs to aiosqlite's worker thread that run one statement through SQLAlchemy.
+_STATEMENT_HOPS = {"cursor", "execute", "fetchall", "close"}
+
+
+async def test_sqlite_transaction_control_is_one_driver_call_per_command(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each hand-off to aiosqlite's thread costs tens of µs: a unit of work spends one on
+    BEGIN, one on COMMIT or ROLLBACK, and none when its connection goes back to the pool."""
+    import aiosqlite.core
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'h.db'}"
+    await migrate(url)
+    backend = await open_sql_backend(url)
+    hops: list[str] = []
+    original = aiosqlite.core.Connection._execute
+
+    async def recording(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        name = fn.__name__
+        hops.append(args[0] if name == "_execute_fetchall" else name)
+        return await original(self, fn, *args, **kwargs)
+
+    async def control(action: Any) -> list[str]:
+        hops.clear()
+        monkeypatch.setattr(aiosqlite.core.Connection, "_execute", recording)
+        try:
+            await action()
+        finally:
+            monkeypatch.undo()
+        return [hop for hop in hops if hop not in _STATEMENT_HOPS]
+
+    async def read() -> None:
+        async with backend.unit_of_work(read_only=True) as uow:
+            await uow.genres.list_all()
+
+    async def write(name: str, *, commit: bool) -> None:
+        async with backend.unit_of_work() as uow:
+            await uow.genres.add(name, None)
+            if commit:
+                await uow.commit()
+
+    try:
+        assert await control(read) == ["BEGIN", "rollback"]
+        assert await control(lambda: write("Kept", commit=True)) == ["BEGIN IMMEDIATE", "commit"]
+        assert await control(lambda: write("Dropped", commit=False)) == [
+            "BEGIN IMMEDIATE",
+            "rollback",
+        ]
+    finally:
+        await backend.aclose()
 
 
 async def test_postgres_read_only_unit_refuses_writes(backend: SqlBackend) -> None:

@@ -5,7 +5,7 @@ SQLite (``sqlite+aiosqlite:///path.db``, the embedded default)
     at once), ``foreign_keys=ON``, ``journal_mode=WAL`` (readers never block the writer) and
     ``synchronous=NORMAL`` (durable at checkpoints, safe with WAL). The driver is put in
     autocommit mode (``isolation_level = None``) and SQLAlchemy's ``begin`` event emits the
-    ``BEGIN`` itself, so that we choose its kind:
+    ``BEGIN`` itself (straight on the driver), so that we choose its kind:
 
     - a **writing** unit of work emits ``BEGIN IMMEDIATE``: it takes SQLite's single write lock
       up front, waiting up to the busy timeout for it. A deferred ``BEGIN`` would start as a
@@ -17,6 +17,8 @@ SQLite (``sqlite+aiosqlite:///path.db``, the embedded default)
 
     One engine (one pool) serves both; the kind travels as the connection execution option
     :data:`~bookshop_adapters.sqlalchemy.uow.READ_ONLY_OPTION`, read in the ``begin`` hook.
+    A connection returned to the pool is rolled back only if SQLite says a transaction is
+    still open (each rollback is a trip to aiosqlite's worker thread).
     In-memory SQLite is refused: each pooled connection would see its own empty database
     (use ``memory://`` for an in-memory shop).
 
@@ -33,14 +35,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
+from sqlalchemy.util import await_
 
 from bookshop_adapters.sqlalchemy.errors import store_unavailable, translate_error
 from bookshop_adapters.sqlalchemy.uow import READ_ONLY_OPTION, SqlUnitOfWork
@@ -94,6 +98,8 @@ _SQLITE_DEFAULTS: Final[dict[str, Any]] = {
     "pool_size": 5,
     "max_overflow": 15,
     "pool_timeout": 60,
+    # The pool's reset is the engine's "reset" hook: a rollback only when one is needed.
+    "pool_reset_on_return": None,
 }
 
 
@@ -147,7 +153,24 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
     @event.listens_for(sync_engine, "begin")
     def _begin(connection: Connection) -> None:
         read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        statement = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        # Straight on the driver: one hand-off to aiosqlite's worker thread, where
+        # exec_driver_sql takes three (cursor, execute, close).
+        driver: Any = connection.connection.driver_connection
+        try:
+            await_(driver.execute_fetchall(statement))
+        except sqlite3.Error as exc:
+            # As exec_driver_sql would wrap it, for errors.py (a busy timeout is STORE_BUSY).
+            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+
+    @event.listens_for(sync_engine, "reset")
+    def _reset(dbapi_connection: Any, record: ConnectionPoolEntry, state: PoolResetState) -> None:
+        # Replaces the pool's unconditional rollback on return: after a commit, or once the
+        # unit of work has rolled back, SQLite has no transaction left to end.
+        if state.terminate_only or not state.asyncio_safe:
+            return
+        if dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
 
 class SqlBackend:

@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["StatementCounter", "count_statements"]
 
-#: Transaction control is not counted: SQLite's BEGIN goes through the cursor, PostgreSQL's
-#: does not, and budgets must mean the same on every backend.
+#: Transaction control is not counted: budgets must mean the same on every backend, and only
+#: some of it goes through a cursor (savepoints do; BEGIN, COMMIT and ROLLBACK are driver
+#: calls on both backends).
 _TRANSACTION_CONTROL: Final = re.compile(
     r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|END)\b", re.IGNORECASE
 )

@@ -11,6 +11,7 @@ and lives as long as the transaction.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from types import TracebackType
@@ -130,16 +131,20 @@ class SqlUnitOfWork:
         if connection is None:
             return
         try:
-            if connection.in_transaction():
-                await connection.rollback()
+            # Closing rolls back a transaction still open and returns the connection to the
+            # pool, which then knows it needs no reset (rollback() first would make the pool
+            # roll back once more).
+            await connection.close()
         except Exception as cleanup_error:
+            # The rollback failed. Older SQLAlchemy versions then keep the connection: closing
+            # again hands it to the pool, which resets or discards it (a no-op otherwise).
+            with contextlib.suppress(Exception):
+                await connection.close()
             if exc is None:
                 with translating_errors():
                     raise
             # Already failing: the original error matters more than a failed rollback.
             log.warning("rollback failed while handling %r: %r", exc, cleanup_error)
-        finally:
-            await connection.close()
 
     async def commit(self) -> None:
         """Make every change durable. Statements after it start a new transaction."""
