@@ -233,12 +233,45 @@ async def test_sqlite_transaction_control_is_one_driver_call_per_command(
 
 
 async def test_postgres_read_only_unit_refuses_writes(backend: SqlBackend) -> None:
-    """On PostgreSQL a read-only unit of work runs BEGIN READ ONLY."""
+    """On PostgreSQL a read-only unit of work runs a READ ONLY transaction."""
     if backend.dialect_name != "postgresql":
         pytest.skip("SQLite does not enforce read-only transactions")
     async with backend.unit_of_work(read_only=True) as uow:
         with pytest.raises(DBAPIError, match="read-only"):
             await uow.genres.add("Poetry", None)
+
+
+async def test_postgres_reads_repeatable_and_writes_read_committed(backend: SqlBackend) -> None:
+    """Read-only units of work run at REPEATABLE READ (one snapshot); writing ones at READ
+    COMMITTED, with row locks for race safety; a pooled connection forgets the level."""
+    if backend.dialect_name != "postgresql":
+        pytest.skip("SQLite has no isolation levels: a transaction always reads one snapshot")
+    show = text("SELECT current_setting('transaction_isolation')")
+    levels = []
+    for read_only in (True, False, True, False):
+        async with backend.unit_of_work(read_only=read_only) as uow:
+            levels.append((await uow.connection.execute(show)).scalar())
+    assert levels == ["repeatable read", "read committed"] * 2
+
+
+async def test_read_only_unit_of_work_reads_one_snapshot(backend: SqlBackend) -> None:
+    """A read-only unit of work sees the store as of its first read, so a list's page and
+    total agree with each other even while another transaction commits in between."""
+    async with backend.unit_of_work() as uow:
+        first = await uow.books.add(new_book("First"))
+        await uow.commit()
+    async with backend.unit_of_work(read_only=True) as reader:
+        before = await reader.books.list(BookQuery(), PageRequest())
+        async with backend.unit_of_work() as writer:
+            await writer.books.add(new_book("Second"))
+            await writer.commit()
+        after = await reader.books.list(BookQuery(), PageRequest())
+        by_id = await reader.books.get_many([first.id, first.id + 1])
+    assert after == before
+    assert (after.total, [b.title for b in after.items]) == (1, ["First"])
+    assert [b.id for b in by_id] == [first.id]
+    async with backend.unit_of_work(read_only=True) as uow:
+        assert (await uow.books.list(BookQuery(), PageRequest())).total == 2
 
 
 async def test_ping(backend: SqlBackend) -> None:

@@ -73,13 +73,15 @@ class SqlUnitOfWork:
     """One transaction on an SQL store; rolls back unless ``commit()`` was called.
 
     ``async with`` checks a connection out of the pool and begins the transaction (on SQLite
-    ``BEGIN IMMEDIATE`` for writes, plain ``BEGIN`` when ``read_only``; on PostgreSQL
-    ``BEGIN`` / ``BEGIN READ ONLY`` at READ COMMITTED); leaving it rolls back whatever was not
-    committed and returns the connection.
+    ``BEGIN IMMEDIATE`` for writes, plain ``BEGIN`` when ``read_only``; on PostgreSQL ``BEGIN``
+    at READ COMMITTED for writes, ``BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`` when
+    ``read_only``); leaving it rolls back whatever was not committed and returns the
+    connection.
 
     Args:
         engine: The backend's engine.
         read_only: Promise not to write: SQLite takes no write lock, PostgreSQL refuses writes.
+            Either way every statement reads the same snapshot of the database.
     """
 
     books = repository(SqlBookRepository)
@@ -107,8 +109,10 @@ class SqlUnitOfWork:
         if self._connection is not None:
             raise RuntimeError("a unit of work can be entered only once at a time")
         options: dict[str, Any] = {READ_ONLY_OPTION: self.read_only}
-        if self._engine.dialect.name == "postgresql":
-            options["postgresql_readonly"] = self.read_only
+        if self._engine.dialect.name == "postgresql" and self.read_only:
+            # One snapshot for the whole unit of work (at READ COMMITTED, each statement takes
+            # its own, so a list's total could disagree with its page).
+            options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         with translating_errors():
             connection = await self._engine.connect()
             try:
