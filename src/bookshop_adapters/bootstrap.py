@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from attrs import field, frozen
+from attrs.validators import matches_re
 
 from bookshop_adapters.argon2 import Argon2PasswordHasher
 from bookshop_adapters.images import LocalDirectoryImageStore, MemoryImageStore
@@ -157,7 +158,7 @@ class ShopSettings:
     """Shop-wide configuration.
 
     Args:
-        currency: ISO 4217 code of the shop's one currency.
+        currency: ISO 4217 code of the shop's one currency (three capital letters).
         upload_dir: Where uploaded cover images are written (SQL-backed shops).
         identity: Token lifetimes, issuer/audience, password policy, login throttling.
         jwt_secret: The HS256 secret signing access tokens (at least 32 bytes); defaults to
@@ -169,7 +170,7 @@ class ShopSettings:
             :mod:`bookshop_adapters.oauth.settings`); ``OAuthSettings()`` offers none.
     """
 
-    currency: str = "USD"
+    currency: str = field(default="USD", validator=matches_re(r"[A-Z]{3}"))
     upload_dir: str = "uploads"
     identity: IdentitySettings = field(factory=IdentitySettings)
     jwt_secret: str | None = field(default=None, repr=False)

@@ -29,7 +29,7 @@ from bookshop_core.catalog.entities import (
 from bookshop_core.catalog.importing import ImportReport, import_rows
 from bookshop_core.catalog.ports import CatalogUnitOfWork
 from bookshop_core.errors import Conflict, NotFound, ValidationError
-from bookshop_core.kernel.clock import Clock
+from bookshop_core.kernel.clock import Clock, utc_clock
 from bookshop_core.kernel.ids import check_id
 from bookshop_core.kernel.pagination import Page
 from bookshop_core.kernel.principal import Principal, require_admin
@@ -73,7 +73,7 @@ class Catalog:
 
     def __init__(self, transactions: Transactions[CatalogUnitOfWork], clock: Clock) -> None:
         self._tx = transactions
-        self._clock = clock
+        self._clock = utc_clock(clock)
 
     # -- genres ---------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from attrs import frozen
 
 from bookshop_core.errors import AuthenticationError, DomainError, Unavailable
 from bookshop_core.identity.entities import OAuthUserInfo, TokenPair
-from bookshop_core.kernel.clock import Clock
+from bookshop_core.kernel.clock import Clock, utc_clock
 from bookshop_core.kernel.uow import Transactions, UnitOfWork
 
 __all__ = [
@@ -312,7 +312,7 @@ class OAuthLogin:
     ) -> None:
         self._tx = transactions
         self._identity = identity
-        self._clock = clock
+        self._clock = utc_clock(clock)
         self._providers = dict(providers or {})
         self._google = google_id_tokens
         self._ttl = state_ttl

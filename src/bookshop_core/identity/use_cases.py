@@ -54,7 +54,7 @@ from bookshop_core.identity.tokens import (
     refresh_invalid,
     throttle_key,
 )
-from bookshop_core.kernel.clock import Clock
+from bookshop_core.kernel.clock import Clock, utc_clock
 from bookshop_core.kernel.ids import check_id
 from bookshop_core.kernel.pagination import Page
 from bookshop_core.kernel.principal import Principal, Role, require_admin
@@ -115,7 +115,7 @@ class Identity:
         settings: IdentitySettings | None = None,
     ) -> None:
         self._tx = transactions
-        self._clock = clock
+        self._clock = utc_clock(clock)
         self._hasher = hasher
         self.settings = settings or IdentitySettings()
         self._tokens = TokenIssuer(codec, self.settings)

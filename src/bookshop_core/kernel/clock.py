@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "ensure_utc"]
+__all__ = ["Clock", "ManualClock", "SystemClock", "UtcClock", "ensure_utc", "utc_clock"]
 
 
 @runtime_checkable
@@ -53,3 +53,25 @@ def ensure_utc(instant: datetime) -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError("naive datetimes are not accepted; pass an aware UTC datetime")
     return instant.astimezone(UTC)
+
+
+class UtcClock:
+    """Any clock, answering in UTC: an aware instant in another offset is converted, and a
+    naive one refused (``ValueError``), so timestamps are UTC whichever clock is plugged in.
+
+    Args:
+        clock: The clock to ask.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def now(self) -> datetime:
+        return ensure_utc(self.clock.now())
+
+
+def utc_clock(clock: Clock) -> Clock:
+    """``clock`` as a clock that always answers in UTC (the built-in clocks already do)."""
+    if type(clock) in (SystemClock, ManualClock, UtcClock):
+        return clock
+    return UtcClock(clock)
