@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from bookshop_adapters import Shop
 from bookshop_adapters.testing.fake_oauth import FakeAccount, FakeOAuthServer
 from bookshop_core import ManualClock, Role
+from examples.http.app import create_app
 from tests.acceptance.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -144,6 +146,30 @@ async def test_password_unicode_normalised(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 201
     assert (await login(client, "nf@example.com", "fullwidth passphrase")).status_code == 200
+
+
+async def test_password_never_echoed_or_logged(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A password appears in no response and no log line, whatever goes wrong."""
+    secret = "Sup3r-secret-passphrase-xyz"
+    caplog.set_level(logging.DEBUG)
+    responses = [
+        await client.post("/auth/register", json={"email": 5, "password": secret}),
+        await client.post("/auth/register", json={"email": "a@example.com", "password": [secret]}),
+        await client.post(
+            "/auth/register",
+            content=f'{{"email": "a@example.com", "password": "{secret}"'.encode(),
+            headers={"Content-Type": "application/json"},
+        ),
+        await client.post("/auth/register", json={"email": "b@example.com", "password": secret}),
+        await login(client, "b@example.com", secret + "!"),
+        await login(client, "b@example.com", secret),
+    ]
+    assert [r.status_code for r in responses] == [422, 422, 422, 201, 401, 200]
+    assert not any(secret in r.text for r in responses)
+    assert secret not in caplog.text
+    assert not any(secret in str(record.args) for record in caplog.records)
 
 
 async def test_long_passphrase_accepted(client: httpx.AsyncClient) -> None:
@@ -429,6 +455,15 @@ async def test_logout_revokes_family_and_is_idempotent(client: httpx.AsyncClient
         assert response.content == b""
     assert_401(await refresh(client, pair["refresh_token"]), "AUTH_REFRESH_INVALID")
     assert (await refresh(client, other["refresh_token"])).status_code == 200
+
+
+async def test_logout_with_a_spent_token_ends_the_session(client: httpx.AsyncClient) -> None:
+    """Logging out with an already rotated refresh token still revokes its family."""
+    first = await register(client, "ada@example.com")
+    current = (await refresh(client, first["refresh_token"])).json()
+    response = await client.post("/auth/logout", json={"refresh_token": first["refresh_token"]})
+    assert response.status_code == 204
+    assert_401(await refresh(client, current["refresh_token"]), "AUTH_REFRESH_INVALID")
 
 
 async def test_logout_missing_body_is_422(client: httpx.AsyncClient) -> None:
@@ -855,6 +890,28 @@ async def test_google_id_token_exchange(
 
 
 # --- SQLite -------------------------------------------------------------------------------
+
+
+async def test_app_from_environment_shares_tokens_across_instances(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """create_app() reads $BOOKSHOP_DATABASE_URL and $BOOKSHOP_JWT_SECRET: two app instances
+    on one store accept each other's tokens."""
+    monkeypatch.setenv("BOOKSHOP_DATABASE_URL", sqlite_url(tmp_path / "env.db"))
+    monkeypatch.setenv("BOOKSHOP_JWT_SECRET", SECRET)
+    monkeypatch.setenv("BOOKSHOP_CORS_ORIGINS", "")
+    first, second = create_app(), create_app()
+    async with first.router.lifespan_context(first), second.router.lifespan_context(second):
+        transports = [httpx.ASGITransport(app=app) for app in (first, second)]
+        async with (
+            httpx.AsyncClient(transport=transports[0], base_url="http://one.test") as one,
+            httpx.AsyncClient(transport=transports[1], base_url="http://two.test") as two,
+        ):
+            assert (await one.get("/health")).json()["status"] == "ok"
+            pair = await register(one, "ada@example.com")
+            assert (await me(two, pair["access_token"])).status_code == 200
+            assert (await refresh(two, pair["refresh_token"])).status_code == 200
+    assert (tmp_path / "env.db").exists()
 
 
 async def test_concurrent_refresh_one_winner_on_sqlite(tmp_path: Path, clock: ManualClock) -> None:

@@ -31,10 +31,13 @@ from bookshop_core import (
     ListBooks,
     ListUsers,
     Login,
+    LoginThrottling,
     ManualClock,
     NotFound,
+    PasswordPolicy,
     PermissionDenied,
     Principal,
+    RateLimited,
     Register,
     Role,
     SetStock,
@@ -522,6 +525,29 @@ async def test_default_access_token_lifetime_is_15_minutes() -> None:
     claims = jwt_part(pair.access_token, 1)
     assert claims["exp"] - claims["iat"] == 900
     assert claims["iat"] == int(START.timestamp())
+
+
+async def test_identity_settings_configurable(clock: ManualClock) -> None:
+    """Token lifetime, password policy and login throttling follow IdentitySettings."""
+    identity = IdentitySettings(
+        access_ttl=timedelta(minutes=30),
+        password_policy=PasswordPolicy(min_length=12),
+        login_throttling=LoginThrottling(free_failures=2, lockout=timedelta(minutes=1)),
+    )
+    async with open_shop("memory://", clock, settings=shop_settings(identity=identity)) as shop:
+        with pytest.raises(ValidationError) as info:
+            await shop.identity.register(Register(email="ada@example.com", password="elevenchars"))
+        assert info.value.errors[0].loc == ("password",)
+        pair = await shop.identity.register(Register(email="ada@example.com", password=PASSWORD))
+        claims = jwt_part(pair.access_token, 1)
+        assert claims["exp"] - claims["iat"] == 1800
+        for _ in range(2):
+            with pytest.raises(AuthenticationError):
+                await shop.identity.login(Login(email="ada@example.com", password="wrong password"))
+        with pytest.raises(RateLimited) as locked:
+            await shop.identity.login(Login(email="ada@example.com", password=PASSWORD))
+        assert locked.value.code == "AUTH_TOO_MANY_ATTEMPTS"
+        assert locked.value.details["retry_after"] == 60
 
 
 async def test_short_hs256_secret_refused() -> None:
