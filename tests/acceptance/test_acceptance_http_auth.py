@@ -895,8 +895,7 @@ async def test_google_id_token_exchange(
 async def test_app_from_environment_shares_tokens_across_instances(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """create_app() reads $BOOKSHOP_DATABASE_URL and $BOOKSHOP_JWT_SECRET: two app instances
-    on one store accept each other's tokens."""
+    """Two create_app() from $BOOKSHOP_DATABASE_URL/$BOOKSHOP_JWT_SECRET share tokens."""
     monkeypatch.setenv("BOOKSHOP_DATABASE_URL", sqlite_url(tmp_path / "env.db"))
     monkeypatch.setenv("BOOKSHOP_JWT_SECRET", SECRET)
     monkeypatch.setenv("BOOKSHOP_CORS_ORIGINS", "")
@@ -929,3 +928,21 @@ async def test_concurrent_refresh_one_winner_on_sqlite(tmp_path: Path, clock: Ma
         winner = next(r for r in responses if r.status_code == 200).json()
         # the reuse revoked the family, the winner's tokens included
         assert (await refresh(client, winner["refresh_token"])).status_code == 401
+
+
+async def test_registration_race_safe_on_sqlite(tmp_path: Path, clock: ManualClock) -> None:
+    """Concurrent registrations of one email in several cases: one 201, the rest 409."""
+    async with (
+        open_shop(sqlite_url(tmp_path / "race.db"), clock) as opened,
+        serve(opened) as client,
+    ):
+        emails = ["ada@example.com", "ADA@example.com", "Ada@Example.COM", " ada@example.com"] * 2
+        responses = await asyncio.gather(
+            *(
+                client.post("/auth/register", json={"email": email, "password": PASSWORD})
+                for email in emails
+            )
+        )
+        assert sorted(r.status_code for r in responses) == [201] + [409] * 7
+        conflicts = {r.json()["code"] for r in responses if r.status_code == 409}
+        assert conflicts == {"AUTH_EMAIL_CONFLICT"}
