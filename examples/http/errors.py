@@ -270,6 +270,15 @@ async def _on_request_validation_error(request: Request, exc: Exception) -> JSON
 
 async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == HTTPStatus.BAD_REQUEST and isinstance(
+        exc.__cause__, ValueError | RecursionError
+    ):
+        # FastAPI makes only a JSON syntax error a validation error; a JSON body that is not
+        # UTF-8, has an integer over Python's 4300 digits or nests deeper than the parser
+        # goes gets a bare 400. Malformed JSON all the same.
+        detail = [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}]
+        body = {"detail": detail, "code": "VALIDATION_ERROR"}
+        return JSONResponse(body, status_code=HTTPStatus.UNPROCESSABLE_ENTITY)
     body = {"detail": exc.detail, "code": f"HTTP_{exc.status_code}"}
     headers = dict(exc.headers or {})
     if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:

@@ -18,6 +18,8 @@ from typing import Final
 
 from attrs import field, frozen
 
+from bookshop_core.kernel.validation import has_lone_surrogates
+
 __all__ = [
     "COMMON_PASSWORDS_RESOURCE",
     "DEFAULT_PASSWORD_POLICY",
@@ -100,6 +102,8 @@ class PasswordPolicy:
             return ["must be a string"]
         if "\x00" in password:
             return ["must not contain NUL characters"]
+        if has_lone_surrogates(password):
+            return ["must be valid Unicode (no lone surrogates)"]
         candidate = normalize_password(password)
         if len(candidate) < self.min_length:
             return [f"must have at least {self.min_length} characters"]

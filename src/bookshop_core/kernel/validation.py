@@ -7,7 +7,7 @@ from typing import Final
 
 from bookshop_core.errors import FieldError, ValidationError
 
-__all__ = ["UNSET", "Problems", "Unset"]
+__all__ = ["UNSET", "Problems", "Unset", "has_lone_surrogates"]
 
 
 class Unset(enum.Enum):
@@ -23,6 +23,17 @@ class Unset(enum.Enum):
 
 
 UNSET: Final = Unset.UNSET
+
+
+def has_lone_surrogates(value: str) -> bool:
+    """Whether ``value`` holds an unpaired UTF-16 surrogate (JSON's ``"\\ud800"`` decodes to
+    one): not text, UTF-8 cannot encode it, so once stored it would break every response
+    showing it."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class Problems:
@@ -59,6 +70,9 @@ class Problems:
             return None
         if "\x00" in value:
             self.add(field, "must not contain NUL characters")
+            return None
+        if has_lone_surrogates(value):
+            self.add(field, "must be valid Unicode (no lone surrogates)")
             return None
         stripped = value.strip()
         if nullable and not stripped:
