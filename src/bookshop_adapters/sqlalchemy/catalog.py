@@ -124,6 +124,27 @@ def _set_stock_returning_before() -> Any:
 
 _SET_STOCK_RETURNING_BEFORE: Final = _set_stock_returning_before()
 
+#: ``adjust_stock``: one guarded, atomic UPDATE. Under concurrency PostgreSQL re-checks the
+#: guard on the latest row version after waiting for its lock, so the stock never goes below 0.
+_ADJUST_STOCK: Final = (
+    update(_books)
+    .where(_books.c.id == bindparam("book_id"), _books.c.stock_quantity + bindparam("delta") >= 0)
+    .values(stock_quantity=_books.c.stock_quantity + bindparam("delta"))
+    .returning(_books.c.stock_quantity)
+)
+
+#: ``books.get_many``, in id order (the ids expand into an IN list when executed).
+_GET_BOOKS: Final = (
+    select(*BOOK_COLUMNS)
+    .where(_books.c.id.in_(bindparam("book_ids", expanding=True)))
+    .order_by(_books.c.id)
+)
+
+#: ``genres.get`` (checked by every book write that names a genre).
+_GET_GENRE: Final = select(_genres.c.id, _genres.c.name, _genres.c.parent_id).where(
+    _genres.c.id == bindparam("genre_id")
+)
+
 
 def book_from_row(row: Row[Any]) -> Book:
     """The domain book of a row selected with :data:`BOOK_COLUMNS`."""
@@ -199,10 +220,7 @@ class SqlGenreRepository(SqlRepository):
         return Genre(genre_id, name, parent_id)
 
     async def get(self, genre_id: int) -> Genre | None:
-        statement = select(_genres.c.id, _genres.c.name, _genres.c.parent_id).where(
-            _genres.c.id == genre_id
-        )
-        row = (await self._execute(statement)).one_or_none()
+        row = (await self._execute(_GET_GENRE, {"genre_id": genre_id})).one_or_none()
         return None if row is None else Genre(row.id, row.name, row.parent_id)
 
     async def list_all(self) -> Sequence[Genre]:
@@ -274,8 +292,8 @@ class SqlBookRepository(SqlRepository):
         wanted = sorted(set(book_ids))
         if not wanted:
             return []
-        statement = select(*BOOK_COLUMNS).where(_books.c.id.in_(wanted)).order_by(_books.c.id)
-        return [book_from_row(row) for row in await self._execute(statement)]
+        rows = await self._execute(_GET_BOOKS, {"book_ids": wanted})
+        return [book_from_row(row) for row in rows]
 
     async def update(self, book: Book) -> None:
         statement = (
@@ -312,16 +330,8 @@ class SqlBookRepository(SqlRepository):
         return None if before is None else StockChange(book_id, before, quantity)
 
     async def adjust_stock(self, book_id: int, delta: int) -> StockChange | None:
-        # One guarded, atomic UPDATE: under concurrency PostgreSQL re-checks the guard on the
-        # latest row version after waiting for its lock, so the stock never goes below 0.
-        stock = _books.c.stock_quantity
-        statement = (
-            update(_books)
-            .where(_books.c.id == book_id, stock + delta >= 0)
-            .values(stock_quantity=stock + delta)
-            .returning(stock)
-        )
-        after: int | None = (await self._execute(statement)).scalar_one_or_none()
+        result = await self._execute(_ADJUST_STOCK, {"book_id": book_id, "delta": delta})
+        after: int | None = result.scalar_one_or_none()
         if after is not None:
             return StockChange(book_id, after - delta, after)
         # Missing book, or not enough stock; decide on a locked read (the stock may have been
