@@ -96,33 +96,30 @@ _LOCKED_STOCK: Final = (
     select(_books.c.stock_quantity).where(_books.c.id == bindparam("book_id")).with_for_update()
 )
 
+#: Sets a book's stock (after :data:`_LOCKED_STOCK`, in the same transaction).
 _WRITE_STOCK: Final = (
     update(_books)
     .where(_books.c.id == bindparam("book_id"))
     .values(stock_quantity=bindparam("quantity"))
 )
 
+_locked_book: Final = (
+    select(_books.c.id, _books.c.stock_quantity)
+    .where(_books.c.id == bindparam("book_id"))
+    .with_for_update()
+    .subquery("locked")
+)
 
-def _set_stock_returning_before() -> Any:
-    """PostgreSQL's ``set_stock`` in one statement: the ``FOR UPDATE`` sub-select locks the row
-    and yields its latest committed stock (after waiting for a concurrent writer, READ
-    COMMITTED re-reads the row), which ``RETURNING`` reports as the value before the write.
-    SQLite cannot return a ``FROM`` table's columns; it reads, then writes."""
-    locked = (
-        select(_books.c.id, _books.c.stock_quantity)
-        .where(_books.c.id == bindparam("book_id"))
-        .with_for_update()
-        .subquery("locked")
-    )
-    return (
-        update(_books)
-        .where(_books.c.id == locked.c.id)
-        .values(stock_quantity=bindparam("quantity"))
-        .returning(locked.c.stock_quantity)
-    )
-
-
-_SET_STOCK_RETURNING_BEFORE: Final = _set_stock_returning_before()
+#: PostgreSQL's ``set_stock`` in one statement: the ``FOR UPDATE`` sub-select locks the row and
+#: yields its latest committed stock (having waited for a concurrent writer, READ COMMITTED
+#: re-reads the row), which ``RETURNING`` reports as the stock before the write. SQLite cannot
+#: return a ``FROM`` table's columns: it reads (:data:`_LOCKED_STOCK`), then writes.
+_SET_STOCK_RETURNING_BEFORE: Final = (
+    update(_books)
+    .where(_books.c.id == _locked_book.c.id)
+    .values(stock_quantity=bindparam("quantity"))
+    .returning(_locked_book.c.stock_quantity)
+)
 
 #: ``adjust_stock``: one guarded, atomic UPDATE. Under concurrency PostgreSQL re-checks the
 #: guard on the latest row version after waiting for its lock, so the stock never goes below 0.
