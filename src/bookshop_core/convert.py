@@ -9,6 +9,7 @@ pages into plain dicts: money as two-decimal strings, timestamps as ISO-8601 wit
 from __future__ import annotations
 
 import enum
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -52,6 +53,21 @@ def _strict(kind: type, expected: str) -> Callable[[Any, type], Any]:
         return value
 
     return hook
+
+
+_INTEGER_TEXT = re.compile(r"[+-]?\d{1,20}")
+
+
+def _structure_int(value: Any, _: type) -> int:
+    # As lenient as the seed API's pydantic models were (web clients may rely on it): an
+    # integer, a string of digits, or a float with no fraction. Never a bool.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
+        return int(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    raise _TypeMismatch("an integer")
 
 
 def _structure_decimal(value: Any, _: type) -> Any:
@@ -112,7 +128,7 @@ def _is_page(tp: Any) -> bool:
 def _make_converter() -> Converter:
     conv = Converter(forbid_extra_keys=True, detailed_validation=True)
     conv.register_structure_hook(str, _strict(str, "a string"))
-    conv.register_structure_hook(int, _strict(int, "an integer"))
+    conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(bool, _strict(bool, "a boolean"))
     conv.register_structure_hook(float, _strict(float, "a number"))
     conv.register_structure_hook(Decimal, _structure_decimal)

@@ -18,6 +18,7 @@ from bookshop_core import (
     GenreNode,
     ListBooks,
     Page,
+    SetStock,
     SortDirection,
     UpdateBook,
     ValidationError,
@@ -155,3 +156,17 @@ def test_value_checks_beside_type_errors_skip_the_bad_fields() -> None:
         structure({"min_price": "abc", "max_price": "5", "page": 0, "size": "x"}, ListBooks)
     locs = [error.loc for error in caught.value.errors]
     assert sorted(locs) == [("min_price",), ("page",), ("size",)]
+
+
+@pytest.mark.parametrize("given", [3, "3", " 3 ", 3.0])
+def test_integers_are_read_as_leniently_as_the_seed_api(given: object) -> None:
+    """Digit strings and whole floats are integers, as the seed API's pydantic models read them."""
+    assert structure({"quantity": given}, SetStock) == SetStock(3)
+
+
+@pytest.mark.parametrize("given", [True, "3.5", 3.5, "three", "", "1e3", [3]])
+def test_anything_else_is_not_an_integer(given: object) -> None:
+    """Bools, fractions and words are refused as integers."""
+    with pytest.raises(ValidationError) as caught:
+        structure({"quantity": given}, SetStock)
+    assert [error.loc for error in caught.value.errors] == [("quantity",)]
