@@ -115,7 +115,6 @@ STATUS_BY_CODE: Final[Mapping[str, int]] = MappingProxyType(
             "CART_ITEM_DUPLICATE",
             "DUPLICATE_REVIEW",
             "GENRE_CONFLICT",
-            "GENRE_CYCLE",
             "GENRE_IN_USE",
             "ORDER_IDEMPOTENCY_KEY_REUSED",
             "ORDER_INSUFFICIENT_STOCK",

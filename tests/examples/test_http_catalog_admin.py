@@ -391,14 +391,15 @@ async def test_update_genre_renames_and_moves(
 
 
 async def test_update_genre_errors(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
-    """A move into its own subtree is 409 GENRE_CYCLE, a taken name 409 GENRE_CONFLICT, an
+    """A move into its own subtree is 422 on parent_id, a taken name 409 GENRE_CONFLICT, an
     unknown genre 404 GENRE_NOT_FOUND."""
     fiction = await add_genre(client, admin, "Fiction")
     fantasy = await add_genre(client, admin, "Fantasy", fiction["id"])
     cycle = await client.patch(
         f"/genres/{fiction['id']}", json={"parent_id": fantasy["id"]}, headers=admin
     )
-    assert_refused(cycle, 409, "GENRE_CYCLE")
+    assert_refused(cycle, 422, "VALIDATION_ERROR")
+    assert cycle.json()["detail"][0]["loc"] == ["body", "parent_id"]
     taken = await client.patch(f"/genres/{fantasy['id']}", json={"name": "fiction"}, headers=admin)
     assert_refused(taken, 409, "GENRE_CONFLICT")
     missing = await client.patch("/genres/999999", json={"name": "X"}, headers=admin)

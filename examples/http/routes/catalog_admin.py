@@ -234,7 +234,7 @@ async def create_genre(
         404,
         409,
         422,
-        codes=[*ADMIN_AUTH_CODES, "GENRE_NOT_FOUND", "GENRE_CONFLICT", "GENRE_CYCLE"],
+        codes=[*ADMIN_AUTH_CODES, "GENRE_NOT_FOUND", "GENRE_CONFLICT"],
     ),
     summary="Rename or move a genre",
 )

@@ -28,7 +28,7 @@ from bookshop_core.catalog.entities import (
 )
 from bookshop_core.catalog.importing import ImportReport, import_rows
 from bookshop_core.catalog.ports import CatalogUnitOfWork
-from bookshop_core.errors import Conflict, NotFound, ValidationError
+from bookshop_core.errors import Conflict, FieldError, NotFound, ValidationError
 from bookshop_core.kernel.clock import Clock, utc_clock
 from bookshop_core.kernel.ids import check_id
 from bookshop_core.kernel.pagination import Page
@@ -120,7 +120,9 @@ class Catalog:
             PermissionDenied: ``AUTH_FORBIDDEN``.
             NotFound: ``GENRE_NOT_FOUND``.
             ValidationError: unknown ``parent_id``.
-            Conflict: ``GENRE_CONFLICT`` (name taken) or ``GENRE_CYCLE`` (move into own subtree).
+            ValidationError: unknown ``parent_id``, or a move into the genre's own subtree
+                (field error type ``genre_cycle``).
+            Conflict: ``GENRE_CONFLICT`` (name taken).
         """
         require_admin(principal)
         check_id(genre_id, "genre_id")
@@ -329,9 +331,8 @@ def _check_move(genres: dict[int, Genre], genre_id: int, parent_id: int | None) 
     ancestor: int | None = parent_id
     while ancestor is not None:
         if ancestor == genre_id:
-            raise Conflict(
-                "A genre cannot move under itself or one of its sub-genres",
-                code="GENRE_CYCLE",
-                field="parent_id",
+            # API.md answers invalid moves with 422; the field error's type names the reason.
+            raise ValidationError(
+                [FieldError(("parent_id",), "would put the genre under itself", "genre_cycle")]
             )
         ancestor = genres[ancestor].parent_id

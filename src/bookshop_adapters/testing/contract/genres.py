@@ -139,25 +139,27 @@ class GenreContract:
     async def test_moving_a_genre_under_itself_is_a_cycle(
         self, shop: Shop, admin: Principal
     ) -> None:
-        """A genre cannot be its own parent: GENRE_CYCLE on ``parent_id``; nothing changes."""
+        """A genre cannot be its own parent: VALIDATION_ERROR (``genre_cycle``) on
+        ``parent_id``; nothing changes."""
         genre = await add_genre(shop, "Fiction")
         before = await snapshot(shop)
-        with pytest.raises(Conflict) as caught:
+        with pytest.raises(ValidationError) as caught:
             await shop.catalog.update_genre(admin, genre.id, UpdateGenre(parent_id=genre.id))
-        assert (caught.value.code, caught.value.field) == ("GENRE_CYCLE", "parent_id")
+        assert (caught.value.code, caught.value.field) == ("VALIDATION_ERROR", "parent_id")
+        assert caught.value.errors[0].type == "genre_cycle"
         assert await snapshot(shop) == before
 
     async def test_moving_a_genre_under_its_descendant_is_a_cycle(
         self, shop: Shop, admin: Principal
     ) -> None:
-        """A genre cannot move under a sub-genre of a sub-genre of its own: GENRE_CYCLE."""
+        """A genre cannot move under a sub-genre of a sub-genre of its own (``genre_cycle``)."""
         fiction = await add_genre(shop, "Fiction")
         fantasy = await add_genre(shop, "Fantasy", parent=fiction)
         epic = await add_genre(shop, "Epic Fantasy", parent=fantasy)
         before = await snapshot(shop)
-        with pytest.raises(Conflict) as caught:
+        with pytest.raises(ValidationError) as caught:
             await shop.catalog.update_genre(admin, fiction.id, UpdateGenre(parent_id=epic.id))
-        assert caught.value.code == "GENRE_CYCLE"
+        assert [e.type for e in caught.value.errors] == ["genre_cycle"]
         assert await snapshot(shop) == before
 
     async def test_moving_a_genre_under_a_sibling_subtree_is_allowed(
