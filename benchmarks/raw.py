@@ -2,8 +2,10 @@
 
 Each baseline gives the guarantees our use case gives, with the code a careful person would
 write by hand: single-statement reads run outside any explicit transaction; multi-statement
-reads on SQLite share one snapshot (``BEGIN`` ... ``COMMIT``; PostgreSQL at READ COMMITTED
-gives none either way); the stock write locks the row, then updates it ``RETURNING`` the book.
+reads on SQLite share one snapshot (``BEGIN`` ... ``COMMIT``); the stock write locks the row,
+then updates it ``RETURNING`` the book. One exception, in the baseline's favour: on PostgreSQL
+our read-only units of work share one snapshot too (REPEATABLE READ), the baseline's two reads
+do not (a transaction around them would cost it two more round trips).
 Rows are mapped to plain dicts with the same Python values our entities hold (``Decimal``
 prices, ``date``, aware UTC ``datetime``).
 """
