@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
@@ -138,6 +139,25 @@ def create_engine_for_url(url: str, **engine_kwargs: Any) -> AsyncEngine:
     )
 
 
+def _execute_while_locked(cursor: Any, statement: str) -> None:
+    """Run a connection-setup pragma, retrying while the file is locked.
+
+    Switching a new file to WAL needs a lock that SQLite refuses at once, without its busy
+    handler, while another connection sets the file up (several processes starting together).
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute(statement)
+            return
+        except Exception as exc:
+            if "database is locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        await_(asyncio.sleep(pause))
+        pause = min(pause * 2, 0.2)
+
+
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
 
@@ -148,7 +168,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             for pragma in SQLITE_PRAGMAS:
-                cursor.execute(pragma)
+                _execute_while_locked(cursor, pragma)
         finally:
             cursor.close()
 
@@ -202,6 +222,9 @@ class SqlBackend:
         (for health checks); never raises."""
         try:
             async with asyncio.timeout(PING_TIMEOUT), self.engine.connect() as connection:
+                # Read-only: on SQLite a plain BEGIN, so a health check never queues for the
+                # write lock behind a long write.
+                await connection.execution_options(**{READ_ONLY_OPTION: True})
                 await connection.execute(text("SELECT 1"))
         except Exception as exc:
             log.warning("store ping failed: %r", exc)
