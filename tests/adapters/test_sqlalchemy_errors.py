@@ -7,10 +7,6 @@ Runs on SQLite (a temporary file) and on PostgreSQL when one is available (the s
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,7 +14,6 @@ from typing import Any
 import attrs
 import pytest
 from sqlalchemy import ForeignKeyConstraint, event, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from bookshop_adapters.sqlalchemy import (
@@ -32,52 +27,6 @@ from bookshop_adapters.sqlalchemy import (
 )
 from bookshop_core.catalog.entities import NewBook
 from bookshop_core.errors import Conflict, DomainError, Unavailable, ValidationError
-
-POSTGRES_URL_ENV = "BOOKSHOP_TEST_POSTGRES_URL"
-
-
-def _postgres_server(request: pytest.FixtureRequest) -> str:
-    try:
-        return str(request.getfixturevalue("postgres_url"))
-    except pytest.FixtureLookupError:
-        url = os.environ.get(POSTGRES_URL_ENV)
-        if not url:
-            pytest.skip(f"no PostgreSQL: no postgres_url fixture and no ${POSTGRES_URL_ENV}")
-        return url
-
-
-@asynccontextmanager
-async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
-    import asyncpg
-
-    url = make_url(server_url)
-    name = f"bookshop_test_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(
-        url.set(drivername="postgresql").render_as_string(hide_password=False)
-    )
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await admin.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def url(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}"
-        return
-    async with fresh_postgres_database(_postgres_server(request)) as database_url:
-        yield database_url
-
-
-@pytest.fixture
-async def backend(url: str) -> AsyncIterator[SqlBackend]:
-    await migrate(url)
-    opened = await open_sql_backend(url)
-    yield opened
-    await opened.aclose()
 
 
 def new_book(

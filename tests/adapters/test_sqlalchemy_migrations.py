@@ -5,10 +5,6 @@ fixture, else ``$BOOKSHOP_TEST_POSTGRES_URL``)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -16,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import PrimaryKeyConstraint, inspect, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 
 from bookshop_adapters.sqlalchemy import (
     Base,
@@ -27,44 +23,6 @@ from bookshop_adapters.sqlalchemy import (
     migrate,
 )
 from bookshop_adapters.sqlalchemy.migrate import MIGRATIONS_DIR, VERSION_TABLE
-
-POSTGRES_URL_ENV = "BOOKSHOP_TEST_POSTGRES_URL"
-
-
-def _postgres_server(request: pytest.FixtureRequest) -> str:
-    try:
-        return str(request.getfixturevalue("postgres_url"))
-    except pytest.FixtureLookupError:
-        url = os.environ.get(POSTGRES_URL_ENV)
-        if not url:
-            pytest.skip(f"no PostgreSQL: no postgres_url fixture and no ${POSTGRES_URL_ENV}")
-        return url
-
-
-@asynccontextmanager
-async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
-    import asyncpg
-
-    url = make_url(server_url)
-    name = f"bookshop_test_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(
-        url.set(drivername="postgresql").render_as_string(hide_password=False)
-    )
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await admin.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def url(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}"
-        return
-    async with fresh_postgres_database(_postgres_server(request)) as database_url:
-        yield database_url
 
 
 async def _inspect(url: str, fn: Any) -> Any:
