@@ -40,7 +40,7 @@ import logging
 import sqlite3
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import Any, Final, Self
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
@@ -51,13 +51,6 @@ from sqlalchemy.util import await_
 
 from bookshop_adapters.sqlalchemy.errors import store_unavailable, translate_error
 from bookshop_adapters.sqlalchemy.uow import READ_ONLY_OPTION, SqlUnitOfWork
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncConnection
-
-    from bookshop_adapters.sqlalchemy.catalog import SqlBookRepository, SqlGenreRepository
-    from bookshop_core.catalog.ports import BookRepository, CatalogUnitOfWork, GenreRepository
-    from bookshop_core.kernel.uow import UnitOfWorkFactory
 
 __all__ = [
     "PING_TIMEOUT",
@@ -267,13 +260,3 @@ async def open_sql_backend(url: str, **engine_kwargs: Any) -> SqlBackend:
         await engine.dispose()
         raise (translate_error(exc) or store_unavailable()) from exc
     return SqlBackend(engine)
-
-
-if TYPE_CHECKING:  # mypy --strict checks here that the adapter satisfies the core's ports
-
-    def _satisfies_ports(backend: SqlBackend, connection: AsyncConnection) -> None:
-        uow: CatalogUnitOfWork = backend.unit_of_work()
-        factory: UnitOfWorkFactory[CatalogUnitOfWork] = backend.unit_of_work
-        books: BookRepository = SqlBookRepository(connection)
-        genres: GenreRepository = SqlGenreRepository(connection)
-        del uow, factory, books, genres
