@@ -11,7 +11,8 @@
 # PostgreSQL binaries (as the postgres user when run as root). Without either they are skipped,
 # unless $CI is set: then they fail.
 
-PYTHON ?= python3.11
+# Python 3.11 or newer; python3.11 when the machine has it, else python3.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
