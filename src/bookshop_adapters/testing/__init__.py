@@ -9,6 +9,8 @@
 - ``bookshop_adapters.testing.contract``: the contract suite every backend must pass, as
   classes to subclass in your own test modules.
 - ``bookshop_adapters.testing.strategies``: Hypothesis strategies for ISBNs, prices and commands.
+- :class:`ShopMachine`: a Hypothesis state machine of the whole shop that checks the domain
+  rules after every step, on any backend (``bookshop_adapters.testing.stateful``).
 """
 
 from bookshop_adapters.testing.builders import ADMIN, CUSTOMER, add_book, add_genre
@@ -20,12 +22,14 @@ from bookshop_adapters.testing.postgres import (
     find_postgres_bindir,
 )
 from bookshop_adapters.testing.snapshot import StoreSnapshot, snapshot
+from bookshop_adapters.testing.stateful import ShopMachine
 
 __all__ = [
     "ADMIN",
     "CUSTOMER",
     "POSTGRES_URL_ENV",
     "PostgresUnavailable",
+    "ShopMachine",
     "StoreSnapshot",
     "TestDatabases",
     "ThrowawayPostgres",

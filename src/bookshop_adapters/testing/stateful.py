@@ -1,0 +1,487 @@
+"""A Hypothesis state machine of the whole shop, checking the domain rules after every step.
+
+:class:`ShopMachine` drives a real shop through its public use cases (genres, books, stock,
+accounts, sign-in, refresh, deactivation), keeps a tiny reference model of what the shop must
+hold, and after every step checks the invariants of DESIGN.md section 3:
+
+- stock is never negative and equals the model's; listing totals equal the model's book count,
+  and listing by a genre includes every book of its sub-genres;
+- every stored ISBN is unique, 13 digits with a valid checksum (whether given as ISBN-10 or
+  ISBN-13, with or without separators); prices are exact two-decimal ``Decimal``\\ s above 0;
+  timestamps are timezone-aware UTC;
+- a command that fails changes nothing (catalog :func:`snapshot` and the user list, before ==
+  after), and fails with the error the model expects;
+- emails are unique case-insensitively;
+- an access token works exactly while its account is active and its session alive: a
+  deactivated user's tokens are refused at once; a spent refresh token never works twice
+  (presenting it again revokes its whole session).
+
+Run it on memory with ``ShopMachine.TestCase``, or on any store with a fresh-store factory::
+
+    from hypothesis.stateful import run_state_machine_as_test
+
+    run_state_machine_as_test(lambda: ShopMachine(factory.new_url, discard=factory.discard))
+
+The machine runs the shop on its own event loop (rules are synchronous), so call it from a
+plain ``def`` test, not from a coroutine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any, ClassVar, TypeVar
+
+from attrs import define, field
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from bookshop_adapters.bootstrap import Shop, ShopSettings
+from bookshop_adapters.testing.identity import TEST_PASSWORD, open_test_shop
+from bookshop_adapters.testing.snapshot import StoreSnapshot, snapshot
+from bookshop_adapters.testing.strategies import isbn_spellings, prices
+from bookshop_core.catalog.commands import AdjustStock, CreateBook, CreateGenre, ListBooks, SetStock
+from bookshop_core.errors import DomainError
+from bookshop_core.identity.commands import ListUsers, Login, Register
+from bookshop_core.identity.settings import IdentitySettings, LoginThrottling
+from bookshop_core.kernel.clock import ManualClock
+from bookshop_core.kernel.pagination import MAX_PAGE_SIZE
+from bookshop_core.kernel.principal import Principal, Role
+
+__all__ = ["ShopMachine", "open_machine_shop"]
+
+T = TypeVar("T")
+
+#: Makes a fresh, migrated, empty store and returns its URL.
+NewUrl = Callable[[], Awaitable[str]]
+#: Deletes a store made by a :data:`NewUrl` (the shop on it is closed first).
+Discard = Callable[[str], Awaitable[None]]
+#: Opens a shop on a URL with the machine's clock: awaitable to a :class:`Shop`.
+OpenShop = Callable[[str, ManualClock], Awaitable[Shop]]
+
+#: An id no store in these runs ever reaches.
+MISSING_ID = 999_999
+ADMIN_EMAIL = "admin@example.com"
+WRONG_PASSWORD = "not the password at all"
+
+_GENRE_NAMES = ("Fiction", "fiction", "Fantasy", "POETRY", "Poetry")
+#: (a spelling people use, its ISBN-13): the first two are one book as ISBN-10 and ISBN-13.
+_ISBNS = (
+    ("0306406152", "9780306406157"),
+    ("9780306406157", "9780306406157"),
+    ("0262033844", "9780262033848"),
+    ("9791090636071", "9791090636071"),
+)
+_EMAILS = ("ann@example.com", "ANN@Example.com", "bob@example.com", ADMIN_EMAIL)
+
+
+def open_machine_shop(url: str, clock: ManualClock) -> Awaitable[Shop]:
+    """The default way the machine opens a shop: :func:`open_test_shop` (fast hasher, test
+    secret) on the machine's clock, with sign-in throttling out of the way (it has its own
+    tests; here it would only make wrong passwords lock accounts at random)."""
+    throttling = LoginThrottling(free_failures=1_000_000)
+    settings = ShopSettings(identity=IdentitySettings(login_throttling=throttling))
+    opener: Awaitable[Shop] = open_test_shop(url, clock=clock, settings=settings)
+    return opener
+
+
+async def _wrap(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+async def _outcome(awaitable: Awaitable[T]) -> T | DomainError:
+    """What ``awaitable`` returns, or the domain error it raises."""
+    try:
+        return await awaitable
+    except DomainError as exc:
+        return exc
+
+
+async def _memory_url() -> str:
+    return "memory://"
+
+
+def _isbn13_checksum_ok(isbn: str) -> bool:
+    digits = [int(char) for char in isbn]
+    return sum(d * (1 if i % 2 == 0 else 3) for i, d in enumerate(digits)) % 10 == 0
+
+
+# -- the reference model ------------------------------------------------------------------
+
+
+@define
+class _Book:
+    isbn: str | None
+    price: Decimal
+    genre_id: int | None
+    stock: int = 0
+
+
+@define
+class _User:
+    id: int
+    password: str
+    role: Role = Role.USER
+    active: bool = True
+
+
+@define
+class _Session:
+    """One login (a refresh family): its tokens, and whether the shop still honours it."""
+
+    email: str
+    refresh_token: str
+    access_tokens: list[str] = field(factory=list)
+    spent: list[str] = field(factory=list)
+    alive: bool = True
+
+
+class ShopMachine(RuleBasedStateMachine):
+    """A shop driven by random use-case calls, checked against a reference model.
+
+    Args:
+        new_url: Makes a fresh, empty store per run (default: the class's, ``memory://``).
+        discard: Deletes that store after the run (optional).
+        open_shop: Opens a shop on the URL with the machine's :class:`ManualClock`
+            (default: :func:`open_machine_shop`).
+
+    Use :meth:`bind` for a subclass whose ``TestCase`` runs on your store.
+    """
+
+    default_new_url: ClassVar[NewUrl] = staticmethod(_memory_url)
+    default_discard: ClassVar[Discard | None] = None
+    default_open_shop: ClassVar[OpenShop] = staticmethod(open_machine_shop)
+
+    @classmethod
+    def bind(
+        cls,
+        new_url: NewUrl,
+        *,
+        discard: Discard | None = None,
+        open_shop: OpenShop | None = None,
+    ) -> type[ShopMachine]:
+        """A subclass that runs on the stores ``new_url`` makes (``.TestCase`` for unittest)."""
+        attributes: dict[str, Any] = {
+            "default_new_url": staticmethod(new_url),
+            "default_discard": None if discard is None else staticmethod(discard),
+            "default_open_shop": staticmethod(open_shop or cls.default_open_shop),
+        }
+        return type(f"Bound{cls.__name__}", (cls,), attributes)
+
+    def __init__(
+        self,
+        new_url: NewUrl | None = None,
+        *,
+        discard: Discard | None = None,
+        open_shop: OpenShop | None = None,
+    ) -> None:
+        super().__init__()
+        self._new_url = new_url or type(self).default_new_url
+        self._discard = discard if new_url is not None else type(self).default_discard
+        self._open_shop = open_shop or type(self).default_open_shop
+        self._loop = asyncio.new_event_loop()
+        self._shop: Shop | None = None
+        self._url: str | None = None
+        self.clock = ManualClock()
+        self.genres: dict[str, tuple[int, int | None]] = {}  # lower-case name -> (id, parent)
+        self.books: dict[int, _Book] = {}
+        self.users: dict[str, _User] = {}  # lower-case email -> account
+        self.sessions: list[_Session] = []
+        self.admin = Principal(user_id=MISSING_ID, role=Role.ADMIN)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def run(self, awaitable: Awaitable[T]) -> T:
+        """Run ``awaitable`` to completion on the machine's event loop."""
+        return self._loop.run_until_complete(_wrap(awaitable))
+
+    @property
+    def shop(self) -> Shop:
+        assert self._shop is not None, "the shop is opened by the first step"
+        return self._shop
+
+    async def _picture(self) -> tuple[StoreSnapshot, tuple[object, ...]]:
+        users = await self.shop.identity.list_users(self.admin, ListUsers(per_page=MAX_PAGE_SIZE))
+        return await snapshot(self.shop), tuple(users.items)
+
+    def attempt(self, call: Callable[[], Awaitable[T]], expected_error: str | None) -> T | None:
+        """Make one call; it must fail with ``expected_error`` (and change nothing), or
+        succeed when that is ``None``. Returns what it returned."""
+        self.clock.advance(seconds=1)
+        before = self.run(self._picture())
+        result = self.run(_outcome(call()))
+        if isinstance(result, DomainError):
+            code = result.code
+            assert code == expected_error, f"failed with {code}, expected {expected_error}"
+            assert self.run(self._picture()) == before, f"{code} changed the store"
+            return None
+        assert expected_error is None, f"succeeded, expected {expected_error}"
+        return result
+
+    def teardown(self) -> None:
+        try:
+            if self._shop is not None:
+                self.run(self._shop.aclose())
+            if self._url is not None and self._discard is not None:
+                self.run(self._discard(self._url))
+        finally:
+            self._loop.close()
+
+    @initialize()
+    def open_shop(self) -> None:
+        self._url = self.run(self._new_url())
+        self._shop = self.run(self._open_shop(self._url, self.clock))
+        account = self.run(
+            self.shop.identity.create_account(ADMIN_EMAIL, TEST_PASSWORD, role=Role.ADMIN)
+        )
+        self.users[ADMIN_EMAIL] = _User(account.id, TEST_PASSWORD, Role.ADMIN)
+        pair = self.run(self.shop.identity.login(Login(email=ADMIN_EMAIL, password=TEST_PASSWORD)))
+        self.admin = self.run(self.shop.identity.authenticate(pair.access_token))
+        assert self.admin == Principal(user_id=account.id, role=Role.ADMIN)
+
+    # -- catalog rules --------------------------------------------------------------------
+
+    def _genre_ids(self) -> list[int]:
+        return sorted(genre_id for genre_id, _ in self.genres.values())
+
+    def _pick(self, ids: list[int], pick: int | None) -> int | None:
+        """``pick`` >= 0 is the k-th of ``ids`` (by rank, so runs mean the same on stores that
+        number rows differently), -1 an id that exists nowhere, ``None`` none."""
+        if pick is None or (pick >= 0 and not ids):
+            return None
+        return ids[pick % len(ids)] if pick >= 0 else MISSING_ID
+
+    @rule(name=st.sampled_from(_GENRE_NAMES), parent=st.none() | st.integers(-1, 3))
+    def create_genre(self, name: str, parent: int | None) -> None:
+        parent_id = self._pick(self._genre_ids(), parent)
+        expected = None
+        if parent_id == MISSING_ID:
+            expected = "VALIDATION_ERROR"
+        elif name.lower() in self.genres:
+            expected = "GENRE_CONFLICT"
+        genre = self.attempt(
+            lambda: self.shop.catalog.create_genre(self.admin, CreateGenre(name, parent_id)),
+            expected,
+        )
+        if genre is not None:
+            assert (genre.name, genre.parent_id) == (name, parent_id)
+            self.genres[name.lower()] = (genre.id, parent_id)
+
+    @rule(
+        isbn=st.none()
+        | st.sampled_from(_ISBNS).flatmap(lambda p: st.tuples(isbn_spellings(p[0]), st.just(p[1]))),
+        price=prices(max_value=Decimal("50.00")),
+        genre=st.none() | st.integers(-1, 3),
+    )
+    def create_book(self, isbn: tuple[str, str] | None, price: Decimal, genre: int | None) -> None:
+        genre_id = self._pick(self._genre_ids(), genre)
+        isbn13 = isbn[1] if isbn else None
+        expected = None
+        if genre_id == MISSING_ID:
+            expected = "VALIDATION_ERROR"
+        elif isbn13 is not None and any(book.isbn == isbn13 for book in self.books.values()):
+            expected = "BOOK_ISBN_CONFLICT"
+        command = CreateBook(
+            title="Dune",
+            author="Frank Herbert",
+            price=price,
+            isbn=isbn and isbn[0],
+            genre_id=genre_id,
+        )
+        book = self.attempt(lambda: self.shop.catalog.create_book(self.admin, command), expected)
+        if book is not None:
+            assert (book.isbn, book.price, book.stock_quantity) == (isbn13, price, 0)
+            self.books[book.id] = _Book(isbn13, price, genre_id)
+
+    @rule(book=st.integers(-1, 4), quantity=st.integers(0, 5))
+    def set_stock(self, book: int, quantity: int) -> None:
+        book_id = self._pick(sorted(self.books), book) or MISSING_ID
+        expected = "BOOK_NOT_FOUND" if book_id not in self.books else None
+        self.attempt(
+            lambda: self.shop.catalog.set_stock(self.admin, book_id, SetStock(quantity)), expected
+        )
+        if expected is None:
+            self.books[book_id].stock = quantity
+
+    @rule(book=st.integers(-1, 4), delta=st.integers(-4, 4))
+    def adjust_stock(self, book: int, delta: int) -> None:
+        book_id = self._pick(sorted(self.books), book) or MISSING_ID
+        expected = None
+        if book_id not in self.books:
+            expected = "BOOK_NOT_FOUND"
+        elif self.books[book_id].stock + delta < 0:
+            expected = "BOOK_INSUFFICIENT_STOCK"
+        self.attempt(
+            lambda: self.shop.catalog.adjust_stock(self.admin, book_id, AdjustStock(delta)),
+            expected,
+        )
+        if expected is None:
+            self.books[book_id].stock += delta
+
+    @rule(book=st.integers(-1, 4))
+    def delete_book(self, book: int) -> None:
+        book_id = self._pick(sorted(self.books), book) or MISSING_ID
+        expected = "BOOK_NOT_FOUND" if book_id not in self.books else None
+        self.attempt(lambda: self.shop.catalog.delete_book(self.admin, book_id), expected)
+        self.books.pop(book_id, None)
+
+    # -- identity rules -------------------------------------------------------------------
+
+    def _signed_in(self, email: str, access_token: str, refresh_token: str) -> None:
+        self.sessions.append(_Session(email.lower(), refresh_token, [access_token]))
+
+    @rule(email=st.sampled_from(_EMAILS))
+    def register(self, email: str) -> None:
+        expected = "AUTH_EMAIL_CONFLICT" if email.lower() in self.users else None
+        pair = self.attempt(
+            lambda: self.shop.identity.register(Register(email=email, password=TEST_PASSWORD)),
+            expected,
+        )
+        if pair is not None:
+            principal = self.run(self.shop.identity.authenticate(pair.access_token))
+            self.users[email.lower()] = _User(principal.user_id, TEST_PASSWORD)
+            self._signed_in(email, pair.access_token, pair.refresh_token)
+
+    @rule(email=st.sampled_from(_EMAILS), right=st.booleans())
+    def login(self, email: str, right: bool) -> None:
+        user = self.users.get(email.lower())
+        expected = None
+        if user is None or not right:
+            expected = "AUTH_INVALID_CREDENTIALS"  # the same for an unknown email
+        elif not user.active:
+            expected = "AUTH_ACCOUNT_DEACTIVATED"
+        password = TEST_PASSWORD if right else WRONG_PASSWORD
+        pair = self.attempt(
+            lambda: self.shop.identity.login(Login(email=email, password=password)), expected
+        )
+        if pair is not None:
+            self._signed_in(email, pair.access_token, pair.refresh_token)
+
+    @rule(email=st.sampled_from(_EMAILS))
+    def deactivate(self, email: str) -> None:
+        user = self.users.get(email.lower())
+        user_id = user.id if user is not None else MISSING_ID
+        expected = None
+        if user is None:
+            expected = "USER_NOT_FOUND"
+        elif user.role is Role.ADMIN:
+            expected = "ADMN_CANNOT_DEACTIVATE_ADMIN"
+        self.attempt(lambda: self.shop.identity.deactivate(self.admin, user_id), expected)
+        if user is not None and expected is None:
+            user.active = False
+            for session in self.sessions:
+                if session.email == email.lower():
+                    session.alive = False
+
+    @rule(session=st.integers(0, 7), spent=st.booleans())
+    def refresh(self, session: int, spent: bool) -> None:
+        if not self.sessions:
+            return
+        chosen = self.sessions[session % len(self.sessions)]
+        if spent and not chosen.spent:
+            spent = False
+        token = chosen.spent[-1] if spent else chosen.refresh_token
+        user = self.users[chosen.email]
+        expected = None
+        if spent:
+            expected = "AUTH_TOKEN_REUSE"
+        elif not user.active:
+            expected = "AUTH_USER_INACTIVE"
+        elif not chosen.alive:
+            expected = "AUTH_REFRESH_INVALID"
+        if spent:
+            # Reuse detection revokes the whole session: that is the one change allowed.
+            self.clock.advance(seconds=1)
+            outcome = self.run(_outcome(self.shop.identity.refresh(token)))
+            assert isinstance(outcome, DomainError), "a spent refresh token worked twice"
+            assert outcome.code == expected, f"a spent refresh token gave {outcome.code}"
+            chosen.alive = False
+            return
+        pair = self.attempt(lambda: self.shop.identity.refresh(token), expected)
+        if pair is not None:
+            chosen.spent.append(chosen.refresh_token)
+            chosen.refresh_token = pair.refresh_token
+            chosen.access_tokens.append(pair.access_token)
+
+    # -- invariants -----------------------------------------------------------------------
+
+    @invariant()
+    def catalog_matches_the_model(self) -> None:
+        if self._shop is None:
+            return
+        state = self.run(snapshot(self.shop))
+        stored = {book.id: book for book in state.books}
+        assert sorted(stored) == sorted(self.books)
+        for book_id, book in stored.items():
+            model = self.books[book_id]
+            assert book.stock_quantity >= 0
+            assert book.stock_quantity == model.stock
+            assert isinstance(book.price, Decimal)
+            assert book.price > 0
+            assert book.price.as_tuple().exponent == -2, book.price
+            assert book.price == model.price
+            assert book.isbn == model.isbn
+            assert book.genre_id == model.genre_id
+            assert book.created_at.utcoffset() == timedelta(0)
+        isbns = [book.isbn for book in state.books if book.isbn is not None]
+        assert len(isbns) == len(set(isbns)), f"duplicate ISBNs: {isbns}"
+        for isbn in isbns:
+            assert len(isbn) == 13, isbn
+            assert isbn.isdigit(), isbn
+            assert _isbn13_checksum_ok(isbn), isbn
+        assert {genre.name.lower(): (genre.id, genre.parent_id) for genre in state.genres} == (
+            self.genres
+        )
+
+    @invariant()
+    def listings_count_books_and_include_sub_genres(self) -> None:
+        if self._shop is None:
+            return
+        catalog = self.shop.catalog
+        assert self.run(catalog.list_books(ListBooks())).total == len(self.books)
+        parents = dict(self.genres.values())
+
+        def under(genre_id: int | None, root: int) -> bool:
+            while genre_id is not None:
+                if genre_id == root:
+                    return True
+                genre_id = parents[genre_id]
+            return False
+
+        for root in parents:
+            page = self.run(catalog.list_books(ListBooks(genre_id=root, size=MAX_PAGE_SIZE)))
+            expected = sorted(i for i, book in self.books.items() if under(book.genre_id, root))
+            assert sorted(book.id for book in page.items) == expected, f"genre {root}"
+            assert page.total == len(expected)
+
+    @invariant()
+    def emails_are_unique_case_insensitively(self) -> None:
+        if self._shop is None:
+            return
+        users = self.run(
+            self.shop.identity.list_users(self.admin, ListUsers(per_page=MAX_PAGE_SIZE))
+        ).items
+        emails = [user.email.lower() for user in users]
+        assert sorted(emails) == sorted(self.users)
+        for user in users:
+            assert user.is_active == self.users[user.email.lower()].active
+
+    @invariant()
+    def access_tokens_work_exactly_while_their_session_lives(self) -> None:
+        if self._shop is None:
+            return
+        for session in self.sessions:
+            user = self.users[session.email]
+            for token in session.access_tokens[-2:]:
+                outcome = self.run(_outcome(self.shop.identity.authenticate(token)))
+                if isinstance(outcome, DomainError):
+                    code = outcome.code
+                    assert not session.alive, f"a live session's token was refused: {code}"
+                    if not user.active:
+                        assert code == "AUTH_ACCOUNT_DEACTIVATED", code
+                else:
+                    assert session.alive, "a revoked session's access token was accepted"
+                    assert user.active, "a deactivated user's access token was accepted"
+                    assert outcome.user_id == user.id
