@@ -21,6 +21,7 @@ from fastapi.middleware.cors import CORSMiddleware
 import bookshop_core
 from bookshop_adapters.bootstrap import DATABASE_URL_ENV, DEFAULT_DATABASE_URL, Shop, build_shop
 from examples.http.errors import CatchAllMiddleware, error_responses, install_error_handlers
+from examples.http.limits import BodyLimitMiddleware
 from examples.http.routes import ROUTERS
 
 __all__ = ["CORS_ORIGINS_ENV", "DEFAULT_CORS_ORIGINS", "create_app", "resolve_cors_origins"]
@@ -104,6 +105,7 @@ def create_app(
     # The last middleware added is the outermost: CORS must wrap the catch-all so that even a
     # 500 carries the CORS headers a browser needs to let the client read it.
     app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=resolve_cors_origins(cors_origins),

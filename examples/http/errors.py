@@ -269,6 +269,10 @@ async def _on_request_validation_error(request: Request, exc: Exception) -> JSON
 
 async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, DomainError):
+        # FastAPI wraps whatever fails while it reads the body in a bare 400; a domain error
+        # raised there (the upload body limit) keeps its own answer.
+        return domain_error_response(exc.__cause__)
     if exc.status_code == HTTPStatus.BAD_REQUEST and isinstance(
         exc.__cause__, ValueError | RecursionError
     ):

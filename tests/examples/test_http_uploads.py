@@ -299,3 +299,57 @@ async def test_the_url_can_become_a_book_cover(
     )
     assert response.status_code == 201, response.text
     assert response.json()["cover_image_url"] == url
+
+
+# -- the body limit in front of the app -----------------------------------------------------
+
+TOO_MUCH = MAX_IMAGE_BYTES + 128 * 1024
+
+
+async def test_a_declared_oversized_body_is_refused_before_it_is_read(
+    client: httpx.AsyncClient,
+) -> None:
+    """A Content-Length past the limit is 400 too_large at once, even before authentication,
+    so nobody can make the server receive and spool a huge body."""
+    sent: list[int] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        sent.append(1)
+        yield b"x"
+
+    response = await client.post(
+        "/uploads/images",
+        content=body(),
+        headers={"Content-Length": str(TOO_MUCH), "Content-Type": "multipart/form-data"},
+    )
+    assert_rejected(response, "too_large")
+    assert sent == []
+
+
+async def test_an_undeclared_oversized_body_is_cut_off_while_it_streams(
+    client: httpx.AsyncClient, admin: dict[str, str], images: ImageStore
+) -> None:
+    """A chunked body with no Content-Length is refused once it passes the limit."""
+    boundary = "bookshop-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        'filename="cover.png"\r\nContent-Type: image/png\r\n\r\n'
+    ).encode()
+    sent = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield head + PNG
+        while sent < 2 * TOO_MUCH:
+            sent += 256 * 1024
+            yield bytes(256 * 1024)
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = await client.post(
+        "/uploads/images",
+        content=body(),
+        headers={**admin, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert_rejected(response, "too_large")
+    assert sent <= TOO_MUCH + 256 * 1024  # reading stopped at the limit, not at the end
+    assert stored(images) == []
