@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -296,35 +296,9 @@ async def open_backend(url: str, *, migrate: bool = False) -> Backend:
 class _ShopOpener:
     """What :func:`build_shop` returns: await it, or use it as an async context manager."""
 
-    def __init__(self, url: str, kwargs: dict[str, Any]) -> None:
-        self._url = url
-        self._kwargs = kwargs
+    def __init__(self, open_shop: Callable[[], Awaitable[Shop]]) -> None:
+        self._open = open_shop
         self._shop: Shop | None = None
-
-    async def _open(self) -> Shop:
-        kw = self._kwargs
-        backend = await open_backend(self._url, migrate=kw["migrate"])
-        unit_of_work = kw["unit_of_work"]
-        if kw["repositories"]:
-            try:
-                unit_of_work = RepositoryOverrides(
-                    unit_of_work or backend.unit_of_work, kw["repositories"]
-                )
-            except BaseException:
-                await backend.aclose()
-                raise
-        return Shop(
-            backend=backend,
-            clock=kw["clock"] or SystemClock(),
-            events=kw["events"] or EventBus(),
-            settings=kw["settings"] or ShopSettings(),
-            unit_of_work=unit_of_work,
-            image_store=kw["image_store"],
-            password_hasher=kw["password_hasher"],
-            token_codec=kw["token_codec"],
-            oauth_providers=kw["oauth_providers"],
-            google_id_tokens=kw["google_id_tokens"],
-        )
 
     def __await__(self) -> Generator[Any, None, Shop]:
         return self._open().__await__()
@@ -385,19 +359,29 @@ def build_shop(
         An object to ``await`` (giving a :class:`Shop`) or to use with ``async with``.
     """
     resolved = url or os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
-    return _ShopOpener(
-        resolved,
-        {
-            "clock": clock,
-            "events": events,
-            "settings": settings,
-            "unit_of_work": unit_of_work,
-            "repositories": repositories,
-            "image_store": image_store,
-            "password_hasher": password_hasher,
-            "token_codec": token_codec,
-            "oauth_providers": oauth_providers,
-            "google_id_tokens": google_id_tokens,
-            "migrate": migrate,
-        },
-    )
+
+    async def open_shop() -> Shop:
+        backend = await open_backend(resolved, migrate=migrate)
+        transactions = unit_of_work
+        if repositories:
+            try:
+                transactions = RepositoryOverrides(
+                    transactions or backend.unit_of_work, repositories
+                )
+            except BaseException:
+                await backend.aclose()
+                raise
+        return Shop(
+            backend=backend,
+            clock=clock or SystemClock(),
+            events=events or EventBus(),
+            settings=settings or ShopSettings(),
+            unit_of_work=transactions,
+            image_store=image_store,
+            password_hasher=password_hasher,
+            token_codec=token_codec,
+            oauth_providers=oauth_providers,
+            google_id_tokens=google_id_tokens,
+        )
+
+    return _ShopOpener(open_shop)
