@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -19,15 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:  # ``examples`` lives at the repository root
-    sys.path.insert(0, _ROOT)
-
-from bookshop_adapters import Shop, ShopSettings, build_shop  # noqa: E402
-from bookshop_adapters.argon2 import Argon2PasswordHasher  # noqa: E402
-from bookshop_adapters.oauth import OAuthSettings  # noqa: E402
-from bookshop_core import ManualClock, Role  # noqa: E402
-from examples.http.app import create_app  # noqa: E402
+from bookshop_adapters import Shop, ShopSettings, build_shop
+from bookshop_adapters.argon2 import Argon2PasswordHasher
+from bookshop_adapters.oauth import OAuthSettings
+from bookshop_core import ManualClock, Role
+from bookshop_examples.http.app import create_app
 
 #: An HS256 secret of at least 32 bytes, shared by every acceptance shop.
 SECRET = "acceptance-tests-secret-0123456789abcdef"

@@ -28,7 +28,7 @@ def _command() -> list[str]:
     if script.exists():
         return [str(script)]
     found = shutil.which("bookshop")
-    return [found] if found else [sys.executable, "-m", "examples.cli"]
+    return [found] if found else [sys.executable, "-m", "bookshop_examples.cli"]
 
 
 def _environ(database: Path) -> dict[str, str]:

@@ -18,7 +18,7 @@ import pytest
 from bookshop_adapters import Shop
 from bookshop_adapters.testing.fake_oauth import FakeAccount, FakeOAuthServer
 from bookshop_core import ManualClock, Role
-from examples.http.app import create_app
+from bookshop_examples.http.app import create_app
 from tests.acceptance.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,

@@ -119,7 +119,7 @@ def _runnable_blocks(page: Path) -> list[Block]:
 def _run_session(block: Block) -> None:
     from click.testing import CliRunner
 
-    from examples.cli.main import main
+    from bookshop_examples.cli.main import main
 
     runner = CliRunner(env={"BOOKSHOP_DATABASE_URL": SESSION_URL})
     steps: list[tuple[int, str, list[str]]] = []
@@ -215,7 +215,6 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     every marked CLI session prints what the page says."""
     url = os.environ.get("BOOKSHOP_DOCS_TEST_URL", "memory://")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(ROOT))  # ``examples`` lives at the repository root
     monkeypatch.setenv("BOOKSHOP_DATABASE_URL", url)
     _run_page(_runnable_blocks(page), url)
 
@@ -250,7 +249,7 @@ def test_error_codes_page_matches_the_http_mapping() -> None:
     pytest.importorskip("fastapi")
     import bookshop_core
     from bookshop_core.catalog import UploadRejected
-    from examples.http.errors import STATUS_BY_CODE, status_for
+    from bookshop_examples.http.errors import STATUS_BY_CODE, status_for
 
     documented = _documented_statuses()
     missing = sorted(set(STATUS_BY_CODE) - set(documented))

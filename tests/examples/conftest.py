@@ -6,7 +6,6 @@ module that is not about storage overrides ``backend_url`` to stay on memory.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -15,15 +14,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-# ``examples`` lives at the repository root, which the editable install does not put on
-# ``sys.path`` (it only adds ``src``); running pytest from another directory must still work.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from bookshop_adapters.bootstrap import Shop, build_shop  # noqa: E402
-from bookshop_core import ManualClock  # noqa: E402
-from examples.http.app import create_app  # noqa: E402
+from bookshop_adapters.bootstrap import Shop, build_shop
+from bookshop_core import ManualClock
+from bookshop_examples.http.app import create_app
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 

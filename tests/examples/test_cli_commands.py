@@ -42,14 +42,14 @@ class Result:
 
 @attrs.frozen
 class Cli:
-    """Runs ``python -m examples.cli`` against one database, as an operator would."""
+    """Runs ``python -m bookshop_examples.cli`` against one database, as an operator would."""
 
     database_url: str
 
     def __call__(self, *args: str, timeout: float = 60) -> Result:
         env = {**os.environ, "BOOKSHOP_DATABASE_URL": self.database_url}
         proc = subprocess.run(
-            [sys.executable, "-m", "examples.cli", *args],
+            [sys.executable, "-m", "bookshop_examples.cli", *args],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -189,7 +189,15 @@ def server(cli: Cli, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "BOOKSHOP_DATABASE_URL": cli.database_url}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "examples.cli", "serve", "--port", str(port), "--no-reload"],
+        [
+            sys.executable,
+            "-m",
+            "bookshop_examples.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--no-reload",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

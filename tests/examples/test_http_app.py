@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from bookshop_adapters.bootstrap import Shop, ShopSettings, build_shop
 from bookshop_adapters.memory import MemoryBackend
 from bookshop_core import CreateBook, EventBus, ManualClock, Principal
-from examples.http.app import create_app
+from bookshop_examples.http.app import create_app
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 

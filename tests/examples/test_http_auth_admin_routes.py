@@ -23,8 +23,8 @@ from bookshop_adapters.oauth import OAuthSettings
 from bookshop_adapters.testing.identity import TEST_PASSWORD, open_test_shop, sign_up
 from bookshop_adapters.testing.pytest_plugin import ShopFactory
 from bookshop_core import ChangeRole, CreateBook, CreateGenre, ManualClock, Principal, Role
-from examples.http.deps import admin_principal
-from examples.http.routes import ROUTERS
+from bookshop_examples.http.deps import admin_principal
+from bookshop_examples.http.routes import ROUTERS
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

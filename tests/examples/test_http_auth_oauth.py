@@ -21,8 +21,8 @@ from bookshop_adapters.testing.fake_oauth import FakeAccount, FakeOAuthServer, I
 from bookshop_adapters.testing.identity import open_test_shop, sign_up
 from bookshop_adapters.testing.pytest_plugin import ShopFactory
 from bookshop_core import ManualClock, Role
-from examples.http.app import create_app
-from examples.http.routes.auth import PUBLIC_URL_ENV
+from bookshop_examples.http.app import create_app
+from bookshop_examples.http.routes.auth import PUBLIC_URL_ENV
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 PROVIDERS = ("github", "google")

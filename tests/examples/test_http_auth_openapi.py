@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from examples.http.app import create_app
+from bookshop_examples.http.app import create_app
 
 PUBLIC = "public"
 USER = "user"

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from bookshop_adapters.bootstrap import Shop
-from examples.http.app import create_app
+from bookshop_examples.http.app import create_app
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 

@@ -26,8 +26,8 @@ from bookshop_core import (
     Unavailable,
     ValidationError,
 )
-from examples.http.app import create_app
-from examples.http.errors import error_responses
+from bookshop_examples.http.app import create_app
+from bookshop_examples.http.errors import error_responses
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 Respond = Callable[..., Awaitable[httpx.Response]]

@@ -14,8 +14,8 @@ import bookshop_core
 from bookshop_adapters.bootstrap import Shop, ShopSettings
 from bookshop_adapters.memory import MemoryBackend
 from bookshop_core import EventBus, ManualClock
-from examples.http.app import create_app
-from examples.http.routes import health
+from bookshop_examples.http.app import create_app
+from bookshop_examples.http.routes import health
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 

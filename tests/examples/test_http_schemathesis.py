@@ -32,7 +32,7 @@ from bookshop_adapters.testing.builders import add_book, add_genre
 from bookshop_adapters.testing.fake_oauth import FakeOAuthServer
 from bookshop_adapters.testing.identity import open_test_shop, sign_up
 from bookshop_core import ManualClock, Role
-from examples.http.app import create_app
+from bookshop_examples.http.app import create_app
 
 pytestmark = pytest.mark.slow
 

@@ -23,8 +23,8 @@ from bookshop_adapters.testing.identity import open_test_shop, sign_up
 from bookshop_adapters.testing.pytest_plugin import ShopFactory
 from bookshop_core import ManualClock, Role
 from bookshop_core.catalog.images import MAX_IMAGE_BYTES
-from examples.http.app import create_app
-from examples.http.routes.uploads import UPLOAD_CHUNK_BYTES
+from bookshop_examples.http.app import create_app
+from bookshop_examples.http.routes.uploads import UPLOAD_CHUNK_BYTES
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 ImageStore = MemoryImageStore | LocalDirectoryImageStore

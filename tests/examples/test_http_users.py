@@ -18,8 +18,8 @@ from bookshop_adapters.oauth import OAuthSettings
 from bookshop_adapters.testing.identity import TEST_PASSWORD, open_test_shop, sign_up
 from bookshop_adapters.testing.pytest_plugin import ShopFactory
 from bookshop_core import ManualClock, Role
-from examples.http.deps import admin_principal, current_principal
-from examples.http.routes import ROUTERS
+from bookshop_examples.http.deps import admin_principal, current_principal
+from bookshop_examples.http.routes import ROUTERS
 
 USER_FIELDS = {"id", "email", "full_name", "role", "is_active", "created_at"}
 

@@ -25,7 +25,7 @@ from bookshop_core.catalog.importing import ImportReport
 from bookshop_core.convert import structure, unstructure
 from bookshop_core.kernel.pagination import Page
 from bookshop_core.kernel.principal import Principal
-from examples.cli._support import CliState, echo_json, json_option
+from bookshop_examples.cli._support import CliState, echo_json, json_option
 
 __all__ = ["book", "genre", "import_books", "stock"]
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bookshop_core.catalog.images import MAX_IMAGE_BYTES, UploadRejected
-from examples.http.errors import domain_error_response
+from bookshop_examples.http.errors import domain_error_response
 
 __all__ = ["UPLOAD_BODY_LIMITS", "BodyLimitMiddleware"]
 

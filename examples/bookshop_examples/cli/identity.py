@@ -6,7 +6,7 @@ import click
 
 from bookshop_adapters.bootstrap import Shop
 from bookshop_core.identity.entities import UserView
-from examples.cli._support import CliState
+from bookshop_examples.cli._support import CliState
 
 __all__ = ["create_admin"]
 

@@ -2,7 +2,7 @@
 
 Run it with uvicorn's factory mode::
 
-    uvicorn examples.http.app:create_app --factory
+    uvicorn bookshop_examples.http.app:create_app --factory
 
 Configuration comes from arguments, else the environment: ``BOOKSHOP_DATABASE_URL`` (default a
 local SQLite file, ``sqlite+aiosqlite:///bookshop.db``) and ``BOOKSHOP_CORS_ORIGINS``
@@ -20,9 +20,13 @@ from fastapi.middleware.cors import CORSMiddleware
 
 import bookshop_core
 from bookshop_adapters.bootstrap import DATABASE_URL_ENV, DEFAULT_DATABASE_URL, Shop, build_shop
-from examples.http.errors import CatchAllMiddleware, error_responses, install_error_handlers
-from examples.http.limits import BodyLimitMiddleware
-from examples.http.routes import ROUTERS
+from bookshop_examples.http.errors import (
+    CatchAllMiddleware,
+    error_responses,
+    install_error_handlers,
+)
+from bookshop_examples.http.limits import BodyLimitMiddleware
+from bookshop_examples.http.routes import ROUTERS
 
 __all__ = ["CORS_ORIGINS_ENV", "DEFAULT_CORS_ORIGINS", "create_app", "resolve_cors_origins"]
 

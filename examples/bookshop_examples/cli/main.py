@@ -24,14 +24,14 @@ from bookshop_adapters.bootstrap import DATABASE_URL_ENV, DEFAULT_DATABASE_URL, 
 from bookshop_adapters.demo import DemoUsers, create_demo_users
 from bookshop_adapters.demo import seed_demo as seed_demo_catalog
 from bookshop_core.catalog.importing import ImportReport
-from examples.cli._support import BookshopGroup, CliState, redact_url
-from examples.cli.catalog import book, genre, import_books, stock
-from examples.cli.identity import create_admin
+from bookshop_examples.cli._support import BookshopGroup, CliState, redact_url
+from bookshop_examples.cli.catalog import book, genre, import_books, stock
+from bookshop_examples.cli.identity import create_admin
 
 __all__ = ["main"]
 
 #: The HTTP app ``serve`` runs, as an import string for uvicorn's app factory.
-HTTP_APP = "examples.http.app:create_app"
+HTTP_APP = "bookshop_examples.http.app:create_app"
 
 
 @click.group(cls=BookshopGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -111,7 +111,7 @@ def seed_demo(state: CliState) -> None:
 def serve(state: CliState, host: str, port: int, reload: bool) -> None:
     """Serve the example HTTP API.
 
-    Runs examples.http.app with uvicorn (needs the http extra) on the same database.
+    Runs bookshop_examples.http.app with uvicorn (needs the http extra) on the same database.
     """
     try:
         import uvicorn

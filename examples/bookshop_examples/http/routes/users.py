@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bookshop_core import ChangeRole, ListUsers, Page, Role, UserView, unstructure
 from bookshop_core.kernel.ids import MAX_ID
 from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from examples.http.deps import (
+from bookshop_examples.http.deps import (
     ADMIN_AUTH_CODES,
     USER_AUTH_CODES,
     AdminDep,
@@ -24,7 +24,7 @@ from examples.http.deps import (
     json_body,
     structure_input,
 )
-from examples.http.errors import error_responses
+from bookshop_examples.http.errors import error_responses
 
 __all__ = ["ChangeRoleIn", "MeOut", "UserOut", "UserPageOut", "router"]
 

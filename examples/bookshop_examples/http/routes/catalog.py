@@ -1,7 +1,8 @@
 """Catalog routes: browse books and genres (public reads).
 
 Each route only parses the request, builds the core's command, awaits the use case (which has
-committed when it returns) and unstructures the result; errors go to ``examples.http.errors``.
+committed when it returns) and unstructures the result; errors go to
+``bookshop_examples.http.errors``.
 Admin writes (POST/PUT/DELETE /books, PATCH stock, POST/PATCH/DELETE /genres) arrive with the
 auth routes.
 """
@@ -17,8 +18,8 @@ from pydantic import BaseModel, Field
 from bookshop_core import BookSort, DomainError, ListBooks, SortDirection, unstructure
 from bookshop_core.kernel.ids import MAX_ID
 from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from examples.http.deps import ShopDep, structure_input
-from examples.http.errors import error_responses
+from bookshop_examples.http.deps import ShopDep, structure_input
+from bookshop_examples.http.errors import error_responses
 
 __all__ = ["BookOut", "BookPageOut", "GenreNodeOut", "GenreOut", "router"]
 

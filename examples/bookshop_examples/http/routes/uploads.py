@@ -17,8 +17,8 @@ from fastapi import APIRouter, File, HTTPException, Path, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from bookshop_core.catalog.images import MAX_IMAGE_BYTES
-from examples.http.deps import ADMIN_AUTH_CODES, AdminDep, ShopDep
-from examples.http.errors import error_responses
+from bookshop_examples.http.deps import ADMIN_AUTH_CODES, AdminDep, ShopDep
+from bookshop_examples.http.errors import error_responses
 
 __all__ = ["UPLOAD_CHUNK_BYTES", "UploadOut", "router"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from examples.http.routes import auth, catalog, catalog_admin, health, uploads, users
+from bookshop_examples.http.routes import auth, catalog, catalog_admin, health, uploads, users
 
 __all__ = ["ROUTERS"]
 

@@ -2,7 +2,7 @@
 
 Each route parses the request, builds the core's command with :func:`structure_input` (so an
 unknown field such as ``role`` on a registration is a 422 and nothing is created), awaits the
-use case and returns its result; errors go to ``examples.http.errors``.
+use case and returns its result; errors go to ``bookshop_examples.http.errors``.
 
 OAuth: ``GET /auth/{provider}`` answers 302 to the provider's consent page, with a single-use
 ``state``, a PKCE S256 ``code_challenge`` and, for Google, a ``nonce``; the provider sends the
@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bookshop_adapters.bootstrap import Shop
 from bookshop_core import Login, Register, TokenPair, unstructure
-from examples.http.deps import (
+from bookshop_examples.http.deps import (
     USER_AUTH_CODES,
     JsonObject,
     ShopDep,
@@ -34,7 +34,7 @@ from examples.http.deps import (
     located_in,
     structure_input,
 )
-from examples.http.errors import error_responses
+from bookshop_examples.http.errors import error_responses
 
 __all__ = [
     "PUBLIC_URL_ENV",

@@ -2,9 +2,9 @@
 
 Run it with uvicorn's factory mode::
 
-    BOOKSHOP_DATABASE_URL=memory:// uvicorn examples.http.app:create_app --factory
+    BOOKSHOP_DATABASE_URL=memory:// uvicorn bookshop_examples.http.app:create_app --factory
 """
 
-from examples.http.app import create_app
+from bookshop_examples.http.app import create_app
 
 __all__ = ["create_app"]

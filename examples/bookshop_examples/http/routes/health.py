@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 import bookshop_core
 from bookshop_adapters.bootstrap import Shop
-from examples.http.deps import find_shop
+from bookshop_examples.http.deps import find_shop
 
 __all__ = ["PING_TIMEOUT", "HealthOk", "HealthUnavailable", "router"]
 

@@ -1,6 +1,6 @@
 """Catalog writes, for admins: books, their stock, and genres.
 
-Each route takes an active admin (:data:`~examples.http.deps.AdminDep`: 401/403 before the
+Each route takes an active admin (:data:`~bookshop_examples.http.deps.AdminDep`: 401/403 before the
 body is even looked at), builds the core's command from the raw JSON with
 :func:`structure_input` (every bad or unknown field reported at once), awaits the use case
 (which has committed when it returns) and unstructures the result.
@@ -32,7 +32,7 @@ from bookshop_core.catalog.commands import (
     URL_MAX,
 )
 from bookshop_core.kernel.ids import MAX_ID
-from examples.http.deps import (
+from bookshop_examples.http.deps import (
     ADMIN_AUTH_CODES,
     AdminDep,
     JsonObject,
@@ -41,8 +41,8 @@ from examples.http.deps import (
     located_in,
     structure_input,
 )
-from examples.http.errors import error_responses
-from examples.http.routes.catalog import BookOut, GenreOut
+from bookshop_examples.http.errors import error_responses
+from bookshop_examples.http.routes.catalog import BookOut, GenreOut
 
 __all__ = [
     "BookCreateIn",
