@@ -28,8 +28,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
-from bookshop_core.errors import AuthenticationError
 from bookshop_core.identity.entities import AccessClaims
+from bookshop_core.identity.errors import TokenExpired, TokenInvalid
 from bookshop_core.kernel.principal import Role
 
 __all__ = [
@@ -73,8 +73,8 @@ _MAX_JTI: Final = 255
 _MAX_ID: Final = 2**63 - 1
 
 
-def _invalid(message: str = "Invalid token") -> AuthenticationError:
-    return AuthenticationError(message, code="AUTH_TOKEN_INVALID")
+def _invalid(message: str = "Invalid token") -> TokenInvalid:
+    return TokenInvalid(message)
 
 
 def _as_bytes(key: str | bytes) -> bytes:
@@ -328,7 +328,7 @@ class PyJwtTokenCodec:
         if "nbf" in payload and _numeric_date(payload, "nbf") > now + self._leeway:
             raise _invalid("Token not yet valid")
         if expires_at <= now - self._leeway:
-            raise AuthenticationError("Token expired", code="AUTH_TOKEN_EXPIRED")
+            raise TokenExpired()
         return AccessClaims(
             subject=subject,
             role=role,

@@ -16,10 +16,12 @@ from fastapi import FastAPI
 
 from bookshop_adapters.bootstrap import Shop
 from bookshop_core import (
+    ERRORS,
     AuthenticationError,
     Conflict,
     DomainError,
     FieldError,
+    InvalidCredentials,
     NotFound,
     PermissionDenied,
     RateLimited,
@@ -27,7 +29,7 @@ from bookshop_core import (
     ValidationError,
 )
 from bookshop_examples.http.app import create_app
-from bookshop_examples.http.errors import error_responses
+from bookshop_examples.http.errors import STATUS_BY_CODE, error_responses
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 Respond = Callable[..., Awaitable[httpx.Response]]
@@ -62,68 +64,59 @@ def respond(shop: Shop, serve: Serve) -> Respond:
 # -- domain errors ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("error", "status"),
-    [
-        pytest.param(ValidationError.single("x", "bad"), 422, id="ValidationError-422"),
-        pytest.param(NotFound("gone", code="THING_NOT_FOUND"), 404, id="NotFound-404"),
-        pytest.param(Conflict("taken", code="THING_CONFLICT"), 409, id="Conflict-409"),
-        pytest.param(AuthenticationError("who?", code="AUTH_X"), 401, id="Authentication-401"),
-        pytest.param(PermissionDenied("no", code="PERM_X"), 403, id="PermissionDenied-403"),
-        pytest.param(RateLimited("slow down", code="RATE_X"), 429, id="RateLimited-429"),
-        pytest.param(Unavailable("down", code="DOWN_X"), 503, id="Unavailable-503"),
-        pytest.param(DomainError("odd", code="ODD"), 400, id="plain-DomainError-400"),
-    ],
-)
-async def test_unlisted_code_falls_back_to_its_class_status(
-    respond: Respond, error: DomainError, status: int
-) -> None:
-    """A code absent from the table gets the status of its error class (400 for the base)."""
-    response = await respond(error)
-    assert response.status_code == status
-    assert response.json()["code"] == error.code
+@pytest.mark.parametrize("code", sorted(ERRORS))
+def test_every_registered_code_has_the_status_its_class_suggests(code: str) -> None:
+    """The app's status map is the core registry's: no code missing, none unknown."""
+    assert STATUS_BY_CODE[code] == ERRORS[code].http_status
+
+
+def test_the_status_map_covers_exactly_the_registry() -> None:
+    """No code of the map is unknown to the core, none of the core's is missing."""
+    assert set(STATUS_BY_CODE) == set(ERRORS)
 
 
 @pytest.mark.parametrize(
     ("error", "status"),
     [
-        pytest.param(Conflict("empty", code="ORDER_CART_EMPTY"), 422, id="ORDER_CART_EMPTY-422"),
-        pytest.param(DomainError("declined", code="ORDER_PAYMENT_FAILED"), 402, id="payment-402"),
+        pytest.param(ValidationError.single("x", "bad"), 422, id="VALIDATION_ERROR-422"),
+        pytest.param(NotFound("gone", code="BOOK_NOT_FOUND"), 404, id="BOOK_NOT_FOUND-404"),
+        pytest.param(Conflict("taken", code="GENRE_CONFLICT"), 409, id="GENRE_CONFLICT-409"),
+        pytest.param(AuthenticationError("?", code="AUTH_TOKEN_INVALID"), 401, id="token-401"),
+        pytest.param(PermissionDenied("no", code="AUTH_FORBIDDEN"), 403, id="forbidden-403"),
+        pytest.param(RateLimited("slow", code="AUTH_TOO_MANY_ATTEMPTS"), 429, id="rate-429"),
+        pytest.param(Unavailable("down", code="STORE_UNAVAILABLE"), 503, id="store-503"),
         pytest.param(Unavailable("later", code="SEARCH_UNAVAILABLE"), 501, id="search-501"),
         pytest.param(
             DomainError("setup", code="AUTH_OAUTH_NOT_CONFIGURED"), 500, id="oauth-config-500"
         ),
     ],
 )
-async def test_listed_code_wins_over_the_class(
+async def test_a_code_answers_with_its_registered_status(
     respond: Respond, error: DomainError, status: int
 ) -> None:
-    """A code of API.md has its documented status whatever class carries it."""
-    assert (await respond(error)).status_code == status
+    """A code of API.md has its documented status, whatever category it was raised as."""
+    response = await respond(error)
+    assert response.status_code == status
+    assert response.json()["code"] == error.code
 
 
 async def test_domain_error_body_has_detail_code_field_and_details(respond: Respond) -> None:
     """The body is {detail, code, field} plus structured details as further keys."""
-    error = Conflict(
-        "Already reviewed",
-        code="DUPLICATE_REVIEW",
-        field="book_id",
-        details={"existing_review_id": 7},
-    )
+    error = Conflict("Taken", code="GENRE_CONFLICT", field="name", details={"existing_genre_id": 7})
     response = await respond(error)
     assert response.status_code == 409
     assert response.json() == {
-        "detail": "Already reviewed",
-        "code": "DUPLICATE_REVIEW",
-        "field": "book_id",
-        "existing_review_id": 7,
+        "detail": "Taken",
+        "code": "GENRE_CONFLICT",
+        "field": "name",
+        "existing_genre_id": 7,
     }
 
 
 async def test_domain_error_without_field_omits_it(respond: Respond) -> None:
     """field appears only when one input is at fault."""
-    body = (await respond(NotFound("Order 3 not found", code="ORDER_NOT_FOUND"))).json()
-    assert body == {"detail": "Order 3 not found", "code": "ORDER_NOT_FOUND"}
+    body = (await respond(InvalidCredentials())).json()
+    assert body == {"detail": "Invalid email or password", "code": "AUTH_INVALID_CREDENTIALS"}
 
 
 async def test_401_carries_www_authenticate_bearer(respond: Respond) -> None:

@@ -19,9 +19,8 @@ from pydantic import BaseModel
 
 from bookshop_adapters.bootstrap import Shop
 from bookshop_core import (
-    FieldError,
     Principal,
-    Unavailable,
+    StoreUnavailable,
     ValidationError,
     require_admin,
     structure,
@@ -61,7 +60,7 @@ async def get_shop(request: Request) -> Shop:
     """
     shop = await find_shop(request)
     if shop is None:
-        raise Unavailable("The shop is not open", code="STORE_UNAVAILABLE")
+        raise StoreUnavailable("The shop is not open")
     return shop
 
 
@@ -80,8 +79,7 @@ def structure_input(data: Mapping[str, object], cls: type[T], *, source: str) ->
     try:
         return structure(dict(data), cls)
     except ValidationError as exc:
-        located = [FieldError((source, *error.loc), error.msg, error.type) for error in exc.errors]
-        raise ValidationError(located, message=exc.message, code=exc.code) from None
+        raise exc.located(source) from None
 
 
 @contextmanager
@@ -95,8 +93,7 @@ def located_in(source: str) -> Iterator[None]:
     try:
         yield
     except ValidationError as exc:
-        located = [FieldError((source, *error.loc), error.msg, error.type) for error in exc.errors]
-        raise ValidationError(located, message=exc.message, code=exc.code) from None
+        raise exc.located(source) from None
 
 
 # -- request bodies -----------------------------------------------------------------------------

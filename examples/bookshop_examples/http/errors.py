@@ -4,10 +4,10 @@ A route never builds an error response itself: it raises (or lets a use case rai
 :class:`~bookshop_core.errors.DomainError`, and :func:`install_error_handlers` turns it into the
 wire body of ``API.md``: ``{"detail", "code", "field"?, ...details}``.
 
-The status of a domain error is looked up by its ``code`` in :data:`STATUS_BY_CODE` (the codes
-of ``API.md``, so the wire contract does not depend on which class a use case picked), then by
-its class in :data:`STATUS_BY_CLASS`, then :data:`FALLBACK_STATUS`. Framework errors keep the
-same envelope: request validation is 422 ``VALIDATION_ERROR`` with every bad field, routing
+The status of a domain error is looked up by its ``code`` in :data:`STATUS_BY_CODE`, built from
+the core's registry (:data:`bookshop_core.errors.ERRORS`: each error class suggests its status),
+then by its class in :data:`STATUS_BY_CLASS`, then :data:`FALLBACK_STATUS`. Framework errors
+keep the same envelope: request validation is 422 ``VALIDATION_ERROR`` with every bad field, routing
 errors are ``HTTP_<status>``, and anything unexpected is 500 ``INTERNAL_ERROR`` with the cause
 logged, never shown.
 """
@@ -29,6 +29,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bookshop_core.errors import (
+    ERRORS,
     AuthenticationError,
     Conflict,
     DomainError,
@@ -43,6 +44,7 @@ __all__ = [
     "FALLBACK_STATUS",
     "STATUS_BY_CLASS",
     "STATUS_BY_CODE",
+    "TRANSPORT_CODES",
     "CatchAllMiddleware",
     "ErrorBody",
     "FieldErrorBody",
@@ -57,83 +59,22 @@ __all__ = [
 log = logging.getLogger("bookshop.http")
 
 
-def _codes(status: int, *codes: str) -> dict[str, int]:
-    return dict.fromkeys(codes, status)
-
-
-#: Every code of ``API.md`` (plus ours) and its status. Codes win over classes.
+#: The status of every domain error code: the registry's suggestion (``ERRORS``), so a code
+#: added to the core is mapped here without a second list to keep in step.
 STATUS_BY_CODE: Final[Mapping[str, int]] = MappingProxyType(
+    {code: error.http_status for code, error in ERRORS.items()}
+)
+
+#: Transport codes this app answers with itself (no domain error behind them).
+TRANSPORT_CODES: Final[Mapping[str, int]] = MappingProxyType(
     {
-        # An upload that is not an acceptable image keeps the seed API's generic code.
-        **_codes(HTTPStatus.BAD_REQUEST, "HTTP_400"),
-        **_codes(HTTPStatus.PAYMENT_REQUIRED, "ORDER_PAYMENT_FAILED"),
-        **_codes(
-            HTTPStatus.UNAUTHORIZED,
-            "AUTH_GOOGLE_INVALID_TOKEN",
-            "AUTH_INVALID_CREDENTIALS",
-            "AUTH_OAUTH_EMAIL_UNVERIFIED",
-            "AUTH_OAUTH_FAILED",
-            "AUTH_OAUTH_NO_EMAIL",
-            "AUTH_REFRESH_INVALID",
-            "AUTH_TOKEN_EXPIRED",
-            "AUTH_TOKEN_INVALID",
-            "AUTH_TOKEN_REUSE",
-            "AUTH_USER_INACTIVE",
-            # No bearer token at all: raised by ``deps.current_principal`` as an HTTPException,
-            # listed here so that routes can document it.
-            "HTTP_401",
-        ),
-        **_codes(
-            HTTPStatus.FORBIDDEN,
-            "ADMN_CANNOT_DEACTIVATE_ADMIN",
-            "AUTH_ACCOUNT_DEACTIVATED",
-            "AUTH_FORBIDDEN",
-            "CART_ITEM_FORBIDDEN",
-            "NOT_PURCHASED",
-            "NOT_REVIEW_OWNER",
-        ),
-        **_codes(
-            HTTPStatus.NOT_FOUND,
-            "BOOK_NOT_FOUND",
-            "CART_ITEM_NOT_FOUND",
-            "GENRE_NOT_FOUND",
-            "ORDER_NOT_FOUND",
-            "PREBOOK_NOT_FOUND",
-            "REVIEW_NOT_FOUND",
-            "USER_NOT_FOUND",
-            "WISHLIST_ITEM_NOT_FOUND",
-        ),
-        **_codes(
-            HTTPStatus.CONFLICT,
-            "ADMN_LAST_ADMIN",
-            "ADMN_USER_INACTIVE",
-            "AUTH_EMAIL_CONFLICT",
-            "BOOK_INSUFFICIENT_STOCK",
-            "BOOK_ISBN_CONFLICT",
-            "CART_BOOK_OUT_OF_STOCK",
-            "CART_INSUFFICIENT_STOCK",
-            "CART_ITEM_DUPLICATE",
-            "DUPLICATE_REVIEW",
-            "GENRE_CONFLICT",
-            "GENRE_IN_USE",
-            "ORDER_IDEMPOTENCY_KEY_REUSED",
-            "ORDER_INSUFFICIENT_STOCK",
-            "ORDER_INVALID_TRANSITION",
-            "PREBOOK_ALREADY_CANCELLED",
-            "PREBOOK_BOOK_IN_STOCK",
-            "PREBOOK_DUPLICATE",
-            "WISHLIST_ITEM_DUPLICATE",
-        ),
-        **_codes(HTTPStatus.UNPROCESSABLE_ENTITY, "ORDER_CART_EMPTY", "VALIDATION_ERROR"),
-        **_codes(HTTPStatus.TOO_MANY_REQUESTS, "AUTH_TOO_MANY_ATTEMPTS"),
-        **_codes(HTTPStatus.INTERNAL_SERVER_ERROR, "AUTH_OAUTH_NOT_CONFIGURED"),
-        **_codes(HTTPStatus.NOT_IMPLEMENTED, "SEARCH_UNAVAILABLE"),
-        **_codes(
-            HTTPStatus.SERVICE_UNAVAILABLE,
-            "STORE_UNAVAILABLE",
-            "STORE_BUSY",
-            "STORE_SCHEMA_MISSING",
-        ),
+        # No bearer token at all: raised by ``deps.current_principal`` as an HTTPException,
+        # listed so that routes can document it.
+        "HTTP_401": HTTPStatus.UNAUTHORIZED,
+        "HTTP_404": HTTPStatus.NOT_FOUND,
+        "HTTP_405": HTTPStatus.METHOD_NOT_ALLOWED,
+        "HTTP_413": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        "INTERNAL_ERROR": HTTPStatus.INTERNAL_SERVER_ERROR,
     }
 )
 
@@ -198,7 +139,7 @@ def error_responses(*statuses: int, codes: Iterable[str] = ()) -> dict[int | str
     """
     by_status: dict[int, list[str]] = {status: [] for status in statuses}
     for code in codes:
-        status = STATUS_BY_CODE.get(code)
+        status = STATUS_BY_CODE.get(code) or TRANSPORT_CODES.get(code)
         if status not in by_status:
             raise ValueError(f"{code} maps to {status}, which the route does not declare")
         by_status[status].append(code)

@@ -18,18 +18,15 @@ from bookshop_core.catalog.entities import (
     SortDirection,
     StockChange,
 )
-from bookshop_core.errors import Conflict
+from bookshop_core.catalog.errors import (
+    BookIsbnConflict,
+    GenreConflict,
+    GenreNotFound,
+    InsufficientStock,
+)
 from bookshop_core.kernel.pagination import Page, PageRequest
 
 __all__ = ["MemoryBookRepository", "MemoryGenreRepository"]
-
-
-def _isbn_conflict() -> Conflict:
-    return Conflict("A book with this ISBN already exists", code="BOOK_ISBN_CONFLICT", field="isbn")
-
-
-def _genre_conflict() -> Conflict:
-    return Conflict("A genre with this name already exists", code="GENRE_CONFLICT", field="name")
 
 
 class MemoryGenreRepository:
@@ -41,7 +38,7 @@ class MemoryGenreRepository:
     def _check_name_free(self, name: str, genre_id: int | None) -> None:
         key = name.casefold()
         if any(g.name.casefold() == key and g.id != genre_id for g in self._rows.values()):
-            raise _genre_conflict()
+            raise GenreConflict()
 
     async def add(self, name: str, parent_id: int | None) -> Genre:
         self._check_name_free(name, None)
@@ -110,12 +107,12 @@ class MemoryBookRepository:
         if isbn is not None and any(
             b.isbn == isbn and b.id != book_id for b in self._rows.values()
         ):
-            raise _isbn_conflict()
+            raise BookIsbnConflict()
 
     def _check_genre(self, genre_id: int | None) -> None:
         # The SQL schema enforces this with a foreign key; the reference model must too.
         if genre_id is not None and genre_id not in self._store.table("genres"):
-            raise Conflict("Unknown genre", code="GENRE_NOT_FOUND", field="genre_id")
+            raise GenreNotFound()
 
     async def add(self, book: NewBook) -> Book:
         self._check_isbn_free(book.isbn, None)
@@ -179,9 +176,7 @@ class MemoryBookRepository:
             return None
         after = current.stock_quantity + delta
         if after < 0:
-            raise Conflict(
-                "Not enough stock", code="BOOK_INSUFFICIENT_STOCK", field="stock_quantity"
-            )
+            raise InsufficientStock()
         self._journal.put(self._rows, book_id, attrs.evolve(current, stock_quantity=after))
         return StockChange(book_id, current.stock_quantity, after)
 

@@ -14,7 +14,6 @@ from typing import Any
 import attrs
 
 from bookshop_adapters.memory.store import Journal, MemoryStore
-from bookshop_core.errors import Conflict
 from bookshop_core.identity.entities import (
     ExternalIdentity,
     LoginThrottle,
@@ -27,6 +26,11 @@ from bookshop_core.identity.entities import (
     User,
     UserQuery,
 )
+from bookshop_core.identity.errors import (
+    EmailConflict,
+    OAuthAlreadyLinked,
+    RefreshInvalid,
+)
 from bookshop_core.kernel.pagination import Page, PageRequest
 from bookshop_core.kernel.principal import Role
 
@@ -36,12 +40,6 @@ __all__ = [
     "MemoryRefreshTokenRepository",
     "MemoryUserRepository",
 ]
-
-
-def _email_conflict() -> Conflict:
-    return Conflict(
-        "An account with this email already exists", code="AUTH_EMAIL_CONFLICT", field="email"
-    )
 
 
 class MemoryUserRepository:
@@ -55,7 +53,7 @@ class MemoryUserRepository:
 
     async def add(self, user: NewUser) -> User:
         if user.email in self._by_email:
-            raise _email_conflict()
+            raise EmailConflict()
         stored = User(
             id=self._store.next_id("users"),
             email=user.email,
@@ -149,7 +147,7 @@ class MemoryRefreshTokenRepository:
 
     async def add(self, token: NewRefreshToken) -> RefreshToken:
         if token.token_hash in self._by_hash:  # 256 random bits: never, but keep the invariant
-            raise Conflict("Duplicate refresh token", code="AUTH_REFRESH_INVALID")
+            raise RefreshInvalid("Duplicate refresh token")
         stored = RefreshToken(
             id=self._store.next_id("refresh_tokens"),
             token_hash=token.token_hash,
@@ -262,10 +260,7 @@ class MemoryExternalIdentityRepository:
     async def add(self, identity: NewExternalIdentity) -> ExternalIdentity:
         key = (identity.provider, identity.subject)
         if key in self._by_key:
-            raise Conflict(
-                "This provider identity is already linked to an account",
-                code="AUTH_OAUTH_ALREADY_LINKED",
-            )
+            raise OAuthAlreadyLinked()
         stored = ExternalIdentity(
             id=self._store.next_id("external_identities"),
             user_id=identity.user_id,

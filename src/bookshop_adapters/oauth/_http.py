@@ -134,8 +134,10 @@ async def request_json(
 
 
 @asynccontextmanager
-async def translate_failures(provider: str, *, code: str, message: str) -> AsyncIterator[None]:
-    """Turn every failure inside the block into ``AuthenticationError(code)``.
+async def translate_failures(
+    provider: str, *, error: type[AuthenticationError], message: str
+) -> AsyncIterator[None]:
+    """Turn every failure inside the block into ``error``.
 
     Domain errors pass through unchanged; transport errors, bad JSON, invalid tokens and any
     other exception become one :class:`~bookshop_core.errors.AuthenticationError`, chained
@@ -143,7 +145,8 @@ async def translate_failures(provider: str, *, code: str, message: str) -> Async
 
     Args:
         provider: The provider's name, for the log and the error's details.
-        code: ``AUTH_OAUTH_FAILED`` or ``AUTH_GOOGLE_INVALID_TOKEN``.
+        error: :class:`~bookshop_core.identity.errors.OAuthFailed` or
+            :class:`~bookshop_core.identity.errors.GoogleTokenInvalid`.
         message: The human message of the error.
 
     Yields:
@@ -155,10 +158,10 @@ async def translate_failures(provider: str, *, code: str, message: str) -> Async
         raise
     except ProviderFailure as exc:
         log.warning("%s sign-in failed: %s", provider, exc.reason)
-        raise AuthenticationError(message, code=code, details={"provider": provider}) from exc
+        raise error(message, details={"provider": provider}) from exc
     except httpx.HTTPError as exc:
         log.warning("%s sign-in failed: %s: %s", provider, type(exc).__name__, exc)
-        raise AuthenticationError(message, code=code, details={"provider": provider}) from exc
+        raise error(message, details={"provider": provider}) from exc
     except Exception as exc:  # JSON shapes, JWT and key errors: all mean "cannot trust this"
         log.warning("%s sign-in failed: %s: %s", provider, type(exc).__name__, exc)
-        raise AuthenticationError(message, code=code, details={"provider": provider}) from exc
+        raise error(message, details={"provider": provider}) from exc

@@ -19,6 +19,7 @@ from bookshop_adapters.oauth._http import (
 )
 from bookshop_adapters.oauth.settings import OAuthProviderSettings
 from bookshop_core.identity.entities import OAuthUserInfo
+from bookshop_core.identity.errors import OAuthFailed
 
 __all__ = ["GitHubOAuthProvider"]
 
@@ -90,9 +91,7 @@ class GitHubOAuthProvider:
         Raises:
             AuthenticationError: ``AUTH_OAUTH_FAILED`` for any failure.
         """
-        async with translate_failures(
-            "github", code="AUTH_OAUTH_FAILED", message="GitHub sign-in failed"
-        ):
+        async with translate_failures("github", error=OAuthFailed, message="GitHub sign-in failed"):
             access_token = await self._access_token(code, code_verifier, redirect_uri)
             api_headers = {
                 "Accept": "application/vnd.github+json",

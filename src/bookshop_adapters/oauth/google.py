@@ -34,6 +34,7 @@ from bookshop_adapters.oauth._http import (
 )
 from bookshop_adapters.oauth.settings import OAuthProviderSettings
 from bookshop_core.identity.entities import OAuthUserInfo
+from bookshop_core.identity.errors import GoogleTokenInvalid, OAuthFailed
 from bookshop_core.kernel.clock import Clock, SystemClock
 
 __all__ = ["GoogleIdTokenJwksVerifier", "GoogleOAuthProvider", "JwksKeyCache"]
@@ -179,7 +180,7 @@ class GoogleIdTokenJwksVerifier:
                 unreachable JWKS.
         """
         async with translate_failures(
-            "google", code="AUTH_GOOGLE_INVALID_TOKEN", message="Invalid Google ID token"
+            "google", error=GoogleTokenInvalid, message="Invalid Google ID token"
         ):
             return await self.check(id_token, nonce=nonce)
 
@@ -342,9 +343,7 @@ class GoogleOAuthProvider:
             AuthenticationError: ``AUTH_OAUTH_FAILED`` for any failure (refused code, bad
                 verifier, provider error, invalid ID token).
         """
-        async with translate_failures(
-            "google", code="AUTH_OAUTH_FAILED", message="Google sign-in failed"
-        ):
+        async with translate_failures("google", error=OAuthFailed, message="Google sign-in failed"):
             _, answer = await request_json(
                 self._client,
                 "POST",

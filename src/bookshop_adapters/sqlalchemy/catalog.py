@@ -46,7 +46,7 @@ from bookshop_core.catalog.entities import (
     SortDirection,
     StockChange,
 )
-from bookshop_core.errors import Conflict
+from bookshop_core.catalog.errors import InsufficientStock
 from bookshop_core.kernel.money import cents_to_money, money_to_cents
 from bookshop_core.kernel.pagination import Page, PageRequest
 
@@ -186,10 +186,6 @@ def _new_book_values(book: NewBook) -> dict[str, Any]:
         "created_at": book.created_at,
         "updated_at": book.created_at,
     }
-
-
-def _insufficient_stock() -> Conflict:
-    return Conflict("Not enough stock", code="BOOK_INSUFFICIENT_STOCK", field="stock_quantity")
 
 
 def genre_subtree_ids(genre_id: int | ColumnElement[int]) -> Any:
@@ -337,7 +333,7 @@ class SqlBookRepository(SqlRepository):
         if before is None:
             return None
         if before + delta < 0:
-            raise _insufficient_stock()
+            raise InsufficientStock()
         await self._write_stock(book_id, before + delta)
         return StockChange(book_id, before, before + delta)
 

@@ -34,7 +34,21 @@ from sqlalchemy import ForeignKeyConstraint, Index, UniqueConstraint
 from sqlalchemy import exc as sa_exc
 
 from bookshop_adapters.sqlalchemy.tables import Base
-from bookshop_core.errors import Conflict, DomainError, Unavailable, ValidationError
+from bookshop_core.catalog.errors import (
+    BookIsbnConflict,
+    GenreConflict,
+    GenreInUse,
+    GenreNotFound,
+    InsufficientStock,
+)
+from bookshop_core.errors import (
+    DomainError,
+    StoreBusy,
+    StoreSchemaMissing,
+    StoreUnavailable,
+    Unavailable,
+    ValidationError,
+)
 
 __all__ = [
     "CONSTRAINT_ERRORS",
@@ -64,8 +78,8 @@ class ConstraintMeaning:
     still_referenced: ErrorFactory | None = None
 
 
-def _conflict(code: str, field: str | None, message: str) -> ErrorFactory:
-    return lambda: Conflict(message, code=code, field=field)
+def _on(error: type[DomainError], field: str | None = None) -> ErrorFactory:
+    return lambda: error(field=field)
 
 
 def _invalid(field: str, message: str) -> ErrorFactory:
@@ -74,43 +88,30 @@ def _invalid(field: str, message: str) -> ErrorFactory:
 
 #: The one mapping from constraint names to domain errors.
 CONSTRAINT_ERRORS: Final[dict[str, ConstraintMeaning]] = {
-    "uq_books_isbn": ConstraintMeaning(
-        _conflict("BOOK_ISBN_CONFLICT", "isbn", "A book with this ISBN already exists")
-    ),
+    "uq_books_isbn": ConstraintMeaning(_on(BookIsbnConflict)),
     "ck_books_price_positive": ConstraintMeaning(_invalid("price", "must be greater than 0")),
-    "ck_books_stock_nonnegative": ConstraintMeaning(
-        _conflict("BOOK_INSUFFICIENT_STOCK", "stock_quantity", "Not enough stock")
-    ),
-    "fk_books_genre_id_genres": ConstraintMeaning(
-        _conflict("GENRE_NOT_FOUND", "genre_id", "Unknown genre"),
-        _conflict("GENRE_IN_USE", "genre_id", "Genre is used by books or sub-genres"),
-    ),
-    "uq_genres_name_key": ConstraintMeaning(
-        _conflict("GENRE_CONFLICT", "name", "A genre with this name already exists")
-    ),
+    "ck_books_stock_nonnegative": ConstraintMeaning(_on(InsufficientStock)),
+    "fk_books_genre_id_genres": ConstraintMeaning(_on(GenreNotFound), _on(GenreInUse)),
+    "uq_genres_name_key": ConstraintMeaning(_on(GenreConflict)),
     "fk_genres_parent_id_genres": ConstraintMeaning(
-        _conflict("GENRE_NOT_FOUND", "parent_id", "Unknown genre"),
-        _conflict("GENRE_IN_USE", "genre_id", "Genre is used by books or sub-genres"),
+        _on(GenreNotFound, "parent_id"), _on(GenreInUse)
     ),
 }
 
 
 def store_unavailable() -> Unavailable:
     """The store cannot be reached."""
-    return Unavailable("The store is unavailable", code="STORE_UNAVAILABLE")
+    return StoreUnavailable()
 
 
 def store_busy() -> Unavailable:
     """The store is too contended right now; retrying may succeed."""
-    return Unavailable("The store is busy; try again", code="STORE_BUSY")
+    return StoreBusy()
 
 
 def schema_missing() -> Unavailable:
     """The database lacks a table or column: it was never migrated, or is behind the code."""
-    return Unavailable(
-        "The database schema is missing or out of date; run the migrations (bookshop migrate)",
-        code="STORE_SCHEMA_MISSING",
-    )
+    return StoreSchemaMissing()
 
 
 @contextmanager

@@ -45,7 +45,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bookshop_adapters.sqlalchemy.repository import SqlRepository
 from bookshop_adapters.sqlalchemy.tables import Base, id_type, table_of
 from bookshop_adapters.sqlalchemy.types import UTCDateTime
-from bookshop_core.errors import Conflict
 from bookshop_core.identity.entities import (
     ExternalIdentity,
     LoginThrottle,
@@ -57,6 +56,10 @@ from bookshop_core.identity.entities import (
     RevokeReason,
     User,
     UserQuery,
+)
+from bookshop_core.identity.errors import (
+    EmailConflict,
+    OAuthAlreadyLinked,
 )
 from bookshop_core.kernel.pagination import Page, PageRequest
 from bookshop_core.kernel.principal import Role
@@ -340,11 +343,7 @@ class SqlUserRepository(SqlRepository):
         )
         row = (await self._execute(statement)).first()
         if row is None:
-            raise Conflict(
-                "An account with this email already exists",
-                code="AUTH_EMAIL_CONFLICT",
-                field="email",
-            )
+            raise EmailConflict()
         return _user(row)
 
     async def get(self, user_id: int) -> User | None:
@@ -595,10 +594,7 @@ class SqlExternalIdentityRepository(SqlRepository):
         )
         row = (await self._execute(statement)).first()
         if row is None:
-            raise Conflict(
-                "This provider identity is already linked to an account",
-                code="AUTH_OAUTH_ALREADY_LINKED",
-            )
+            raise OAuthAlreadyLinked()
         return _link(row)
 
     async def list_for_user(self, user_id: int) -> Sequence[ExternalIdentity]:

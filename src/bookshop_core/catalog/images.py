@@ -8,7 +8,7 @@ from typing import Protocol
 
 from attrs import frozen
 
-from bookshop_core.errors import DomainError
+from bookshop_core.catalog.errors import UploadRejected
 from bookshop_core.kernel.principal import Principal, require_admin
 
 __all__ = [
@@ -24,16 +24,6 @@ __all__ = [
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 _SNIFF_BYTES = 12
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
-
-
-class UploadRejected(DomainError):
-    """The upload is not an acceptable image. The code stays ``HTTP_400``, the seed API's,
-    so existing clients keep working; ``details['reason']`` says why."""
-
-    default_code = "HTTP_400"
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message, field="file", details={"reason": reason})
 
 
 @frozen

@@ -26,9 +26,10 @@ from bookshop_core.catalog.entities import (
     NewBook,
     StockChange,
 )
+from bookshop_core.catalog.errors import BookNotFound, GenreInUse, GenreNotFound
 from bookshop_core.catalog.importing import ImportReport, import_rows
 from bookshop_core.catalog.ports import CatalogUnitOfWork
-from bookshop_core.errors import Conflict, FieldError, NotFound, ValidationError
+from bookshop_core.errors import FieldError, ValidationError
 from bookshop_core.kernel.clock import Clock, utc_clock
 from bookshop_core.kernel.ids import check_id
 from bookshop_core.kernel.pagination import Page
@@ -39,12 +40,12 @@ from bookshop_core.kernel.validation import UNSET
 __all__ = ["Catalog", "build_genre_tree"]
 
 
-def _book_not_found(book_id: int) -> NotFound:
-    return NotFound(f"Book {book_id} not found", code="BOOK_NOT_FOUND", field="book_id")
+def _book_not_found(book_id: int) -> BookNotFound:
+    return BookNotFound(f"Book {book_id} not found")
 
 
-def _genre_not_found(genre_id: int, field: str = "genre_id") -> NotFound:
-    return NotFound(f"Genre {genre_id} not found", code="GENRE_NOT_FOUND", field=field)
+def _genre_not_found(genre_id: int, field: str = "genre_id") -> GenreNotFound:
+    return GenreNotFound(f"Genre {genre_id} not found", field=field)
 
 
 def build_genre_tree(genres: Sequence[Genre]) -> tuple[GenreNode, ...]:
@@ -154,9 +155,7 @@ class Catalog:
             if await tx.uow.genres.get(genre_id) is None:
                 raise _genre_not_found(genre_id)
             if await tx.uow.genres.is_in_use(genre_id):
-                raise Conflict(
-                    "Genre is used by books or sub-genres", code="GENRE_IN_USE", field="genre_id"
-                )
+                raise GenreInUse()
             await tx.uow.genres.delete(genre_id)
             await tx.commit()
 

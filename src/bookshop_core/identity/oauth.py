@@ -34,8 +34,13 @@ from typing import Final, Protocol, runtime_checkable
 
 from attrs import frozen
 
-from bookshop_core.errors import AuthenticationError, DomainError, Unavailable
+from bookshop_core.errors import DomainError
 from bookshop_core.identity.entities import OAuthUserInfo, TokenPair
+from bookshop_core.identity.errors import (
+    GoogleTokenInvalid,
+    OAuthFailed,
+    OAuthNotConfigured,
+)
 from bookshop_core.kernel.clock import Clock, utc_clock
 from bookshop_core.kernel.uow import Transactions, UnitOfWork
 
@@ -266,19 +271,17 @@ class OAuthStateUnitOfWork(UnitOfWork, Protocol):
 # -- use cases -------------------------------------------------------------------------------
 
 
-def _failed(message: str = "OAuth sign-in failed", **details: str) -> AuthenticationError:
-    return AuthenticationError(message, code="AUTH_OAUTH_FAILED", details=details)
+def _failed(message: str = "OAuth sign-in failed", **details: str) -> OAuthFailed:
+    return OAuthFailed(message, details=details)
 
 
-def _invalid_google_token() -> AuthenticationError:
-    return AuthenticationError("Invalid Google ID token", code="AUTH_GOOGLE_INVALID_TOKEN")
+def _invalid_google_token() -> GoogleTokenInvalid:
+    return GoogleTokenInvalid()
 
 
-def _not_configured(provider: str) -> Unavailable:
-    return Unavailable(
-        f"OAuth provider {provider!r} is not configured",
-        code="AUTH_OAUTH_NOT_CONFIGURED",
-        details={"provider": provider},
+def _not_configured(provider: str) -> OAuthNotConfigured:
+    return OAuthNotConfigured(
+        f"OAuth provider {provider!r} is not configured", details={"provider": provider}
     )
 
 

@@ -21,6 +21,10 @@ from bookshop_core.identity.entities import (
     TokenPair,
     User,
 )
+from bookshop_core.identity.errors import (
+    RefreshInvalid,
+    TokenInvalid,
+)
 from bookshop_core.identity.ports import IdentityUnitOfWork, TokenCodec
 from bookshop_core.identity.settings import IdentitySettings
 
@@ -56,9 +60,7 @@ def throttle_key(email: str) -> str:
 
 
 def refresh_invalid() -> AuthenticationError:
-    return AuthenticationError(
-        "The refresh token is invalid or expired", code="AUTH_REFRESH_INVALID"
-    )
+    return RefreshInvalid()
 
 
 def refresh_hash_or_invalid(token: object) -> str:
@@ -107,7 +109,7 @@ class TokenIssuer:
             AuthenticationError: ``AUTH_TOKEN_EXPIRED`` or ``AUTH_TOKEN_INVALID``.
         """
         if not isinstance(token, str):
-            raise AuthenticationError("Invalid token", code="AUTH_TOKEN_INVALID")
+            raise TokenInvalid()
         return self._codec.decode(
             token, issuer=self._settings.issuer, audience=self._settings.audience, now=now
         )

@@ -20,10 +20,7 @@ from datetime import datetime
 from bookshop_core.errors import (
     AuthenticationError,
     Conflict,
-    NotFound,
-    PermissionDenied,
-    RateLimited,
-    Unavailable,
+    StoreBusy,
     ValidationError,
 )
 from bookshop_core.identity.commands import ChangeRole, ListUsers, Login, Register, normalize_email
@@ -44,6 +41,23 @@ from bookshop_core.identity.entities import (
     UserRegistered,
     UserRoleChanged,
     UserView,
+)
+from bookshop_core.identity.errors import (
+    AccountDeactivated,
+    CannotDeactivateAdmin,
+    EmailConflict,
+    InvalidCredentials,
+    LastAdmin,
+    OAuthAlreadyLinked,
+    OAuthEmailUnverified,
+    OAuthFailed,
+    OAuthNoEmail,
+    TokenInvalid,
+    TokenReuse,
+    TooManyAttempts,
+    UserInactive,
+    UserInactiveForAdmin,
+    UserNotFound,
 )
 from bookshop_core.identity.passwords import normalize_password
 from bookshop_core.identity.ports import IdentityUnitOfWork, PasswordHasher, TokenCodec
@@ -70,28 +84,8 @@ _SUBJECT_MAX = 255
 _NAME_MAX = 255
 
 
-def _invalid_credentials() -> AuthenticationError:
-    return AuthenticationError("Invalid email or password", code="AUTH_INVALID_CREDENTIALS")
-
-
-def _deactivated() -> PermissionDenied:
-    return PermissionDenied("This account is deactivated", code="AUTH_ACCOUNT_DEACTIVATED")
-
-
-def _user_inactive() -> AuthenticationError:
-    return AuthenticationError("This account is deactivated", code="AUTH_USER_INACTIVE")
-
-
-def _token_invalid() -> AuthenticationError:
-    return AuthenticationError("Invalid token", code="AUTH_TOKEN_INVALID")
-
-
-def _user_not_found(user_id: int) -> NotFound:
-    return NotFound(f"User {user_id} not found", code="USER_NOT_FOUND", field="user_id")
-
-
-def _last_admin(message: str) -> Conflict:
-    return Conflict(message, code="ADMN_LAST_ADMIN", field="role")
+def _user_not_found(user_id: int) -> UserNotFound:
+    return UserNotFound(f"User {user_id} not found")
 
 
 class Identity:
@@ -137,7 +131,7 @@ class Identity:
         now = self._clock.now()
         async with self._tx.write() as tx:
             if await tx.uow.users.get_by_email(command.email) is not None:
-                raise _email_conflict()
+                raise EmailConflict()
             user = await tx.uow.users.add(
                 NewUser(command.email, password_hash, Role.USER, created_at=now)
             )
@@ -178,7 +172,7 @@ class Identity:
         now = self._clock.now()
         async with self._tx.write() as tx:
             if await tx.uow.users.get_by_email(command.email) is not None:
-                raise _email_conflict()
+                raise EmailConflict()
             user = await tx.uow.users.add(
                 NewUser(command.email, password_hash, role, created_at=now)
             )
@@ -219,9 +213,9 @@ class Identity:
             await tx.commit()
         verified = await self._verify(user, command.password)
         if not verified or user is None or user.password_hash is None:
-            raise _invalid_credentials()
+            raise InvalidCredentials()
         if not user.is_active:
-            raise _deactivated()
+            raise AccountDeactivated()
         new_hash: str | None = None
         if self._hasher.needs_rehash(user.password_hash):
             new_hash = await self._hasher.hash(command.password)
@@ -229,9 +223,9 @@ class Identity:
         async with self._tx.write() as tx:
             current = await tx.uow.users.lock(user.id)
             if current is None or current.password_hash != user.password_hash:
-                raise _invalid_credentials()  # deleted, or the password changed meanwhile
+                raise InvalidCredentials()  # deleted, or the password changed meanwhile
             if not current.is_active:
-                raise _deactivated()
+                raise AccountDeactivated()
             await tx.uow.login_throttles.clear(key)
             if new_hash is not None:
                 await tx.uow.users.set_password_hash(
@@ -261,7 +255,7 @@ class Identity:
             except Conflict as exc:
                 # A concurrent first sign-in created the account or the link: try once more,
                 # and the second pass finds what the other one wrote.
-                if attempt or exc.code not in ("AUTH_EMAIL_CONFLICT", "AUTH_OAUTH_ALREADY_LINKED"):
+                if attempt or not isinstance(exc, EmailConflict | OAuthAlreadyLinked):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -275,7 +269,7 @@ class Identity:
             if link is not None:
                 user = await tx.uow.users.lock(link.user_id)
                 if user is None:
-                    raise AuthenticationError("Sign-in failed", code="AUTH_OAUTH_FAILED")
+                    raise OAuthFailed("Sign-in failed")
             else:
                 email = _external_email(info)
                 found = await tx.uow.users.get_by_email(email)
@@ -292,7 +286,7 @@ class Identity:
                 )
                 tx.record(ExternalIdentityLinked(user.id, provider))
             if not user.is_active:
-                raise _user_inactive()
+                raise UserInactive()
             family, secret = await self._tokens.open_session(tx.uow, user, now)
             await tx.commit()
         return self._tokens.pair(user, family, secret, now)
@@ -327,7 +321,7 @@ class Identity:
                 if family is None or user is None:
                     raise refresh_invalid()
                 if not user.is_active:
-                    raise _user_inactive()
+                    raise UserInactive()
                 if self._tokens.refresh_expiry(family, now) <= now:
                     raise refresh_invalid()  # the session reached its maximum age
                 secret = await self._tokens.add_refresh_token(tx.uow, family, now)
@@ -340,10 +334,7 @@ class Identity:
                 reused.family_id,
                 reused.user_id,
             )
-            raise AuthenticationError(
-                "This refresh token was already used; the session has been revoked",
-                code="AUTH_TOKEN_REUSE",
-            )
+            raise TokenReuse()
         return pair
 
     async def _refused_refresh(
@@ -360,7 +351,7 @@ class Identity:
             raise refresh_invalid()
         if current.used_at is None:  # expired or revoked, never spent
             if user is not None and not user.is_active:
-                raise _user_inactive()
+                raise UserInactive()
             raise refresh_invalid()
         await tx.uow.refresh_tokens.revoke_family(
             current.family_id, now=now, reason=RevokeReason.REUSE
@@ -423,16 +414,16 @@ class Identity:
             user = await uow.users.get(claims.user_id)
             family = await uow.refresh_tokens.get_family(claims.session_id)
         if user is None:
-            raise _token_invalid()
+            raise TokenInvalid()
         if not user.is_active:
-            raise _deactivated()
+            raise AccountDeactivated()
         if (
             claims.version != user.token_version
             or family is None
             or family.user_id != user.id
             or family.is_revoked
         ):
-            raise _token_invalid()
+            raise TokenInvalid()
         return Principal(user_id=user.id, role=user.role)
 
     # -- administration -------------------------------------------------------------------
@@ -482,11 +473,7 @@ class Identity:
         async with self._tx.write() as tx:
             user = await self._locked_user(tx, user_id)
             if user.is_admin:
-                raise PermissionDenied(
-                    "Admin accounts cannot be deactivated; demote the account first",
-                    code="ADMN_CANNOT_DEACTIVATE_ADMIN",
-                    field="user_id",
-                )
+                raise CannotDeactivateAdmin()
             if user.is_active:
                 await tx.uow.users.set_active(user_id, False, now=now)
                 await tx.uow.users.bump_token_version(user_id)
@@ -542,15 +529,11 @@ class Identity:
             if user.role is not command.role:
                 if command.role is Role.ADMIN:
                     if not user.is_active:
-                        raise Conflict(
-                            "A deactivated account cannot become an admin; reactivate it first",
-                            code="ADMN_USER_INACTIVE",
-                            field="user_id",
-                        )
+                        raise UserInactiveForAdmin()
                 elif user.id == principal.user_id:
-                    raise _last_admin("You cannot demote yourself")
+                    raise LastAdmin("You cannot demote yourself")
                 elif len(admins) <= 1:
-                    raise _last_admin("The last admin cannot be demoted")
+                    raise LastAdmin("The last admin cannot be demoted")
                 await tx.uow.users.set_role(user_id, command.role, now=now)
                 tx.record(UserRoleChanged(user_id, command.role, principal.user_id))
                 user = await self._locked_user(tx, user_id)
@@ -610,11 +593,7 @@ class Identity:
             current = await tx.uow.login_throttles.get(key)
             if current is not None and current.locked_until and current.locked_until > now:
                 wait = (current.locked_until - now).total_seconds()
-                raise RateLimited(
-                    "Too many failed sign-in attempts; try again later",
-                    code="AUTH_TOO_MANY_ATTEMPTS",
-                    details={"retry_after": max(1, math.ceil(wait))},
-                )
+                raise TooManyAttempts(details={"retry_after": max(1, math.ceil(wait))})
             failures = 1
             if current is not None:
                 quiet_since = max(
@@ -633,13 +612,7 @@ class Identity:
             expected = current.version if current is not None else None
             if await tx.uow.login_throttles.save(updated, expected_version=expected):
                 return
-        raise Unavailable("The store is busy; try again", code="STORE_BUSY")
-
-
-def _email_conflict() -> Conflict:
-    return Conflict(
-        "An account with this email already exists", code="AUTH_EMAIL_CONFLICT", field="email"
-    )
+        raise StoreBusy()
 
 
 def _check_external(info: OAuthUserInfo) -> tuple[str, str, str | None]:
@@ -647,24 +620,17 @@ def _check_external(info: OAuthUserInfo) -> tuple[str, str, str | None]:
         return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
 
     if not plain(info.provider, _PROVIDER_MAX) or not plain(info.subject, _SUBJECT_MAX):
-        raise AuthenticationError("Sign-in failed", code="AUTH_OAUTH_FAILED")
+        raise OAuthFailed("Sign-in failed")
     name = info.name.strip()[:_NAME_MAX] if isinstance(info.name, str) else None
     return info.provider, info.subject, name or None
 
 
 def _external_email(info: OAuthUserInfo) -> str:
     if not info.email:
-        raise AuthenticationError(
-            "The provider did not share an email address", code="AUTH_OAUTH_NO_EMAIL"
-        )
+        raise OAuthNoEmail()
     if info.email_verified is not True:
-        raise AuthenticationError(
-            "The provider has not verified this email address",
-            code="AUTH_OAUTH_EMAIL_UNVERIFIED",
-        )
+        raise OAuthEmailUnverified()
     try:
         return normalize_email(info.email)
     except ValidationError:
-        raise AuthenticationError(
-            "The provider did not share a usable email address", code="AUTH_OAUTH_NO_EMAIL"
-        ) from None
+        raise OAuthNoEmail("The provider did not share a usable email address") from None

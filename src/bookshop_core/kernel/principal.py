@@ -6,7 +6,7 @@ import enum
 
 from attrs import frozen
 
-from bookshop_core.errors import PermissionDenied
+from bookshop_core.errors import Forbidden
 
 __all__ = ["Principal", "Role", "require_admin"]
 
@@ -43,5 +43,5 @@ def require_admin(principal: Principal | None) -> Principal:
         PermissionDenied: the principal is missing or not an admin.
     """
     if principal is None or not principal.is_admin:
-        raise PermissionDenied("Admin privileges required", code="AUTH_FORBIDDEN")
+        raise Forbidden()
     return principal

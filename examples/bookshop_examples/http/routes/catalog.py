@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from bookshop_core import BookSort, DomainError, ListBooks, SortDirection, unstructure
+from bookshop_core import BookSort, ListBooks, SearchUnavailable, SortDirection, unstructure
 from bookshop_core.kernel.ids import MAX_ID
 from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from bookshop_examples.http.deps import ShopDep, structure_input
@@ -157,7 +157,7 @@ async def list_books(
         # Full-text search lands with the search context; until then a query is refused
         # rather than ignored, so a client never mistakes an unfiltered list for results.
         # A blank ``q`` means "no query", as it will then.
-        raise DomainError("Full-text search is not available yet", code="SEARCH_UNAVAILABLE")
+        raise SearchUnavailable()
     given = {
         "genre_id": genre_id,
         "author": author,
