@@ -104,7 +104,7 @@ class DomainError(Exception):
             if registered is None or not issubclass(registered, cls):
                 raise TypeError(f"{code!r} is not a registered {cls.__name__} code")
             cls = registered
-        elif "code" not in cls.__dict__:
+        elif not cls.__dict__.get("code"):
             raise TypeError(f"{cls.__name__} is a category; raise one of its registered errors")
         return super().__new__(cls, *args)
 

@@ -223,9 +223,9 @@ ERROR_CODE = re.compile(r"`([A-Z][A-Z0-9_]+)`")
 STATUS = re.compile(r"^(\d{3})\b")
 
 
-def _documented_statuses() -> dict[str, tuple[int, str | None]]:
-    """Every code in the tables of docs/errors.md with its HTTP status (and class, if given)."""
-    found: dict[str, tuple[int, str | None]] = {}
+def _documented_codes() -> dict[str, tuple[int, str | None, str | None]]:
+    """Every code in the tables of docs/errors.md: (HTTP status, class, category) as written."""
+    found: dict[str, tuple[int, str | None, str | None]] = {}
     for line in (DOCS / "errors.md").read_text(encoding="utf-8").splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if not line.startswith("|") or len(cells) < 2:
@@ -238,31 +238,29 @@ def _documented_statuses() -> dict[str, tuple[int, str | None]]:
         statuses = [int(s) for s in re.findall(r"\b\d{3}\b", status_cell.split("(")[0])]
         if len(statuses) != len(codes):
             statuses = statuses[:1] * len(codes)
-        classes = [c.strip("`") for c in cells[1:] if re.fullmatch(r"`[A-Z]\w+`", c)]
+        names = [c.strip("`") for c in cells[1:] if re.fullmatch(r"`[A-Z]\w+`", c)]
+        error_class = names[0] if names else None
+        category = names[1] if len(names) > 1 else None
         for code, status in zip(codes, statuses, strict=True):
-            found[code] = (status, classes[0] if classes else None)
+            found[code] = (status, error_class, category)
     return found
 
 
-def test_error_codes_page_matches_the_http_mapping() -> None:
-    """docs/errors.md lists every code the HTTP example maps, with the status it answers."""
+def test_error_codes_page_lists_exactly_the_registry() -> None:
+    """docs/errors.md lists every registered code, none unknown, each with its class,
+    category and the HTTP status the example app answers with."""
     pytest.importorskip("fastapi")
-    import bookshop_core
-    from bookshop_core.catalog import UploadRejected
-    from bookshop_examples.http.errors import STATUS_BY_CODE, status_for
+    from bookshop_core import ERRORS
+    from bookshop_examples.http.errors import STATUS_BY_CODE, TRANSPORT_CODES
 
-    documented = _documented_statuses()
-    missing = sorted(set(STATUS_BY_CODE) - set(documented))
-    assert not missing, f"docs/errors.md does not list {missing}"
-    classes = {"UploadRejected": UploadRejected}
-    for code, (status, class_name) in sorted(documented.items()):
-        if code in STATUS_BY_CODE:
-            assert STATUS_BY_CODE[code] == status, code
-        elif class_name is not None:
-            error_class = classes.get(class_name) or getattr(bookshop_core, class_name)
-            error = (
-                error_class("x", "reason")
-                if error_class is UploadRejected
-                else error_class("x", code=code)
-            )
-            assert status_for(error) == status, code
+    documented = _documented_codes()
+    domain = {code: row for code, row in documented.items() if code not in TRANSPORT_CODES}
+    assert sorted(domain) == sorted(ERRORS)
+    for code, (status, class_name, category) in domain.items():
+        error_class = ERRORS[code]
+        assert class_name == error_class.__name__, code
+        assert category is not None, code
+        assert any(base.__name__ == category for base in error_class.__mro__), code
+        assert status == error_class.http_status == STATUS_BY_CODE[code], code
+    transport = {code: row for code, row in documented.items() if code in TRANSPORT_CODES}
+    assert {code: row[0] for code, row in transport.items()} == dict(TRANSPORT_CODES)
