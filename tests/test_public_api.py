@@ -133,6 +133,7 @@ ADAPTERS = [
     "RepositoryOverrides",
     "Shop",
     "ShopSettings",
+    "ShopUnitOfWork",
     "build_shop",
     "open_backend",
 ]

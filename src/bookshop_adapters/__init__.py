@@ -8,6 +8,7 @@ from bookshop_adapters.bootstrap import (
     RepositoryOverrides,
     Shop,
     ShopSettings,
+    ShopUnitOfWork,
     build_shop,
     open_backend,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "RepositoryOverrides",
     "Shop",
     "ShopSettings",
+    "ShopUnitOfWork",
     "build_shop",
     "open_backend",
 ]

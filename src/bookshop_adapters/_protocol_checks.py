@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from bookshop_adapters.argon2 import Argon2PasswordHasher
-    from bookshop_adapters.bootstrap import Backend, ShopUnitOfWork
+    from bookshop_adapters.backend import Backend, ShopUnitOfWork
     from bookshop_adapters.images import LocalDirectoryImageStore, MemoryImageStore
     from bookshop_adapters.jwt import PyJwtTokenCodec
     from bookshop_adapters.memory import MemoryBackend, MemoryStore

@@ -19,26 +19,25 @@ import os
 import secrets
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 from attrs import field, frozen
 from attrs.validators import matches_re
 
 from bookshop_adapters.argon2 import Argon2PasswordHasher
+from bookshop_adapters.backend import Backend, ShopUnitOfWork
 from bookshop_adapters.images import LocalDirectoryImageStore, MemoryImageStore
 from bookshop_adapters.jwt import PyJwtTokenCodec
 from bookshop_adapters.memory import MemoryBackend
 from bookshop_adapters.oauth import OAuthAdapters, OAuthSettings
 from bookshop_core.catalog.images import CoverImages, ImageStore
-from bookshop_core.catalog.ports import CatalogUnitOfWork
 from bookshop_core.catalog.use_cases import Catalog
 from bookshop_core.identity.oauth import (
     GoogleIdTokenVerifier,
     OAuthLogin,
     OAuthProvider,
-    OAuthStateUnitOfWork,
 )
-from bookshop_core.identity.ports import IdentityUnitOfWork, PasswordHasher, TokenCodec
+from bookshop_core.identity.ports import PasswordHasher, TokenCodec
 from bookshop_core.identity.settings import IdentitySettings
 from bookshop_core.identity.use_cases import Identity
 from bookshop_core.kernel.clock import Clock, SystemClock
@@ -54,6 +53,7 @@ __all__ = [
     "RepositoryOverrides",
     "Shop",
     "ShopSettings",
+    "ShopUnitOfWork",
     "build_shop",
     "open_backend",
 ]
@@ -64,10 +64,6 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///bookshop.db"
 JWT_SECRET_ENV = "BOOKSHOP_JWT_SECRET"
 
 _log = logging.getLogger("bookshop.bootstrap")
-
-
-class ShopUnitOfWork(CatalogUnitOfWork, IdentityUnitOfWork, OAuthStateUnitOfWork, Protocol):
-    """Everything the shop's contexts need from one unit of work."""
 
 
 RepositoryFactory = Callable[[Any], object]
@@ -140,19 +136,6 @@ class _OverriddenUnitOfWork:
         await self._inner.rollback()
 
 
-class Backend(Protocol):
-    """A store the shop runs on: makes units of work, answers health checks, closes."""
-
-    @property
-    def dialect_name(self) -> str: ...
-
-    def unit_of_work(self, *, read_only: bool = False) -> Any: ...
-
-    async def ping(self) -> bool: ...
-
-    async def aclose(self) -> None: ...
-
-
 @frozen
 class ShopSettings:
     """Shop-wide configuration.
@@ -196,8 +179,10 @@ class Shop:
         token_codec: TokenCodec | None = None,
         oauth_providers: Mapping[str, OAuthProvider] | None = None,
         google_id_tokens: GoogleIdTokenVerifier | None = None,
+        owns_backend: bool = True,
     ) -> None:
         self.backend = backend
+        self._owns_backend = owns_backend
         self.clock = clock
         self.events = events
         self.settings = settings
@@ -236,7 +221,8 @@ class Shop:
     async def aclose(self) -> None:
         """Release the store's connections; the shop is unusable afterwards."""
         await self._oauth_adapters.aclose()
-        await self.backend.aclose()
+        if self._owns_backend:
+            await self.backend.aclose()
 
     async def __aenter__(self) -> Shop:
         return self
@@ -320,6 +306,7 @@ class _ShopOpener:
 def build_shop(
     url: str | None = None,
     *,
+    backend: Backend | None = None,
     clock: Clock | None = None,
     events: EventBus | None = None,
     settings: ShopSettings | None = None,
@@ -337,6 +324,8 @@ def build_shop(
     Args:
         url: ``memory://``, ``sqlite+aiosqlite:///PATH`` or ``postgresql+asyncpg://...``;
             defaults to ``$BOOKSHOP_DATABASE_URL``, else a ``bookshop.db`` file here.
+        backend: A :class:`~bookshop_adapters.backend.Backend` object instead of a URL (yours,
+            or a shipped one); the shop does not close it, its opener does.
         clock: The source of "now" (default: the system clock).
         events: The event bus (default: a new one); subscribe handlers on ``shop.events``.
         settings: Shop-wide configuration.
@@ -358,10 +347,13 @@ def build_shop(
     Returns:
         An object to ``await`` (giving a :class:`Shop`) or to use with ``async with``.
     """
+    if url is not None and backend is not None:
+        raise TypeError("build_shop takes a URL or a backend=, not both")
     resolved = url or os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
+    given = backend
 
     async def open_shop() -> Shop:
-        backend = await open_backend(resolved, migrate=migrate)
+        backend = given if given is not None else await open_backend(resolved, migrate=migrate)
         transactions = unit_of_work
         if repositories:
             try:
@@ -369,7 +361,8 @@ def build_shop(
                     transactions or backend.unit_of_work, repositories
                 )
             except BaseException:
-                await backend.aclose()
+                if given is None:
+                    await backend.aclose()
                 raise
         return Shop(
             backend=backend,
@@ -382,6 +375,7 @@ def build_shop(
             token_codec=token_codec,
             oauth_providers=oauth_providers,
             google_id_tokens=google_id_tokens,
+            owns_backend=given is None,
         )
 
     return _ShopOpener(open_shop)

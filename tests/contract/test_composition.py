@@ -6,7 +6,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from bookshop_adapters import build_shop
+from bookshop_adapters import build_shop, open_backend
+from bookshop_adapters.memory import MemoryBackend
 from bookshop_adapters.testing.pytest_plugin import ShopFactory
 from bookshop_core import Book, BookRepository, CreateBook, ManualClock, NewBook, Principal
 
@@ -52,3 +53,24 @@ async def test_an_unknown_repository_name_is_refused(shop_factory: ShopFactory) 
     url = await shop_factory.new_url()
     with pytest.raises(ValueError, match="bookz"):
         await build_shop(url, repositories={"bookz": lambda uow: None})
+
+
+async def test_a_backend_object_is_accepted_and_left_open(shop_factory: ShopFactory) -> None:
+    """build_shop(backend=...) runs the shop on that object, and closing the shop leaves the
+    backend to its opener: a second shop on it sees the first one's data."""
+    url = await shop_factory.new_url()
+    backend = await open_backend(url)
+    try:
+        async with build_shop(backend=backend, clock=ManualClock()) as shop:
+            assert shop.backend is backend
+            book = await shop.catalog.create_book(ADMIN, CreateBook("Dune", "F. H.", "9.99"))
+        async with build_shop(backend=backend, clock=ManualClock()) as again:
+            assert (await again.catalog.get_book(book.id)).title == "Dune"
+    finally:
+        await backend.aclose()
+
+
+async def test_a_url_and_a_backend_together_are_refused() -> None:
+    """Naming the store twice is a TypeError, before anything is opened."""
+    with pytest.raises(TypeError, match="not both"):
+        build_shop("memory://", backend=MemoryBackend())
