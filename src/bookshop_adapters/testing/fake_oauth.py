@@ -14,8 +14,9 @@ It can be told to misbehave: an unverified or missing email (via the account), a
 failing with a status and body (:meth:`FakeProvider.fail`), and flawed ID tokens
 (:class:`IdTokenFlaw`: wrong signature, audience, issuer, nonce, expired, ``alg: none``, ...).
 
-The server runs in its own thread with its own event loop, so one instance can serve any number
-of tests whatever their event loops::
+It is a small Starlette app served by uvicorn on ``127.0.0.1`` and an ephemeral port, in a
+thread of its own with its own event loop, so one instance can serve any number of tests
+whatever their event loops::
 
     with FakeOAuthServer() as fake:
         adapters = OAuthAdapters.from_settings(fake.settings())
@@ -28,26 +29,31 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import enum
 import hashlib
 import hmac
 import json
 import secrets
+import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
 import httpx
 import jwt
+import uvicorn
 from attrs import define, field, frozen
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
 
 from bookshop_adapters.oauth.settings import GOOGLE_ISSUERS, OAuthProviderSettings, OAuthSettings
 from bookshop_core.kernel.clock import Clock
@@ -66,7 +72,7 @@ __all__ = [
 #: The issuer the fake writes into ID tokens: the real Google's, so default settings accept it.
 GOOGLE_ISSUER: Final = GOOGLE_ISSUERS[0]
 _READ_TIMEOUT: Final = 10.0
-_MAX_BODY: Final = 1 << 20
+_START_TIMEOUT: Final = 30.0
 
 
 # -- what the fake knows -----------------------------------------------------------------------
@@ -162,16 +168,25 @@ class _Failure:
     times: int | None
 
 
+_Handler = Callable[[RecordedRequest], Response]
+
+
 @frozen
-class _Response:
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: tuple[tuple[str, str], ...] = ()
+class _Endpoint:
+    """One route of a fake provider: its method, its name for :meth:`FakeProvider.fail`, and
+    what answers it."""
+
+    method: str
+    name: str
+    handle: _Handler
 
 
-def _json(status: int, value: Any) -> _Response:
-    return _Response(status, json.dumps(value).encode())
+def _json(status: int, value: Any) -> Response:
+    return JSONResponse(value, status)
+
+
+def _refuse(reason: str) -> Response:
+    return PlainTextResponse(reason, 400)
 
 
 def _b64(data: bytes) -> str:
@@ -202,6 +217,9 @@ class FakeProvider:
         account: Who approves the next authorization.
         lock: The server's lock (the server thread and the test thread share this state).
     """
+
+    #: Whether authorization requests must be OpenID Connect ones (``openid`` scope).
+    oidc: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -266,7 +284,7 @@ class FakeProvider:
                 self._failures.pop(endpoint, None)
                 self._delays.pop(endpoint, None)
 
-    def _failure(self, endpoint: str) -> _Response | None:
+    def _failure(self, endpoint: str) -> Response | None:
         failure = self._failures.get(endpoint)
         if failure is None:
             return None
@@ -274,24 +292,29 @@ class FakeProvider:
             failure.times -= 1
             if failure.times <= 0:
                 del self._failures[endpoint]
-        return _Response(failure.status, failure.body, failure.content_type)
+        return Response(failure.body, failure.status, media_type=failure.content_type)
 
-    def _authorize(self, query: Mapping[str, str], *, oidc: bool) -> _Response:
+    def endpoints(self) -> dict[str, _Endpoint]:
+        """The provider's routes, by path under ``/<name>``."""
+        raise NotImplementedError
+
+    def _authorize(self, request: RecordedRequest) -> Response:
+        query = request.query
         if query.get("client_id") != self.client_id:
-            return _Response(400, b"unknown client_id", "text/plain")
+            return _refuse("unknown client_id")
         redirect_uri = query.get("redirect_uri", "")
         state = query.get("state", "")
         challenge = query.get("code_challenge", "")
         if not redirect_uri.startswith(("http://", "https://")) or not state:
-            return _Response(400, b"redirect_uri and state are required", "text/plain")
+            return _refuse("redirect_uri and state are required")
         if query.get("code_challenge_method") != "S256" or len(challenge) != 43:
-            return _Response(400, b"PKCE with S256 is required", "text/plain")
+            return _refuse("PKCE with S256 is required")
         scope = query.get("scope", "")
-        if oidc and (query.get("response_type") != "code" or "openid" not in scope.split()):
-            return _Response(400, b"response_type=code and scope openid required", "text/plain")
+        if self.oidc and (query.get("response_type") != "code" or "openid" not in scope.split()):
+            return _refuse("response_type=code and scope openid required")
         if self.deny:
             location = _with_query(redirect_uri, {"error": "access_denied", "state": state})
-            return _Response(302, headers=(("Location", location),))
+            return RedirectResponse(location, 302)
         code = secrets.token_urlsafe(24)
         self._grants[code] = _Grant(
             account=self.account,
@@ -302,7 +325,7 @@ class FakeProvider:
             scope=scope,
         )
         location = _with_query(redirect_uri, {"code": code, "state": state})
-        return _Response(302, headers=(("Location", location),))
+        return RedirectResponse(location, 302)
 
     def _redeem(self, form: Mapping[str, str]) -> _Grant | str:
         """The grant for a valid token request, or an OAuth error code."""
@@ -326,8 +349,16 @@ class FakeGitHub(FakeProvider):
     """The fake GitHub: ``/login/oauth/authorize``, ``/login/oauth/access_token``, and the
     API's ``/user`` and ``/user/emails``."""
 
-    def _token(self, form: Mapping[str, str]) -> _Response:
-        redeemed = self._redeem(form)
+    def endpoints(self) -> dict[str, _Endpoint]:
+        return {
+            "/login/oauth/authorize": _Endpoint("GET", "authorize", self._authorize),
+            "/login/oauth/access_token": _Endpoint("POST", "token", self._token),
+            "/api/user": _Endpoint("GET", "user", self._user),
+            "/api/user/emails": _Endpoint("GET", "emails", self._emails),
+        }
+
+    def _token(self, request: RecordedRequest) -> Response:
+        redeemed = self._redeem(request.form)
         if isinstance(redeemed, str):
             # GitHub reports refused codes with HTTP 200 and an error field.
             error = "bad_verification_code" if redeemed == "invalid_grant" else redeemed
@@ -342,8 +373,8 @@ class FakeGitHub(FakeProvider):
             return None
         return self.access_tokens.get(token)
 
-    def _user(self, headers: Mapping[str, str]) -> _Response:
-        account = self._account_of(headers)
+    def _user(self, request: RecordedRequest) -> Response:
+        account = self._account_of(request.headers)
         if account is None:
             return _json(401, {"message": "Bad credentials"})
         return _json(
@@ -357,8 +388,8 @@ class FakeGitHub(FakeProvider):
             },
         )
 
-    def _emails(self, headers: Mapping[str, str]) -> _Response:
-        account = self._account_of(headers)
+    def _emails(self, request: RecordedRequest) -> Response:
+        account = self._account_of(request.headers)
         if account is None:
             return _json(401, {"message": "Bad credentials"})
         emails: list[dict[str, Any]] = []
@@ -386,6 +417,8 @@ class FakeGoogle(FakeProvider):
         **kwargs: See :class:`FakeProvider`.
     """
 
+    oidc = True
+
     def __init__(self, *, now: Callable[[], float] = time.time, **kwargs: Any) -> None:
         super().__init__("google", **kwargs)
         self.now = now
@@ -405,6 +438,13 @@ class FakeGoogle(FakeProvider):
         with self._lock:
             self._key, self._kid = key, secrets.token_hex(8)
             return self._kid
+
+    def endpoints(self) -> dict[str, _Endpoint]:
+        return {
+            "/o/oauth2/v2/auth": _Endpoint("GET", "authorize", self._authorize),
+            "/token": _Endpoint("POST", "token", self._token),
+            "/oauth2/v3/certs": _Endpoint("GET", "jwks", lambda _: _json(200, self.jwks())),
+        }
 
     def jwks(self) -> dict[str, Any]:
         """The published key set."""
@@ -505,7 +545,8 @@ class FakeGoogle(FakeProvider):
     ) -> str:
         return f"{self._signing_input(header, payload)}.{_b64(signature)}"
 
-    def _token(self, form: Mapping[str, str]) -> _Response:
+    def _token(self, request: RecordedRequest) -> Response:
+        form = request.form
         if form.get("grant_type") != "authorization_code":
             return _json(400, {"error": "unsupported_grant_type"})
         redeemed = self._redeem(form)
@@ -531,22 +572,18 @@ class FakeGoogle(FakeProvider):
 # -- the server ------------------------------------------------------------------------------
 
 
-_STATUS_TEXT: Final = {
-    200: "OK",
-    302: "Found",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
+async def _recorded(request: Request) -> RecordedRequest:
+    form: dict[str, str] = {}
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        # Parsed here rather than by request.form(), which needs python-multipart.
+        form = dict(parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True))
+    return RecordedRequest(
+        request.method, request.url.path, dict(request.query_params), dict(request.headers), form
+    )
 
 
 class FakeOAuthServer:
-    """A fake GitHub and Google on ``http://127.0.0.1:<port>``, in a background thread.
+    """A fake GitHub and Google on ``http://127.0.0.1:<port>``, served by uvicorn in a thread.
 
     Use it as a (sync or async) context manager, or call :meth:`start` and :meth:`stop`.
 
@@ -597,9 +634,8 @@ class FakeOAuthServer:
         self.requests: list[RecordedRequest] = []
         self._host = host
         self._port: int | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
-        self._stopped: asyncio.Event | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -611,53 +647,46 @@ class FakeOAuthServer:
         return f"http://{self._host}:{self._port}"
 
     def start(self) -> FakeOAuthServer:
-        """Start serving in a background thread; returns ``self`` once it listens."""
+        """Start serving in a background thread; returns ``self`` once it listens.
+
+        Raises:
+            RuntimeError: uvicorn did not come up.
+        """
         if self._thread is not None:
             return self
-        ready = threading.Event()
-        failure: list[BaseException] = []
-        self._thread = threading.Thread(
-            target=self._serve, args=(ready, failure), name="fake-oauth-server", daemon=True
+        # Bound here, so the ephemeral port is known before uvicorn starts.
+        listener = socket.create_server((self._host, 0))
+        config = uvicorn.Config(
+            self.app(),
+            log_config=None,  # leave the test process's logging alone
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,  # a stalled endpoint must not hold up stop()
         )
-        self._thread.start()
-        ready.wait(timeout=30)
-        if failure:
-            self._thread.join()
-            self._thread = None
-            raise RuntimeError("the fake OAuth server could not start") from failure[0]
-        if self._port is None:
-            raise RuntimeError("the fake OAuth server did not start in time")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [listener]}, name="fake-oauth", daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not server.started:
+            server.should_exit = True
+            thread.join(timeout=_START_TIMEOUT)
+            listener.close()
+            raise RuntimeError("the fake OAuth server could not start")
+        self._server, self._thread = server, thread
+        self._port = listener.getsockname()[1]
         return self
 
     def stop(self) -> None:
         """Stop serving and join the thread."""
-        if self._thread is None:
+        if self._server is None or self._thread is None:
             return
-        loop, stopped = self._loop, self._stopped
-        if loop is not None and stopped is not None:
-            loop.call_soon_threadsafe(stopped.set)
-        self._thread.join(timeout=30)
-        self._thread = None
-        self._port = None
-
-    def _serve(self, ready: threading.Event, failure: list[BaseException]) -> None:
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._stopped = asyncio.Event()
-            server = await asyncio.start_server(self._handle, self._host, 0)
-            self._port = server.sockets[0].getsockname()[1]
-            ready.set()
-            try:
-                await self._stopped.wait()
-            finally:
-                server.close()
-                await server.wait_closed()
-
-        try:
-            asyncio.run(main())
-        except BaseException as exc:
-            failure.append(exc)
-            ready.set()
+        self._server.should_exit = True
+        self._thread.join(timeout=_START_TIMEOUT)
+        self._server = self._thread = self._port = None
 
     def __enter__(self) -> FakeOAuthServer:
         return self.start()
@@ -779,101 +808,35 @@ class FakeOAuthServer:
 
     # -- HTTP --------------------------------------------------------------------------------
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        delay = 0.0
-        try:
-            response, delay = await asyncio.wait_for(self._read_and_route(reader), _READ_TIMEOUT)
-        except (TimeoutError, asyncio.IncompleteReadError, ValueError, ConnectionError):
-            response = _Response(400, b"bad request", "text/plain")
-        try:
+    def app(self) -> Starlette:
+        """The ASGI app that serves both fakes (what :meth:`start` runs under uvicorn)."""
+        return Starlette(
+            routes=[
+                Route(
+                    f"/{provider.name}{path}",
+                    self._endpoint(provider, endpoint),
+                    methods=[endpoint.method],
+                )
+                for provider in (self.github, self.google)
+                for path, endpoint in provider.endpoints().items()
+            ]
+        )
+
+    def _endpoint(
+        self, provider: FakeProvider, endpoint: _Endpoint
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """Record the request, then answer with the injected failure or the handler's answer,
+        after the injected stall."""
+
+        async def answer(request: Request) -> Response:
+            recorded = await _recorded(request)
+            with self._lock:
+                self.requests.append(recorded)
+                response = provider._failure(endpoint.name) or endpoint.handle(recorded)
+                delay = provider._delays.get(endpoint.name, 0.0)
             if delay:
                 await asyncio.sleep(delay)
-            writer.write(self._encode(response))
-            await writer.drain()
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
+            response.headers["cache-control"] = "no-store"
+            return response
 
-    async def _read_and_route(self, reader: asyncio.StreamReader) -> tuple[_Response, float]:
-        request_line = (await reader.readline()).decode("latin-1").strip()
-        method, target, _version = request_line.split(" ", 2)
-        headers: dict[str, str] = {}
-        while True:
-            line = await reader.readline()
-            if line in (b"\r\n", b"\n", b""):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0") or "0")
-        if length > _MAX_BODY:
-            raise ValueError("body too large")
-        body = await reader.readexactly(length) if length else b""
-        parts = urlsplit(target)
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        form: dict[str, str] = {}
-        if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-            form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-        with self._lock:
-            self.requests.append(RecordedRequest(method, parts.path, query, headers, form))
-            return self._route(method, parts.path, query, headers, form)
-
-    def _route(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, str],
-        headers: Mapping[str, str],
-        form: Mapping[str, str],
-    ) -> tuple[_Response, float]:
-        github, google = self.github, self.google
-        routes: dict[tuple[str, str], tuple[FakeProvider, str, Callable[[], _Response]]] = {
-            ("GET", "/github/login/oauth/authorize"): (
-                github,
-                "authorize",
-                lambda: github._authorize(query, oidc=False),
-            ),
-            ("POST", "/github/login/oauth/access_token"): (
-                github,
-                "token",
-                lambda: github._token(form),
-            ),
-            ("GET", "/github/api/user"): (github, "user", lambda: github._user(headers)),
-            ("GET", "/github/api/user/emails"): (
-                github,
-                "emails",
-                lambda: github._emails(headers),
-            ),
-            ("GET", "/google/o/oauth2/v2/auth"): (
-                google,
-                "authorize",
-                lambda: google._authorize(query, oidc=True),
-            ),
-            ("POST", "/google/token"): (google, "token", lambda: google._token(form)),
-            ("GET", "/google/oauth2/v3/certs"): (
-                google,
-                "jwks",
-                lambda: _json(200, google.jwks()),
-            ),
-        }
-        route = routes.get((method, path))
-        if route is None:
-            known = {p for _, p in routes}
-            return _Response(405 if path in known else 404, b"", "text/plain"), 0.0
-        provider, endpoint, handler = route
-        return provider._failure(endpoint) or handler(), provider._delays.get(endpoint, 0.0)
-
-    @staticmethod
-    def _encode(response: _Response) -> bytes:
-        reason = _STATUS_TEXT.get(response.status, "Status")
-        lines = [
-            f"HTTP/1.1 {response.status} {reason}",
-            f"Content-Type: {response.content_type}",
-            f"Content-Length: {len(response.body)}",
-            "Cache-Control: no-store",
-            "Connection: close",
-            *(f"{name}: {value}" for name, value in response.headers),
-        ]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + response.body
+        return answer
