@@ -33,7 +33,7 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(64))
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(64))
 WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(range(64))
 GIF = b"GIF89a\x01\x00\x01\x00" + bytes(range(64))
-URL = re.compile(r"^/uploads/[0-9a-f]{32}\.(png|jpg|webp)$")
+URL = re.compile(r"^http://testserver/uploads/[0-9a-f]{32}\.(png|jpg|webp)$")
 
 
 @pytest.fixture
@@ -113,8 +113,8 @@ async def test_images_are_accepted_by_content_whatever_the_declared_type(
     content_type: str,
     declared: str,
 ) -> None:
-    """JPEG, PNG and WebP are recognised by their bytes: 200 {url}, and the url serves the
-    same bytes with the real content type."""
+    """JPEG, PNG and WebP are recognised by their bytes: 200 {url}, an absolute URL on the
+    request's base URL that serves the same bytes with the real content type."""
     response = await upload(client, admin, data, declared, filename="cover.gif")
     assert response.status_code == 200, response.text
     assert set(response.json()) == {"url"}
@@ -125,6 +125,19 @@ async def test_images_are_accepted_by_content_whatever_the_declared_type(
     assert served.content == data
     assert served.headers["content-type"] == content_type
     assert served.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_the_url_is_built_on_the_configured_public_url(
+    serve: Serve, shop: Shop, admin: dict[str, str]
+) -> None:
+    """With a public base URL configured, the url starts with it (path prefix included)
+    whatever host the request used, and its path serves the image."""
+    app = create_app(shop=shop, public_url="https://shop.example/api/")
+    async with serve(app) as client:
+        url = (await upload(client, admin, PNG)).json()["url"]
+        assert re.fullmatch(r"https://shop\.example/api/uploads/[0-9a-f]{32}\.png", url)
+        served = await client.get(url.removeprefix("https://shop.example/api"))
+    assert served.content == PNG
 
 
 async def test_each_upload_gets_a_new_name(

@@ -4,8 +4,12 @@ The upload is handed to :meth:`CoverImages.upload <bookshop_core.catalog.images.
 upload>` chunk by chunk: the core checks the real type from the first bytes (JPEG, PNG or WebP,
 whatever type the client declared) and refuses the stream as soon as it passes the size limit,
 and the image store (a local directory or memory) writes it atomically, so a refused upload
-leaves nothing behind. ``GET /uploads/{name}`` serves what was stored, so the ``url`` an upload
-returns works against this app.
+leaves nothing behind. ``GET /uploads/{name}`` serves what was stored.
+
+The ``url`` an upload returns is absolute (the existing web client's book form refuses anything
+else): the app's configured public base URL (``create_app(public_url=...)``) followed by the
+store's path for the image, else the base URL the request arrived at. A store that names its
+images with absolute URLs itself (a CDN) is answered as it is.
 """
 
 from __future__ import annotations
@@ -13,14 +17,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, File, HTTPException, Path, Response, UploadFile
+from fastapi import APIRouter, File, HTTPException, Path, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from bookshop_core.catalog.images import MAX_IMAGE_BYTES
 from bookshop_examples.http.deps import ADMIN_AUTH_CODES, AdminDep, ShopDep
 from bookshop_examples.http.errors import error_responses
 
-__all__ = ["UPLOAD_CHUNK_BYTES", "UploadOut", "router"]
+__all__ = ["UPLOAD_CHUNK_BYTES", "UploadOut", "absolute_url", "router"]
 
 #: How much of the uploaded file is read at a time.
 UPLOAD_CHUNK_BYTES: Final = 64 * 1024
@@ -38,7 +42,22 @@ _IMAGE_HEADERS: Final = {
 class UploadOut(BaseModel):
     """Where the uploaded image is served from (use it as a book's ``cover_image_url``)."""
 
-    url: str = Field(examples=["/uploads/3f9c0d2e8b7a4f1e9d6c5b4a3f2e1d0c.png"])
+    url: str = Field(
+        description="An absolute URL that serves the image.",
+        examples=["https://shop.example.com/uploads/3f9c0d2e8b7a4f1e9d6c5b4a3f2e1d0c.png"],
+    )
+
+
+def absolute_url(request: Request, url: str) -> str:
+    """``url`` as an absolute URL: already absolute, or a path joined to the app's public base.
+
+    The base is ``app.state.public_url`` when configured (behind a proxy it must be), else the
+    base URL the request arrived at (its scheme, host and root path).
+    """
+    if url.startswith(("http://", "https://")):
+        return url
+    base = getattr(request.app.state, "public_url", None) or str(request.base_url)
+    return str(base).rstrip("/") + "/" + url.lstrip("/")
 
 
 async def _chunks(file: UploadFile) -> AsyncIterator[bytes]:
@@ -53,6 +72,7 @@ async def _chunks(file: UploadFile) -> AsyncIterator[bytes]:
     summary="Upload a cover image",
 )
 async def upload_image(
+    request: Request,
     shop: ShopDep,
     principal: AdminDep,
     file: Annotated[
@@ -63,12 +83,13 @@ async def upload_image(
         ),
     ],
 ) -> Any:
-    """Store an image; 400 ``HTTP_400`` for anything else, an empty file or one too large."""
+    """Store an image and answer the absolute URL serving it; 400 ``HTTP_400`` for anything
+    else, an empty file or one too large."""
     try:
         stored = await shop.images.upload(principal, _chunks(file))
     finally:
         await file.close()
-    return UploadOut(url=stored.url)
+    return UploadOut(url=absolute_url(request, stored.url))
 
 
 @router.get(
