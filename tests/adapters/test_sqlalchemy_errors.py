@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import attrs
 import pytest
 from sqlalchemy import ForeignKeyConstraint, event, text
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +24,7 @@ from bookshop_adapters.sqlalchemy import (
     open_sql_backend,
     translate_error,
 )
-from bookshop_core.catalog.entities import NewBook
+from bookshop_core.catalog.entities import BookChanges, NewBook
 from bookshop_core.errors import Conflict, DomainError, Unavailable, ValidationError
 
 
@@ -85,7 +84,7 @@ async def test_uq_books_isbn_is_book_isbn_conflict(backend: SqlBackend) -> None:
     assert_error(caught, Conflict, "BOOK_ISBN_CONFLICT", "isbn")
     async with backend.unit_of_work() as uow:
         with pytest.raises(Conflict) as caught:
-            await uow.books.update(attrs.evolve(other, isbn="9780306406157"))
+            await uow.books.update(other.id, BookChanges(isbn="9780306406157"), other.updated_at)
     assert_error(caught, Conflict, "BOOK_ISBN_CONFLICT", "isbn")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
@@ -10,7 +11,9 @@ import attrs
 
 from bookshop_adapters.memory.store import Journal, MemoryStore
 from bookshop_core.catalog.entities import (
+    MAX_GENRE_DEPTH,
     Book,
+    BookChanges,
     BookQuery,
     BookSort,
     Genre,
@@ -25,6 +28,7 @@ from bookshop_core.catalog.errors import (
     InsufficientStock,
 )
 from bookshop_core.kernel.pagination import Page, PageRequest
+from bookshop_core.kernel.validation import UNSET, Unset
 
 __all__ = ["MemoryBookRepository", "MemoryGenreRepository"]
 
@@ -52,9 +56,25 @@ class MemoryGenreRepository:
     async def list_all(self) -> Sequence[Genre]:
         return sorted(self._rows.values(), key=lambda g: (g.name.casefold(), g.id))
 
-    async def update(self, genre: Genre) -> None:
-        self._check_name_free(genre.name, genre.id)
-        self._journal.put(self._rows, genre.id, genre)
+    async def lock_tree(self) -> None:
+        # Nothing to do: the store's lock already serialises every transaction.
+        return None
+
+    async def update(
+        self, genre_id: int, *, name: str | Unset = UNSET, parent_id: int | Unset | None = UNSET
+    ) -> Genre | None:
+        genre = self._rows.get(genre_id)
+        if genre is None:
+            return None
+        if name is not UNSET:
+            self._check_name_free(name, genre_id)
+            genre = attrs.evolve(genre, name=name)
+        if parent_id is not UNSET:
+            if parent_id is not None and parent_id not in self._rows:
+                raise GenreNotFound(field="parent_id")  # the SQL schema's foreign key
+            genre = attrs.evolve(genre, parent_id=parent_id)
+        self._journal.put(self._rows, genre_id, genre)
+        return genre
 
     async def delete(self, genre_id: int) -> None:
         self._journal.remove(self._rows, genre_id)
@@ -67,12 +87,14 @@ class MemoryGenreRepository:
 
 
 def _subtree(genres: dict[int, Genre], root: int) -> set[int]:
-    found = {root}
-    grew = True
-    while grew:
-        before = len(found)
-        found |= {g.id for g in genres.values() if g.parent_id in found}
-        grew = len(found) != before
+    """``root`` and its sub-genres down to ``MAX_GENRE_DEPTH`` levels (the SQL query's bound;
+    a cycle in the data adds nothing once its genres are found)."""
+    found = level = {root}
+    for _ in range(MAX_GENRE_DEPTH - 1):
+        level = {g.id for g in genres.values() if g.parent_id in level} - found
+        if not level:
+            break
+        found = found | level
     return found
 
 
@@ -143,19 +165,18 @@ class MemoryBookRepository:
     async def get_many(self, book_ids: Sequence[int]) -> Sequence[Book]:
         return [self._rows[i] for i in sorted(set(book_ids)) if i in self._rows]
 
-    async def update(self, book: Book) -> None:
-        current = self._rows.get(book.id)
+    async def update(self, book_id: int, changes: BookChanges, updated_at: datetime) -> Book | None:
+        current = self._rows.get(book_id)
         if current is None:
-            return
-        self._check_isbn_free(book.isbn, book.id)
-        self._check_genre(book.genre_id)
-        kept = attrs.evolve(
-            book,
-            stock_quantity=current.stock_quantity,
-            review_count=current.review_count,
-            rating_sum=current.rating_sum,
-        )
-        self._journal.put(self._rows, book.id, kept)
+            return None
+        given = changes.given()
+        if "isbn" in given:
+            self._check_isbn_free(given["isbn"], book_id)
+        if "genre_id" in given:
+            self._check_genre(given["genre_id"])
+        updated = attrs.evolve(current, **given, updated_at=updated_at)
+        self._journal.put(self._rows, book_id, updated)
+        return updated
 
     async def delete(self, book_id: int) -> bool:
         if book_id not in self._rows:

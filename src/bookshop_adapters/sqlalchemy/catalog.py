@@ -17,12 +17,14 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Double,
+    Integer,
     Row,
     Select,
     bindparam,
@@ -31,14 +33,18 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     select,
+    text,
     update,
 )
 
 from bookshop_adapters.sqlalchemy.repository import SqlRepository
 from bookshop_adapters.sqlalchemy.tables import BookRow, GenreRow, table_of
 from bookshop_core.catalog.entities import (
+    MAX_GENRE_DEPTH,
     Book,
+    BookChanges,
     BookQuery,
     BookSort,
     Genre,
@@ -49,6 +55,7 @@ from bookshop_core.catalog.entities import (
 from bookshop_core.catalog.errors import InsufficientStock
 from bookshop_core.kernel.money import cents_to_money, money_to_cents
 from bookshop_core.kernel.pagination import Page, PageRequest
+from bookshop_core.kernel.validation import UNSET, Unset
 
 __all__ = [
     "BOOK_COLUMNS",
@@ -142,6 +149,11 @@ _GET_GENRE: Final = select(_genres.c.id, _genres.c.name, _genres.c.parent_id).wh
     _genres.c.id == bindparam("genre_id")
 )
 
+#: ``genres.lock_tree`` on PostgreSQL: a transaction-scoped advisory lock that only other
+#: callers of ``lock_tree`` wait for (no table lock: nothing else on ``genres`` is held off,
+#: and no lock is upgraded, so no deadlock). The key is fixed: "bookshop genre tree".
+_LOCK_GENRE_TREE: Final = text("SELECT pg_advisory_xact_lock(4236482736211591246)")
+
 
 def book_from_row(row: Row[Any]) -> Book:
     """The domain book of a row selected with :data:`BOOK_COLUMNS`."""
@@ -163,7 +175,7 @@ def book_from_row(row: Row[Any]) -> Book:
     )
 
 
-def _descriptive_values(book: Book | NewBook) -> dict[str, Any]:
+def _descriptive_values(book: NewBook) -> dict[str, Any]:
     """The columns a caller describes (not stock, not review counters), keys included."""
     return {
         "title": book.title,
@@ -179,6 +191,20 @@ def _descriptive_values(book: Book | NewBook) -> dict[str, Any]:
     }
 
 
+def _changed_values(changes: BookChanges) -> dict[str, Any]:
+    """The columns of the given fields only, derived keys included."""
+    given = changes.given()
+    values: dict[str, Any] = {}
+    for name, value in given.items():
+        if name == "price":
+            values["price_cents"] = money_to_cents(value)
+        else:
+            values[name] = value
+        if name in ("title", "author"):
+            values[f"{name}_key"] = value.casefold()
+    return values
+
+
 def _new_book_values(book: NewBook) -> dict[str, Any]:
     return {
         **_descriptive_values(book),
@@ -189,14 +215,25 @@ def _new_book_values(book: NewBook) -> dict[str, Any]:
 
 
 def genre_subtree_ids(genre_id: int | ColumnElement[int]) -> Any:
-    """A ``SELECT id`` of the genre and all its sub-genres (a recursive CTE), for use in
-    ``column.in_(...)`` inside the same statement. ``UNION`` (not ``ALL``) stops on cycles.
+    """A ``SELECT id`` of the genre and its sub-genres down to ``MAX_GENRE_DEPTH`` levels (a
+    recursive CTE), for use in ``column.in_(...)`` inside the same statement. The level
+    bound ends the recursion whatever the data (a cycle included; ids may then repeat,
+    which ``IN`` does not mind).
 
     Args:
         genre_id: The genre's id, or a ``bindparam`` standing for it.
     """
-    tree = select(_genres.c.id).where(_genres.c.id == genre_id).cte("genre_tree", recursive=True)
-    tree = tree.union(select(_genres.c.id).where(_genres.c.parent_id == tree.c.id))
+    one: ColumnElement[int] = literal_column("1", Integer())
+    tree = (
+        select(_genres.c.id, one.label("level"))
+        .where(_genres.c.id == genre_id)
+        .cte("genre_tree", recursive=True)
+    )
+    tree = tree.union_all(
+        select(_genres.c.id, tree.c.level + one).where(
+            _genres.c.parent_id == tree.c.id, tree.c.level < literal_column(str(MAX_GENRE_DEPTH))
+        )
+    )
     return select(tree.c.id)
 
 
@@ -223,13 +260,31 @@ class SqlGenreRepository(SqlRepository):
         rows = (await self._execute(statement)).all()
         return [Genre(row.id, row.name, row.parent_id) for row in rows]
 
-    async def update(self, genre: Genre) -> None:
+    async def lock_tree(self) -> None:
+        # SQLite: a writing transaction began with BEGIN IMMEDIATE and holds the database's
+        # write lock, so no other writer runs until it ends.
+        if self._dialect_name == "postgresql":
+            await self._execute(_LOCK_GENRE_TREE)
+
+    async def update(
+        self, genre_id: int, *, name: str | Unset = UNSET, parent_id: int | Unset | None = UNSET
+    ) -> Genre | None:
+        values: dict[str, Any] = {}
+        if name is not UNSET:
+            values.update(name=name, name_key=name.casefold())
+        if parent_id is not UNSET:
+            values["parent_id"] = parent_id
+        if not values:
+            return await self.get(genre_id)
+        # One statement: the given columns only, on the row as it is when locked.
         statement = (
             update(_genres)
-            .where(_genres.c.id == genre.id)
-            .values(name=genre.name, name_key=genre.name.casefold(), parent_id=genre.parent_id)
+            .where(_genres.c.id == genre_id)
+            .values(values)
+            .returning(_genres.c.id, _genres.c.name, _genres.c.parent_id)
         )
-        await self._execute(statement)
+        row = (await self._execute(statement)).one_or_none()
+        return None if row is None else Genre(row.id, row.name, row.parent_id)
 
     async def delete(self, genre_id: int) -> None:
         await self._execute(delete(_genres).where(_genres.c.id == genre_id))
@@ -288,13 +343,18 @@ class SqlBookRepository(SqlRepository):
         rows = await self._execute(_GET_BOOKS, {"book_ids": wanted})
         return [book_from_row(row) for row in rows]
 
-    async def update(self, book: Book) -> None:
+    async def update(self, book_id: int, changes: BookChanges, updated_at: datetime) -> Book | None:
+        # One statement writing the given columns only: concurrent updates of other columns
+        # survive (PostgreSQL re-applies it to the latest row version after waiting for the
+        # row lock), and a book deleted meanwhile matches no row.
         statement = (
             update(_books)
-            .where(_books.c.id == book.id)
-            .values(**_descriptive_values(book), updated_at=book.updated_at)
+            .where(_books.c.id == book_id)
+            .values(**_changed_values(changes), updated_at=updated_at)
+            .returning(*BOOK_COLUMNS)
         )
-        await self._execute(statement)
+        row = (await self._execute(statement)).one_or_none()
+        return None if row is None else book_from_row(row)
 
     async def delete(self, book_id: int) -> bool:
         result = await self._execute(delete(_books).where(_books.c.id == book_id))

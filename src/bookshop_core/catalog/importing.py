@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date
 from typing import Any
 
 from attrs import frozen
 
-from bookshop_core.catalog.commands import GENRE_NAME_MAX, CreateBook, SetStock
-from bookshop_core.catalog.entities import Book, Genre, NewBook
+from bookshop_core.catalog.commands import CreateBook, CreateGenre, SetStock
+from bookshop_core.catalog.entities import MAX_GENRE_DEPTH, Book, Genre, NewBook
 from bookshop_core.catalog.ports import CatalogUnitOfWork
+from bookshop_core.convert import structure
 from bookshop_core.errors import FieldError, ValidationError
 from bookshop_core.kernel.clock import Clock
 from bookshop_core.kernel.uow import Transaction
@@ -29,7 +29,6 @@ IMPORT_COLUMNS = (
     "cover_image_url",
     "stock_quantity",
 )
-_GENRE_DEPTH_MAX = 5
 
 
 @frozen
@@ -70,12 +69,19 @@ class ImportReport:
         return len(self.errors)
 
 
-def _blank_to_none(value: object) -> object:
-    return None if isinstance(value, str) and not value.strip() else value
+def _cell(value: object) -> object:
+    """A cell as the API would get it: text stripped; a blank cell is an absent field."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
 
 
 def parse_import_row(raw: Mapping[str, object]) -> ImportedRow:
-    """Validate one row of strings (or typed values) into an :class:`ImportedRow`.
+    """Validate one row of strings (or typed values) into an :class:`ImportedRow`, by the
+    API's own rules: the book's cells are structured into a :class:`CreateBook` exactly as a
+    JSON body would be, the stock as a :class:`SetStock`, each name of the genre path as a
+    :class:`CreateGenre`.
 
     Raises:
         ValidationError: every bad or unknown column of the row.
@@ -85,57 +91,51 @@ def parse_import_row(raw: Mapping[str, object]) -> ImportedRow:
         for name in raw
         if name not in IMPORT_COLUMNS
     ]
-    row = {name: _blank_to_none(raw.get(name)) for name in IMPORT_COLUMNS}
-    stock = _parse_int(row.pop("stock_quantity"), "stock_quantity", problems) or 0
-    genre_path = _parse_genre_path(row.pop("genre"), problems)
-    publish = row.get("publish_date")
-    if isinstance(publish, str):
-        try:
-            row["publish_date"] = date.fromisoformat(publish.strip())
-        except ValueError:
-            problems.append(FieldError(("publish_date",), "must be a date as YYYY-MM-DD"))
-            row["publish_date"] = None
+    cells = {name: _cell(raw.get(name)) for name in IMPORT_COLUMNS}
+    stock_cell = cells.pop("stock_quantity")
+    genre_cell = cells.pop("genre")
     book: CreateBook | None = None
     try:
-        book = CreateBook(**row)  # type: ignore[arg-type]  # values are checked by CreateBook
+        book = structure({k: v for k, v in cells.items() if v is not None}, CreateBook)
     except ValidationError as exc:
         problems.extend(exc.errors)
-    except TypeError:
-        problems.append(FieldError((), "missing required columns", "missing"))
-    try:
-        SetStock(stock)
-    except ValidationError as exc:
-        problems.extend(FieldError(("stock_quantity",), e.msg, e.type) for e in exc.errors)
+    stock = 0
+    if stock_cell is not None:
+        try:
+            stock = structure({"quantity": stock_cell}, SetStock).quantity
+        except ValidationError as exc:
+            problems.extend(_relocated(exc, "stock_quantity"))
+    genre_path = _parse_genre_path(genre_cell, problems)
     if problems or book is None:
         raise ValidationError(problems)
     return ImportedRow(book, genre_path, stock)
 
 
-def _parse_int(value: object, name: str, problems: list[FieldError]) -> int | None:
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 12:
-        return int(value)
-    problems.append(FieldError((name,), "must be an integer", "type_error"))
-    return None
+def _relocated(error: ValidationError, column: str) -> list[FieldError]:
+    return [FieldError((column,), e.msg, e.type) for e in error.errors]
 
 
 def _parse_genre_path(value: object, problems: list[FieldError]) -> tuple[str, ...]:
+    """The names of a path like ``Fiction/Fantasy``, each checked as a new genre's name."""
     if value is None:
         return ()
     if not isinstance(value, str):
         problems.append(FieldError(("genre",), "must be a genre path like Fiction/Fantasy"))
         return ()
-    parts = tuple(part.strip() for part in value.split("/"))
-    if (
-        any(not part or len(part) > GENRE_NAME_MAX for part in parts)
-        or len(parts) > _GENRE_DEPTH_MAX
-    ):
+    parts = value.split("/")
+    if len(parts) > MAX_GENRE_DEPTH:
         problems.append(
-            FieldError(("genre",), "must be a path of 1 to 5 names, each 1 to 100 characters")
+            FieldError(("genre",), f"must be a path of at most {MAX_GENRE_DEPTH} genre names")
         )
         return ()
-    return parts
+    names: list[str] = []
+    for part in parts:
+        try:
+            names.append(structure({"name": part}, CreateGenre).name)
+        except ValidationError as exc:
+            problems.extend(_relocated(exc, "genre"))
+            return ()
+    return tuple(names)
 
 
 class GenrePaths:
@@ -201,6 +201,8 @@ async def import_rows(
             errors.append(RowError(number, exc.errors))
     isbns = [row.book.isbn for _, row in parsed if row.book.isbn]
     taken = {b.isbn for b in await tx.uow.books.find_by_isbns(isbns)}
+    if any(row.genre_path for _, row in parsed):
+        await tx.uow.genres.lock_tree()  # as creating a genre does (see Catalog.create_genre)
     paths = GenrePaths(await tx.uow.genres.list_all())
     seen: set[str] = set()
     good: list[ImportedRow] = []

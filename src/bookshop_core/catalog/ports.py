@@ -7,11 +7,20 @@ passes the contract suite in ``bookshop_adapters.testing``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Protocol
 
-from bookshop_core.catalog.entities import Book, BookQuery, Genre, NewBook, StockChange
+from bookshop_core.catalog.entities import (
+    Book,
+    BookChanges,
+    BookQuery,
+    Genre,
+    NewBook,
+    StockChange,
+)
 from bookshop_core.kernel.pagination import Page, PageRequest
 from bookshop_core.kernel.uow import UnitOfWork
+from bookshop_core.kernel.validation import UNSET, Unset
 
 __all__ = ["BookRepository", "CatalogUnitOfWork", "GenreRepository"]
 
@@ -33,8 +42,23 @@ class GenreRepository(Protocol):
         """Every genre, ordered by case-folded name, then id."""
         ...
 
-    async def update(self, genre: Genre) -> None:
-        """Write ``genre``'s name and parent.
+    async def lock_tree(self) -> None:
+        """Hold off every other transaction that calls it until this one ends.
+
+        The use cases call it before they read the tree to check a move or a new genre's
+        depth, so that what they checked still holds when they write: two opposite moves at
+        once must never both pass their check and leave a cycle. A store whose writing
+        transactions are already serialised (the memory store; SQLite, whose writers take the
+        database's write lock at ``BEGIN``) can do nothing here.
+        """
+        ...
+
+    async def update(
+        self, genre_id: int, *, name: str | Unset = UNSET, parent_id: int | Unset | None = UNSET
+    ) -> Genre | None:
+        """Write only the given fields of the genre (one atomic write: a concurrent change of
+        the other field survives) and return the genre as stored; ``None`` when it does not
+        exist.
 
         Raises:
             Conflict: ``GENRE_CONFLICT`` when the new name is taken.
@@ -81,8 +105,10 @@ class BookRepository(Protocol):
         """The books with these ids that exist, in id order, in one round trip."""
         ...
 
-    async def update(self, book: Book) -> None:
-        """Write every descriptive field of ``book`` (not stock, not ratings).
+    async def update(self, book_id: int, changes: BookChanges, updated_at: datetime) -> Book | None:
+        """Write only the fields given in ``changes``, and ``updated_at``, in one atomic
+        write (concurrent changes of other fields survive), and return the book as stored;
+        ``None`` when it does not exist (deleted meanwhile included).
 
         Raises:
             Conflict: ``BOOK_ISBN_CONFLICT`` when the new ISBN is taken.

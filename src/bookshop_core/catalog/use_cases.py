@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import attrs
-
 from bookshop_core.catalog.commands import (
     MAX_STOCK,
     AdjustStock,
@@ -19,17 +17,20 @@ from bookshop_core.catalog.commands import (
 )
 from bookshop_core.catalog.entities import (
     Book,
+    BookChanges,
     BookQuery,
     BookRestocked,
     Genre,
     GenreNode,
     NewBook,
     StockChange,
+    Taxonomy,
+    unknown_genre,
 )
 from bookshop_core.catalog.errors import BookNotFound, GenreInUse, GenreNotFound
 from bookshop_core.catalog.importing import ImportReport, import_rows
 from bookshop_core.catalog.ports import CatalogUnitOfWork
-from bookshop_core.errors import FieldError, ValidationError
+from bookshop_core.errors import ValidationError
 from bookshop_core.kernel.clock import Clock, utc_clock
 from bookshop_core.kernel.ids import check_id
 from bookshop_core.kernel.pagination import Page
@@ -49,16 +50,12 @@ def _genre_not_found(genre_id: int, field: str = "genre_id") -> GenreNotFound:
 
 
 def build_genre_tree(genres: Sequence[Genre]) -> tuple[GenreNode, ...]:
-    """Arrange genres as a forest; siblings keep the order of ``genres``."""
-    children: dict[int | None, list[Genre]] = {}
-    for genre in genres:
-        children.setdefault(genre.parent_id, []).append(genre)
+    """Arrange genres as a forest; siblings keep the order of ``genres``.
 
-    def node(genre: Genre) -> GenreNode:
-        kids = tuple(node(child) for child in children.get(genre.id, ()))
-        return GenreNode(genre.id, genre.name, genre.parent_id, kids)
-
-    return tuple(node(root) for root in children.get(None, ()))
+    Built without recursion, so any depth works; genres caught in a cycle (bad stored data)
+    are left out rather than looped over.
+    """
+    return Taxonomy(genres).forest()
 
 
 class Catalog:
@@ -101,13 +98,16 @@ class Catalog:
 
         Raises:
             PermissionDenied: ``AUTH_FORBIDDEN`` for non-admins.
-            ValidationError: unknown ``parent_id``.
+            ValidationError: (refused, on ``parent_id``) an unknown parent, or one at the
+                depth limit (``MAX_GENRE_DEPTH``).
             Conflict: ``GENRE_CONFLICT`` when the name is taken (case-insensitively).
         """
         require_admin(principal)
         async with self._tx.write() as tx:
-            if command.parent_id is not None and await tx.uow.genres.get(command.parent_id) is None:
-                raise ValidationError.single("parent_id", "unknown genre")
+            if command.parent_id is not None:
+                # Locked before the read, so no move can deepen the parent meanwhile.
+                await tx.uow.genres.lock_tree()
+                Taxonomy(await tx.uow.genres.list_all()).check_parent(command.parent_id)
             genre = await tx.uow.genres.add(command.name, command.parent_id)
             await tx.commit()
         return genre
@@ -117,27 +117,31 @@ class Catalog:
     ) -> Genre:
         """Rename and/or move a genre; a genre cannot move under itself or its descendants.
 
+        Only the given fields are written, so a concurrent rename and move both survive.
+
         Raises:
             PermissionDenied: ``AUTH_FORBIDDEN``.
             NotFound: ``GENRE_NOT_FOUND``.
-            ValidationError: unknown ``parent_id``.
-            ValidationError: unknown ``parent_id``, or a move into the genre's own subtree
-                (field error type ``genre_cycle``).
+            ValidationError: (refused, on ``parent_id``) an unknown parent, a move into the
+                genre's own subtree (type ``genre_cycle``), or one that would nest part of its
+                subtree deeper than ``MAX_GENRE_DEPTH`` (type ``genre_depth``).
             Conflict: ``GENRE_CONFLICT`` (name taken).
         """
         require_admin(principal)
         check_id(genre_id, "genre_id")
         async with self._tx.write() as tx:
-            genres = {g.id: g for g in await tx.uow.genres.list_all()}
-            genre = genres.get(genre_id)
+            genres = tx.uow.genres
+            if command.parent_id is not UNSET:
+                # Moves are serialised: two opposite moves at once must not both pass their
+                # check against the same old tree (that would leave a cycle).
+                await genres.lock_tree()
+                taxonomy = Taxonomy(await genres.list_all())
+                if genre_id not in taxonomy:
+                    raise _genre_not_found(genre_id)
+                taxonomy.check_move(genre_id, command.parent_id)
+            genre = await genres.update(genre_id, name=command.name, parent_id=command.parent_id)
             if genre is None:
                 raise _genre_not_found(genre_id)
-            if command.name is not UNSET:
-                genre = attrs.evolve(genre, name=command.name)
-            if command.parent_id is not UNSET:
-                _check_move(genres, genre_id, command.parent_id)
-                genre = attrs.evolve(genre, parent_id=command.parent_id)
-            await tx.uow.genres.update(genre)
             await tx.commit()
         return genre
 
@@ -190,7 +194,7 @@ class Catalog:
 
         Raises:
             PermissionDenied: ``AUTH_FORBIDDEN``.
-            ValidationError: unknown ``genre_id``.
+            ValidationError: (refused) unknown ``genre_id``.
             Conflict: ``BOOK_ISBN_CONFLICT`` (field ``isbn``).
         """
         require_admin(principal)
@@ -215,26 +219,37 @@ class Catalog:
         return book
 
     async def update_book(self, principal: Principal, book_id: int, command: UpdateBook) -> Book:
-        """Change only the fields given in ``command``.
+        """Change only the fields given in ``command``; only those are written, so concurrent
+        updates of different fields all survive.
 
         Raises:
             PermissionDenied: ``AUTH_FORBIDDEN``.
-            NotFound: ``BOOK_NOT_FOUND``.
-            ValidationError: unknown ``genre_id``.
+            NotFound: ``BOOK_NOT_FOUND`` (also when the book is deleted meanwhile).
+            ValidationError: (refused) unknown ``genre_id``.
             Conflict: ``BOOK_ISBN_CONFLICT``.
         """
         require_admin(principal)
         check_id(book_id, "book_id")
-        changes = command.changes()
+        changes = BookChanges(
+            title=command.title,
+            author=command.author,
+            price=command.price,
+            isbn=command.isbn,
+            genre_id=command.genre_id,
+            description=command.description,
+            cover_image_url=command.cover_image_url,
+            publish_date=command.publish_date,
+        )
         async with self._tx.write() as tx:
-            book = await tx.uow.books.get(book_id)
+            book: Book | None
+            if changes.given():
+                if isinstance(changes.genre_id, int):
+                    await _check_genre_exists(tx, changes.genre_id)
+                book = await tx.uow.books.update(book_id, changes, self._clock.now())
+            else:
+                book = await tx.uow.books.get(book_id)
             if book is None:
                 raise _book_not_found(book_id)
-            if changes.get("genre_id") is not None:
-                await _check_genre_exists(tx, changes["genre_id"])
-            if changes:
-                book = attrs.evolve(book, **changes, updated_at=self._clock.now())
-                await tx.uow.books.update(book)
             await tx.commit()
         return book
 
@@ -266,7 +281,7 @@ class Catalog:
             PermissionDenied: ``AUTH_FORBIDDEN``.
             NotFound: ``BOOK_NOT_FOUND``.
             Conflict: ``BOOK_INSUFFICIENT_STOCK``.
-            ValidationError: the stock would exceed ``MAX_STOCK`` (field ``delta``).
+            ValidationError: (refused) the stock would exceed ``MAX_STOCK`` (field ``delta``).
         """
         require_admin(principal)
         check_id(book_id, "book_id")
@@ -275,7 +290,7 @@ class Catalog:
             # Stock <= MAX_STOCK and |delta| <= MAX_STOCK, so the sum still fits every column;
             # refusing it here rolls the adjustment back and keeps the invariant.
             if change is not None and change.after > MAX_STOCK:
-                raise ValidationError.single("delta", f"would take the stock above {MAX_STOCK}")
+                raise _stock_overflow()
             return await self._finish_stock_change(tx, book_id, change)
 
     async def import_books(
@@ -308,7 +323,7 @@ class Catalog:
         if change is None:
             raise _book_not_found(book_id)
         if change.after > MAX_STOCK:  # rolled back with the transaction
-            raise ValidationError.single("delta", f"would take the stock above {MAX_STOCK}")
+            raise _stock_overflow()
         book = await tx.uow.books.get(book_id)
         assert book is not None  # the stock change just locked it
         if change.before == 0 < change.after:
@@ -317,21 +332,10 @@ class Catalog:
         return book
 
 
+def _stock_overflow() -> ValidationError:
+    return ValidationError.refused("delta", f"The stock may not exceed {MAX_STOCK}")
+
+
 async def _check_genre_exists(tx: Transaction[CatalogUnitOfWork], genre_id: int | None) -> None:
     if genre_id is not None and await tx.uow.genres.get(genre_id) is None:
-        raise ValidationError.single("genre_id", "unknown genre")
-
-
-def _check_move(genres: dict[int, Genre], genre_id: int, parent_id: int | None) -> None:
-    if parent_id is None:
-        return
-    if parent_id not in genres:
-        raise ValidationError.single("parent_id", "unknown genre")
-    ancestor: int | None = parent_id
-    while ancestor is not None:
-        if ancestor == genre_id:
-            # API.md answers invalid moves with 422; the field error's type names the reason.
-            raise ValidationError(
-                [FieldError(("parent_id",), "would put the genre under itself", "genre_cycle")]
-            )
-        ancestor = genres[ancestor].parent_id
+        raise unknown_genre("genre_id")
