@@ -23,6 +23,7 @@ from bookshop_adapters.sqlalchemy.migrate import (
 from bookshop_adapters.sqlalchemy.repository import SqlRepository
 from bookshop_adapters.sqlalchemy.statements import StatementCounter, count_statements
 from bookshop_adapters.sqlalchemy.tables import Base
+from bookshop_adapters.sqlalchemy.timeouts import StoreTimeouts
 from bookshop_adapters.sqlalchemy.types import UTCDateTime
 from bookshop_adapters.sqlalchemy.uow import SqlUnitOfWork, repository
 
@@ -35,6 +36,7 @@ __all__ = [
     "SqlRepository",
     "SqlUnitOfWork",
     "StatementCounter",
+    "StoreTimeouts",
     "UTCDateTime",
     "alembic_config",
     "count_statements",

@@ -24,18 +24,34 @@ SQLite (``sqlite+aiosqlite:///path.db``, the embedded default)
 
 PostgreSQL (``postgresql+asyncpg://...``)
     READ COMMITTED, a pool of 10 (+10 overflow), connections recycled after 30 minutes, JIT off
-    (it only slows the short statements a shop runs). Race safety comes from row locks
-    (``SELECT ... FOR UPDATE``) and guarded atomic updates, not from a stricter isolation
-    level. Read-only units of work run ``BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY``:
-    all their statements read one snapshot (a list's page and its total agree). For a short
-    read-only transaction this costs nothing measurable, and it cannot fail to serialise.
+    (it only slows the short statements a shop runs). Connecting and every statement are
+    bounded (:class:`~bookshop_adapters.sqlalchemy.timeouts.StoreTimeouts`: the server's
+    ``statement_timeout``, asyncpg's connect ``timeout`` and ``command_timeout``), so a server
+    that stops answering gives ``STORE_UNAVAILABLE`` instead of hanging requests. Race
+    safety comes from row locks (``SELECT ... FOR UPDATE``) and guarded atomic updates, not
+    from a stricter isolation level. Read-only units of work run
+    ``BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY``: all their statements read one
+    snapshot (a list's page and its total agree). For a short read-only transaction this
+    costs nothing measurable, and it cannot fail to serialise.
 
-Any keyword given to :func:`create_engine_for_url` overrides these defaults.
+The waits (connecting, statements, the pool, SQLite's lock) come from a
+:class:`~bookshop_adapters.sqlalchemy.timeouts.StoreTimeouts`; any other keyword given to
+:func:`create_engine_for_url` overrides these defaults.
+
+Health (:meth:`SqlBackend.ping`) says the store is usable: it answers within the ping bound,
+its schema is at this code's newest revision (a missing or older schema would fail requests
+with ``STORE_SCHEMA_MISSING``), and it accepts writes. The write check costs no write: on
+SQLite a ``BEGIN IMMEDIATE`` with a zero busy timeout, rolled back at once (a read-only file
+fails it at once with ``SQLITE_READONLY``, before any lock; a write lock held by someone else
+means the file is writable, so it does not queue behind writers); on PostgreSQL the
+``transaction_read_only`` setting of a read-write transaction (on for a standby). Each ping is
+one small query of the version table, plus the SQLite probe.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 import time
@@ -50,6 +66,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 from sqlalchemy.util import await_
 
 from bookshop_adapters.sqlalchemy.errors import store_unavailable, translate_error
+from bookshop_adapters.sqlalchemy.timeouts import StoreTimeouts
 from bookshop_adapters.sqlalchemy.uow import READ_ONLY_OPTION, SqlUnitOfWork
 
 __all__ = [
@@ -57,17 +74,19 @@ __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "SQLITE_PRAGMAS",
     "SqlBackend",
+    "StoreTimeouts",
     "create_engine_for_url",
     "open_sql_backend",
 ]
 
 log = logging.getLogger("bookshop.sqlalchemy")
 
-#: How long a SQLite connection waits for a lock before giving up with ``STORE_BUSY``.
-SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+#: How long a SQLite connection waits for a lock by default (``StoreTimeouts().lock``)
+#: before giving up with ``STORE_BUSY``.
+SQLITE_BUSY_TIMEOUT_MS: Final = StoreTimeouts().lock_ms
 
 #: Run on every new SQLite connection, in this order (the timeout first, so that switching
-#: to WAL waits for a lock rather than failing).
+#: to WAL waits for a lock rather than failing); the busy timeout is ``StoreTimeouts.lock``.
 SQLITE_PRAGMAS: Final = (
     f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}",
     "PRAGMA foreign_keys = ON",
@@ -75,41 +94,61 @@ SQLITE_PRAGMAS: Final = (
     "PRAGMA synchronous = NORMAL",
 )
 
-#: How long :meth:`SqlBackend.ping` waits for the store before calling it unavailable.
-PING_TIMEOUT: Final = 5.0
-
-_POSTGRES_DEFAULTS: Final[dict[str, Any]] = {
-    "pool_size": 10,
-    "max_overflow": 10,
-    "pool_timeout": 30,
-    "pool_recycle": 1800,
-    "isolation_level": "READ COMMITTED",
-    "connect_args": {
-        "timeout": 10,
-        "server_settings": {"application_name": "bookshop", "jit": "off"},
-    },
-}
-
-_SQLITE_DEFAULTS: Final[dict[str, Any]] = {
-    "pool_size": 5,
-    "max_overflow": 15,
-    "pool_timeout": 60,
-    # The pool's reset is the engine's "reset" hook: a rollback only when one is needed.
-    "pool_reset_on_return": None,
-}
+#: How long :meth:`SqlBackend.ping` waits by default (``StoreTimeouts().ping``).
+PING_TIMEOUT: Final = StoreTimeouts().ping
 
 
-def create_engine_for_url(url: str, **engine_kwargs: Any) -> AsyncEngine:
+def _postgres_defaults(timeouts: StoreTimeouts) -> dict[str, Any]:
+    return {
+        "pool_size": 10,
+        "max_overflow": 10,
+        "pool_timeout": timeouts.pool,
+        "pool_recycle": 1800,
+        "isolation_level": "READ COMMITTED",
+        "connect_args": {
+            "timeout": timeouts.connect,
+            # Client side: a server that does not answer at all (the connection is discarded).
+            "command_timeout": timeouts.client_statement,
+            "server_settings": {
+                "application_name": "bookshop",
+                "jit": "off",
+                # Server side: a slow statement is cancelled, the connection stays usable.
+                "statement_timeout": str(timeouts.statement_ms),
+            },
+        },
+    }
+
+
+def _sqlite_defaults(timeouts: StoreTimeouts) -> dict[str, Any]:
+    return {
+        "pool_size": 5,
+        "max_overflow": 15,
+        # A pooled connection may be held by a writer queueing up to `lock` for the lock.
+        "pool_timeout": timeouts.pool + timeouts.lock,
+        # The pool's reset is the engine's "reset" hook: a rollback only when one is needed.
+        "pool_reset_on_return": None,
+    }
+
+
+def _sqlite_pragmas(timeouts: StoreTimeouts) -> tuple[str, ...]:
+    return (f"PRAGMA busy_timeout = {timeouts.lock_ms}", *SQLITE_PRAGMAS[1:])
+
+
+def create_engine_for_url(
+    url: str, *, timeouts: StoreTimeouts | None = None, **engine_kwargs: Any
+) -> AsyncEngine:
     """An async engine for ``url``, configured as described in this module's docstring.
 
     Args:
         url: ``sqlite+aiosqlite:///PATH`` or ``postgresql+asyncpg://USER:PASSWORD@HOST/DB``.
+        timeouts: The bounds on every wait (default: ``StoreTimeouts()``).
         **engine_kwargs: Passed to :func:`sqlalchemy.ext.asyncio.create_async_engine`,
             overriding the defaults.
 
     Raises:
         ValueError: any other scheme or driver, an unparsable URL, or in-memory SQLite.
     """
+    timeouts = timeouts or StoreTimeouts()
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -121,24 +160,25 @@ def create_engine_for_url(url: str, **engine_kwargs: Any) -> AsyncEngine:
                 "in-memory SQLite cannot be shared by a connection pool; "
                 "use a file (sqlite+aiosqlite:///shop.db) or memory://"
             )
-        engine = create_async_engine(parsed, **{**_SQLITE_DEFAULTS, **engine_kwargs})
-        _install_sqlite_hooks(engine)
+        engine = create_async_engine(parsed, **{**_sqlite_defaults(timeouts), **engine_kwargs})
+        _install_sqlite_hooks(engine, timeouts)
         return engine
     if parsed.drivername == "postgresql+asyncpg":
-        return create_async_engine(parsed, **{**_POSTGRES_DEFAULTS, **engine_kwargs})
+        return create_async_engine(parsed, **{**_postgres_defaults(timeouts), **engine_kwargs})
     raise ValueError(
         f"unsupported database URL scheme {parsed.drivername!r}; "
         "use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASSWORD@HOST/DB"
     )
 
 
-def _execute_while_locked(cursor: Any, statement: str) -> None:
-    """Run a connection-setup pragma, retrying while the file is locked.
+def _execute_while_locked(cursor: Any, statement: str, patience: float) -> None:
+    """Run a connection-setup pragma, retrying while the file is locked (for ``patience``
+    seconds).
 
     Switching a new file to WAL needs a lock that SQLite refuses at once, without its busy
     handler, while another connection sets the file up (several processes starting together).
     """
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + patience
     pause = 0.005
     while True:
         try:
@@ -151,8 +191,9 @@ def _execute_while_locked(cursor: Any, statement: str) -> None:
         pause = min(pause * 2, 0.2)
 
 
-def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+def _install_sqlite_hooks(engine: AsyncEngine, timeouts: StoreTimeouts) -> None:
     sync_engine = engine.sync_engine
+    pragmas = _sqlite_pragmas(timeouts)
 
     @event.listens_for(sync_engine, "connect")
     def _configure_connection(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
@@ -160,8 +201,8 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            for pragma in SQLITE_PRAGMAS:
-                _execute_while_locked(cursor, pragma)
+            for pragma in pragmas:
+                _execute_while_locked(cursor, pragma, timeouts.lock)
         finally:
             cursor.close()
 
@@ -194,6 +235,8 @@ class SqlBackend:
     Args:
         engine: From :func:`create_engine_for_url`; the backend owns it and disposes of it in
             :meth:`aclose`.
+        timeouts: The bounds the engine was made with (the backend uses ``ping`` and
+            ``lock``); default ``StoreTimeouts()``.
 
     Attributes:
         engine: The one engine, for reads and writes alike (so
@@ -202,27 +245,45 @@ class SqlBackend:
         dialect_name: ``"sqlite"`` or ``"postgresql"``.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, timeouts: StoreTimeouts | None = None) -> None:
         self.engine = engine
         self.dialect_name: str = engine.dialect.name
+        self.timeouts = timeouts or StoreTimeouts()
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
         """A new unit of work (a ``UnitOfWorkFactory``: pass ``backend.unit_of_work``)."""
         return SqlUnitOfWork(self.engine, read_only=read_only)
 
     async def ping(self) -> bool:
-        """Whether the store answers ``SELECT 1`` within :data:`PING_TIMEOUT` seconds
-        (for health checks); never raises."""
+        """Whether the store is usable (for health checks): it answers within
+        ``timeouts.ping`` seconds, its schema is not missing or behind this code, and it
+        accepts writes (see the module docstring). Never raises; why not is logged."""
         try:
-            async with asyncio.timeout(PING_TIMEOUT), self.engine.connect() as connection:
-                # Read-only: on SQLite a plain BEGIN, so a health check never queues for the
-                # write lock behind a long write.
-                await connection.execution_options(**{READ_ONLY_OPTION: True})
-                await connection.execute(text("SELECT 1"))
+            async with asyncio.timeout(self.timeouts.ping):
+                problem = await self._health_problem()
         except Exception as exc:
-            log.warning("store ping failed: %r", exc)
+            error = translate_error(exc)
+            problem = error.message if error is not None else repr(exc)
+        if problem is not None:
+            log.warning("store ping failed: %s", problem)
             return False
         return True
+
+    async def _health_problem(self) -> str | None:
+        """Why the store cannot serve the shop, or ``None``."""
+        head, known = await asyncio.to_thread(_schema_revisions)
+        async with self.engine.connect() as connection:
+            if self.dialect_name == "sqlite":
+                revision, writable = await _sqlite_health(connection, self.timeouts)
+            else:
+                revision, writable = await _postgres_health(connection)
+        if revision is None:
+            return "the database was never migrated (run: bookshop migrate)"
+        if revision != head and revision in known:
+            return f"the schema is at {revision}, behind {head} (run: bookshop migrate)"
+        if not writable:
+            return "the store is read-only"
+        return None
 
     async def aclose(self) -> None:
         """Close every pooled connection; the backend is unusable afterwards."""
@@ -240,17 +301,26 @@ class SqlBackend:
         await self.aclose()
 
 
-async def open_sql_backend(url: str, **engine_kwargs: Any) -> SqlBackend:
+async def open_sql_backend(
+    url: str, *, timeouts: StoreTimeouts | None = None, **engine_kwargs: Any
+) -> SqlBackend:
     """Open the SQL store at ``url`` and check that it answers.
 
     The schema is not touched: run :func:`~bookshop_adapters.sqlalchemy.migrate.migrate`
     first (``build_shop(url, migrate=True)`` does).
 
+    Args:
+        url: See :func:`create_engine_for_url`.
+        timeouts: The bounds on every wait for the store (default: ``StoreTimeouts()``).
+        **engine_kwargs: See :func:`create_engine_for_url`.
+
     Raises:
         ValueError: an unsupported URL (see :func:`create_engine_for_url`).
-        Unavailable: ``STORE_UNAVAILABLE`` when the store cannot be reached.
+        Unavailable: ``STORE_UNAVAILABLE`` when the store cannot be reached (within
+            ``timeouts.connect``).
     """
-    engine = create_engine_for_url(url, **engine_kwargs)
+    timeouts = timeouts or StoreTimeouts()
+    engine = create_engine_for_url(url, timeouts=timeouts, **engine_kwargs)
     try:
         # Connecting once runs the dialect's first-connect initialisation now, not inside the
         # first unit of work (where statement counters would see it).
@@ -259,4 +329,69 @@ async def open_sql_backend(url: str, **engine_kwargs: Any) -> SqlBackend:
     except Exception as exc:
         await engine.dispose()
         raise (translate_error(exc) or store_unavailable()) from exc
-    return SqlBackend(engine)
+    return SqlBackend(engine, timeouts=timeouts)
+
+
+@functools.cache
+def _schema_revisions() -> tuple[str | None, frozenset[str]]:
+    """This code's newest schema revision, and every revision it knows (read once)."""
+    from alembic.script import ScriptDirectory
+
+    from bookshop_adapters.sqlalchemy.migrate import alembic_config
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    known = frozenset(script.revision for script in scripts.walk_revisions())
+    return scripts.get_current_head(), known
+
+
+def _version_table() -> str:
+    from bookshop_adapters.sqlalchemy.migrate import VERSION_TABLE
+
+    return VERSION_TABLE
+
+
+async def _postgres_health(connection: Any) -> tuple[str | None, bool]:
+    """The schema revision, and whether a read-write transaction may write (not on a standby
+    or under ``default_transaction_read_only``), in one round trip."""
+    query = text(
+        f"SELECT (SELECT version_num FROM {_version_table()} LIMIT 1), "
+        "current_setting('transaction_read_only')"
+    )
+    revision, read_only = (await connection.execute(query)).one()
+    return revision, read_only != "on"
+
+
+async def _sqlite_health(connection: Any, timeouts: StoreTimeouts) -> tuple[str | None, bool]:
+    """The schema revision, and whether the file accepts writes, without writing or waiting.
+
+    A write statement that changes nothing (``DELETE ... WHERE 0``) needs the write lock,
+    which a read-only database refuses at once (``SQLITE_READONLY``); with a zero busy
+    timeout a lock held by another writer is ``SQLITE_BUSY`` at once instead of a wait (and
+    proves the file writable).
+    """
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    table = _version_table()
+    await driver.execute_fetchall("PRAGMA busy_timeout = 0")
+    try:
+        await driver.execute_fetchall("BEGIN")
+        try:
+            rows = await driver.execute_fetchall(f"SELECT version_num FROM {table} LIMIT 1")
+            revision = rows[0][0] if rows else None
+            try:
+                await driver.execute_fetchall(f"DELETE FROM {table} WHERE 0")
+            except sqlite3.OperationalError as exc:
+                name = getattr(exc, "sqlite_errorname", "") or ""
+                if name.startswith("SQLITE_READONLY"):
+                    return revision, False
+                if not name.startswith("SQLITE_BUSY"):
+                    raise
+            return revision, True
+        except sqlite3.OperationalError as exc:
+            if str(exc).startswith("no such table"):
+                return None, True
+            raise
+        finally:
+            await driver.execute_fetchall("ROLLBACK")
+    finally:
+        await driver.execute_fetchall(f"PRAGMA busy_timeout = {timeouts.lock_ms}")

@@ -11,7 +11,10 @@ propagates untranslated.
 Everything else that is the store's fault rather than the caller's becomes
 :class:`~bookshop_core.errors.Unavailable`:
 
-- ``STORE_UNAVAILABLE``: cannot connect, connection lost, database file unopenable, disk full.
+- ``STORE_UNAVAILABLE``: cannot connect, connection lost, database file unopenable, disk full,
+  database read-only (a write refused), a bound of
+  :class:`~bookshop_adapters.sqlalchemy.timeouts.StoreTimeouts` exceeded (connecting, or a
+  statement: PostgreSQL's ``statement_timeout``, or no answer at all from the server).
 - ``STORE_BUSY``: contention that a retry may resolve: SQLite's busy timeout expired,
   PostgreSQL deadlock, serialization or lock-timeout failures, connection pool exhausted.
 - ``STORE_SCHEMA_MISSING``: a table or column the code needs does not exist; the database
@@ -147,7 +150,9 @@ def translate_error(exc: BaseException) -> DomainError | None:
         if error is None and exc.connection_invalidated:
             return store_unavailable()
         return error
-    if isinstance(exc, OSError):  # includes TimeoutError: connecting failed at the socket level
+    if isinstance(exc, OSError):
+        # Includes TimeoutError: connecting failed at the socket level, or the server did not
+        # answer a statement within the client's bound (asyncpg's command_timeout).
         return store_unavailable()
     return None
 
@@ -164,11 +169,12 @@ def _driver_exception(orig: BaseException | None) -> BaseException | None:
 
 # -- PostgreSQL (asyncpg) ---------------------------------------------------------------------
 
-_PG_BUSY: Final = frozenset({"40001", "40P01", "55P03", "57014"})
+_PG_BUSY: Final = frozenset({"40001", "40P01", "55P03"})
 _PG_SCHEMA_MISSING: Final = frozenset({"42P01", "42703"})  # undefined table, undefined column
 #: Connection exceptions, invalid authorization, unknown database, insufficient resources,
-#: operator intervention (shutdown, cannot connect now).
-_PG_UNAVAILABLE_CLASSES: Final = ("08", "28", "3D", "53", "57P")
+#: operator intervention: query cancelled (57014, ``statement_timeout`` exceeded), shutdown,
+#: cannot connect now.
+_PG_UNAVAILABLE_CLASSES: Final = ("08", "28", "3D", "53", "57")
 
 
 def _from_postgres(
@@ -196,7 +202,15 @@ def _from_postgres(
 # -- SQLite -----------------------------------------------------------------------------------
 
 _SQLITE_BUSY: Final = ("SQLITE_BUSY", "SQLITE_LOCKED")
-_SQLITE_UNAVAILABLE: Final = ("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL", "SQLITE_NOTADB")
+#: Unopenable, I/O error, disk full, not a database, read-only (a file or mount the process
+#: may not write, a ``mode=ro`` URI).
+_SQLITE_UNAVAILABLE: Final = (
+    "SQLITE_CANTOPEN",
+    "SQLITE_IOERR",
+    "SQLITE_FULL",
+    "SQLITE_NOTADB",
+    "SQLITE_READONLY",
+)
 _UNIQUE_PREFIX: Final = "UNIQUE constraint failed: "
 _CHECK_PREFIX: Final = "CHECK constraint failed: "
 _INDEX_NAME: Final = re.compile(r"index '([^']+)'")
