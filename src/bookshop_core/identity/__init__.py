@@ -1,5 +1,7 @@
 """The identity context: accounts, passwords, sign-in, tokens and admin user management."""
 
+from bookshop_core.identity.accounts import Accounts
+from bookshop_core.identity.admin import UserAdmin
 from bookshop_core.identity.commands import (
     ChangeRole,
     ListUsers,
@@ -77,6 +79,7 @@ from bookshop_core.identity.ports import (
     TokenCodec,
     UserRepository,
 )
+from bookshop_core.identity.sessions import Sessions
 from bookshop_core.identity.settings import IdentitySettings, LoginThrottling
 from bookshop_core.identity.tokens import hash_refresh_token, new_refresh_token
 from bookshop_core.identity.use_cases import Identity
@@ -86,6 +89,7 @@ __all__ = [
     "OAUTH_STATE_TTL",
     "AccessClaims",
     "AccountDeactivated",
+    "Accounts",
     "CannotDeactivateAdmin",
     "ChangeRole",
     "EmailConflict",
@@ -128,6 +132,7 @@ __all__ = [
     "RefreshTokenReused",
     "Register",
     "RevokeReason",
+    "Sessions",
     "TokenCodec",
     "TokenExpired",
     "TokenInvalid",
@@ -135,6 +140,7 @@ __all__ = [
     "TokenReuse",
     "TooManyAttempts",
     "User",
+    "UserAdmin",
     "UserDeactivated",
     "UserInactive",
     "UserInactiveForAdmin",

@@ -7,13 +7,22 @@ declared with ``repr=False`` so that logging an entity cannot leak them.
 from __future__ import annotations
 
 import enum
+import math
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from attrs import field, frozen
 
+from bookshop_core.identity.errors import (
+    CannotDeactivateAdmin,
+    LastAdmin,
+    UserInactiveForAdmin,
+)
 from bookshop_core.kernel.events import DomainEvent
 from bookshop_core.kernel.principal import Role
+
+if TYPE_CHECKING:
+    from bookshop_core.identity.settings import LoginThrottling
 
 __all__ = [
     "AccessClaims",
@@ -85,6 +94,41 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    def check_can_deactivate(self) -> None:
+        """Raises: PermissionDenied ``ADMN_CANNOT_DEACTIVATE_ADMIN``: admins are demoted
+        first, so that deactivating can never leave the shop without an admin."""
+        if self.is_admin:
+            raise CannotDeactivateAdmin()
+
+    def check_role_change(self, role: Role, *, by_user_id: int, admins: int) -> None:
+        """Whether this account may be given ``role`` by the admin ``by_user_id`` while the
+        shop has ``admins`` admin accounts (counted under lock).
+
+        Raises:
+            Conflict: ``ADMN_USER_INACTIVE`` (promoting a deactivated account);
+                ``ADMN_LAST_ADMIN`` (demoting yourself, or the last admin).
+        """
+        if role is self.role:
+            return
+        if role is Role.ADMIN:
+            if not self.is_active:
+                raise UserInactiveForAdmin()
+        elif self.id == by_user_id:
+            raise LastAdmin("You cannot demote yourself")
+        elif admins <= 1:
+            raise LastAdmin("The last admin cannot be demoted")
+
+    def accepts(self, claims: AccessClaims, family: RefreshFamily | None) -> bool:
+        """Whether an access token with ``claims``, issued in ``family``, still speaks for
+        this account: same token version (no deactivation or "log out everywhere" since)
+        and a live session of this account."""
+        return (
+            claims.version == self.token_version
+            and family is not None
+            and family.user_id == self.id
+            and not family.is_revoked
+        )
 
 
 @frozen
@@ -238,6 +282,42 @@ class LoginThrottle:
     last_failure_at: datetime
     locked_until: datetime | None
     version: int = 0
+
+    @classmethod
+    def first_failure(cls, key: str, now: datetime, policy: LoginThrottling) -> LoginThrottle:
+        """The counter of ``key`` after its first failure (to store as a new row)."""
+        return cls._counted(key, 1, now, policy, version=0)
+
+    def is_locked(self, now: datetime) -> bool:
+        """Whether sign-in for this key is refused at ``now``."""
+        return self.locked_until is not None and self.locked_until > now
+
+    def retry_after(self, now: datetime) -> int:
+        """Whole seconds until sign-in is allowed again: at least 1 while locked, else 0."""
+        if self.locked_until is None or not self.is_locked(now):
+            return 0
+        return max(1, math.ceil((self.locked_until - now).total_seconds()))
+
+    def after_failure(self, now: datetime, policy: LoginThrottling) -> LoginThrottle:
+        """The counter after one more failure at ``now``: consecutive failures go on counting
+        while they come within ``policy.window`` of the last failure or lock (else the count
+        starts over), and the lock is the policy's backoff for the new count."""
+        quiet_since = max(self.last_failure_at, self.locked_until or self.last_failure_at)
+        failures = self.failures + 1 if now - quiet_since <= policy.window else 1
+        return self._counted(self.key, failures, now, policy, version=self.version + 1)
+
+    @classmethod
+    def _counted(
+        cls, key: str, failures: int, now: datetime, policy: LoginThrottling, *, version: int
+    ) -> LoginThrottle:
+        lock = policy.lock_after(failures)
+        return cls(
+            key=key,
+            failures=failures,
+            last_failure_at=now,
+            locked_until=now + lock if lock else None,
+            version=version,
+        )
 
 
 @frozen

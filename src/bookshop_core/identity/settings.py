@@ -34,9 +34,11 @@ class LoginThrottling:
     The first ``free_failures - 1`` consecutive failures cost nothing; from the
     ``free_failures``-th on, each failure locks sign-in for that email for ``lockout``, doubling
     with every further failure up to ``max_lockout``. A success, or ``window`` without a
-    failure, starts over. Every attempt is counted *before* the password is checked, so
-    concurrent guesses cannot slip past the counter. Emails that name no account are throttled
-    the same way, so the lock tells an attacker nothing about which accounts exist.
+    failure, starts over. Only failures count, so that correct sign-ins never lock each other
+    out; every failure is counted (compare-and-set), and the lock is checked again before an
+    attempt is answered, so that guesses in flight when it starts learn nothing. Emails that
+    name no account are throttled the same way, so the lock tells an attacker nothing about
+    which accounts exist.
 
     Args:
         free_failures: Consecutive failures before the first lock (>= 1).
