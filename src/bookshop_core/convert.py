@@ -1,9 +1,12 @@
 """The one converter between untrusted data, commands, and JSON-ready results.
 
-``structure(data, Command)`` turns a decoded JSON object into a validated command; any wrong
-shape, wrong type or unknown key becomes a :class:`~bookshop_core.errors.ValidationError` naming
-each bad field, never a cattrs or Python exception. ``unstructure(result)`` turns entities and
-pages into plain dicts: money as two-decimal strings, timestamps as ISO-8601 with offset.
+``structure(data, Command)`` turns a decoded JSON object or query-string-like data into a
+validated command; any wrong shape or wrong type becomes a
+:class:`~bookshop_core.errors.ValidationError` naming each bad field, never a cattrs or Python
+exception. By default it reads data as it comes off the wire (``"true"`` for a bool, ``"3"``
+for an int, unknown keys ignored and never applied); ``strict=True`` wants each value in its
+own JSON type and refuses unknown keys. ``unstructure(result)`` turns entities and pages into
+plain dicts: money as two-decimal strings, timestamps as ISO-8601 with offset.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import attrs
@@ -31,9 +34,9 @@ from bookshop_core.catalog.entities import Book, Genre, GenreNode
 from bookshop_core.errors import FieldError, ValidationError
 from bookshop_core.identity.entities import User
 from bookshop_core.kernel.pagination import Page
-from bookshop_core.kernel.validation import UNSET, Unset
+from bookshop_core.kernel.validation import Unset, field_problems
 
-__all__ = ["converter", "structure", "unstructure"]
+__all__ = ["converter", "strict_converter", "structure", "unstructure"]
 
 T = TypeVar("T")
 
@@ -56,25 +59,55 @@ def _strict(kind: type, expected: str) -> Callable[[Any, type], Any]:
 
 
 _INTEGER_TEXT = re.compile(r"[+-]?\d{1,20}")
+_DECIMAL_TEXT_MAX = 64
+_TRUE_TEXT = frozenset({"true", "1"})
+_FALSE_TEXT = frozenset({"false", "0"})
 
 
-def _structure_int(value: Any, _: type) -> int:
-    # As lenient as the seed API's pydantic models were (web clients may rely on it): an
-    # integer, a string of digits, or a float with no fraction. Never a bool.
+def _structure_strict_int(value: Any, _: type) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
+    raise _TypeMismatch("an integer")
+
+
+def _structure_lenient_int(value: Any, _: type) -> int:
+    # As lenient as the bookstore REST API's original models were (web clients rely on it):
+    # an integer, a string of digits, or a float with no fraction. Never a bool.
     if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
         return int(value)
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
         return int(value)
-    raise _TypeMismatch("an integer")
+    return _structure_strict_int(value, int)
 
 
-def _structure_decimal(value: Any, _: type) -> Any:
-    # Range and precision are the command's business; here only the shape is checked.
-    if isinstance(value, bool) or not isinstance(value, Decimal | int | float | str):
-        raise _TypeMismatch("a decimal number or numeric string")
-    return value
+def _structure_lenient_bool(value: Any, _: type) -> bool:
+    # What a query string carries: "true"/"false"/"1"/"0", in any case.
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE_TEXT:
+            return True
+        if text in _FALSE_TEXT:
+            return False
+    if isinstance(value, bool):
+        return value
+    raise _TypeMismatch("a boolean (true or false)")
+
+
+def _structure_decimal(value: Any, _: type) -> Decimal:
+    # A JSON number, or a decimal string (the form money is written in) in both modes. Range
+    # and precision are the command's business; here only the shape is read.
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))  # 15.99 is 15.99, not its binary approximation
+    if isinstance(value, str) and len(value) <= _DECIMAL_TEXT_MAX:
+        try:
+            return Decimal(value.strip())
+        except InvalidOperation:
+            pass
+    raise _TypeMismatch("a decimal number or numeric string")
 
 
 def _structure_date(value: Any, _: type) -> date:
@@ -114,22 +147,28 @@ def _is_unset_union(tp: Any) -> bool:
     return typing.get_origin(tp) in (typing.Union, types.UnionType) and Unset in typing.get_args(tp)
 
 
-def _structure_unset_union(value: Any, tp: Any) -> Any:
-    # ``UNSET`` is the default for an absent key; input never carries it, so structure as the rest.
-    rest = tuple(arg for arg in typing.get_args(tp) if arg is not Unset)
-    target: Any = rest[0] if len(rest) == 1 else typing.Union[rest]  # noqa: UP007
-    return converter.structure(value, target)
+def _unset_union_hook(conv: Converter) -> Callable[[Any, Any], Any]:
+    def structure_unset_union(value: Any, tp: Any) -> Any:
+        # ``UNSET`` is the default for an absent key; input never carries it, so structure as
+        # the rest of the union.
+        rest = tuple(arg for arg in typing.get_args(tp) if arg is not Unset)
+        target: Any = rest[0] if len(rest) == 1 else typing.Union[rest]  # noqa: UP007
+        return conv.structure(value, target)
+
+    return structure_unset_union
 
 
 def _is_page(tp: Any) -> bool:
     return tp is Page or typing.get_origin(tp) is Page
 
 
-def _make_converter() -> Converter:
-    conv = Converter(forbid_extra_keys=True, detailed_validation=True)
+def _make_converter(*, strict: bool) -> Converter:
+    conv = Converter(forbid_extra_keys=strict, detailed_validation=True)
     conv.register_structure_hook(str, _strict(str, "a string"))
-    conv.register_structure_hook(int, _structure_int)
-    conv.register_structure_hook(bool, _strict(bool, "a boolean"))
+    conv.register_structure_hook(int, _structure_strict_int if strict else _structure_lenient_int)
+    conv.register_structure_hook(
+        bool, _strict(bool, "a boolean") if strict else _structure_lenient_bool
+    )
     conv.register_structure_hook(float, _strict(float, "a number"))
     conv.register_structure_hook(Decimal, _structure_decimal)
     conv.register_structure_hook(date, _structure_date)
@@ -138,7 +177,7 @@ def _make_converter() -> Converter:
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum) and t is not Unset,
         _structure_enum,
     )
-    conv.register_structure_hook_func(_is_unset_union, _structure_unset_union)
+    conv.register_structure_hook_func(_is_unset_union, _unset_union_hook(conv))
 
     conv.register_unstructure_hook(Decimal, lambda d: f"{d:.2f}")
     conv.register_unstructure_hook(datetime, lambda d: d.isoformat())
@@ -199,25 +238,45 @@ def _unstructure_page(page: Page[Any]) -> dict[str, Any]:
     }
 
 
-converter = _make_converter()
+#: Reads wire and query-string data: digit strings as ints, "true"/"false"/"1"/"0" as bools;
+#: unknown keys are ignored. The default of :func:`structure`.
+converter = _make_converter(strict=False)
+#: Wants each value in its JSON type (a decimal may still be a numeric string, the form money
+#: is written in) and refuses unknown keys: ``structure(..., strict=True)``.
+strict_converter = _make_converter(strict=True)
 
 
-def structure(data: object, cls: type[T]) -> T:
-    """Build a ``cls`` command from untrusted decoded JSON.
+def structure(data: object, cls: type[T], *, strict: bool = False) -> T:
+    """Build a ``cls`` command from untrusted data: decoded JSON or a query string's values.
+
+    Args:
+        data: A mapping of field names to values (for a command class).
+        cls: The command (or any type the converter knows).
+        strict: ``False`` (the default, for data off the wire): an int may be a string of
+            digits or a whole float, a bool ``"true"``/``"false"``/``"1"``/``"0"``, and an
+            unknown key is ignored (never applied: a command has no field to put it in).
+            ``True``: ints and bools must be JSON numbers and booleans, and each unknown key is
+            an ``extra_forbidden`` error. In both, a decimal is a number or a numeric string
+            and a date an ISO-8601 string.
+
+    Returns:
+        The command, validated and normalised.
 
     Raises:
-        ValidationError: every bad, missing or unknown field, each with its path.
+        ValidationError: every bad or missing field (and, when ``strict``, unknown field), each
+            with its path: wrong types and refused values together.
     """
     if attrs.has(cls) and not isinstance(data, dict):
         raise ValidationError([FieldError((), "must be a JSON object", "type_error")])
+    conv = strict_converter if strict else converter
     try:
-        return converter.structure(data, cls)
+        return conv.structure(data, cls)
     except ValidationError:
         raise
     except Exception as exc:  # cattrs groups; anything else is a malformed input too
         errors = _field_errors(exc, ())
         if isinstance(data, dict):
-            errors += _value_errors_beside(cls, data, {e.loc[0] for e in errors if e.loc})
+            errors += _value_errors_beside(conv, cls, data, {e.loc[0] for e in errors if e.loc})
         raise ValidationError(errors) from None
 
 
@@ -227,41 +286,28 @@ def unstructure(obj: object) -> Any:
 
 
 def _value_errors_beside(
-    cls: type[Any], data: dict[Any, Any], failed: set[str | int]
+    conv: Converter, cls: type[Any], data: dict[Any, Any], failed: set[str | int]
 ) -> list[FieldError]:
     """The value errors of the fields that did structure, so that one answer names every bad
     field even when some others had the wrong type or were missing.
 
-    The command's own checks run on a copy whose failed fields are ``UNSET``; only errors about
-    the well-typed fields are kept, and a check that cannot cope with ``UNSET`` is given up.
+    Each well-typed field is checked on its own by its rule; cross-field checks need every
+    field and wait for a structurally sound input.
     """
-    post_init = getattr(cls, "__attrs_post_init__", None)
-    if not attrs.has(cls) or post_init is None:
+    if not attrs.has(cls):
         return []
     try:
         hints = typing.get_type_hints(cls)
     except Exception:
         return []
-    partial = object.__new__(cls)
-    passed: set[str] = set()
+    typed: dict[str, Any] = {}
     for spec in attrs.fields(cls):
-        value: Any = UNSET
         if spec.name in data and spec.name not in failed:
             try:
-                value = converter.structure(data[spec.name], hints[spec.name])
-                passed.add(spec.name)
+                typed[spec.name] = conv.structure(data[spec.name], hints[spec.name])
             except Exception:
-                value = UNSET
-        elif spec.name not in data and not isinstance(spec.default, attrs.Factory):  # type: ignore[arg-type]
-            value = UNSET if spec.default is attrs.NOTHING else spec.default
-        object.__setattr__(partial, spec.name, value)
-    try:
-        post_init(partial)
-    except ValidationError as exc:
-        return [e for e in exc.errors if e.loc and e.loc[0] in passed]
-    except Exception:
-        return []
-    return []
+                continue
+    return field_problems(cls, typed)
 
 
 def _field_errors(exc: BaseException, loc: tuple[str | int, ...]) -> list[FieldError]:

@@ -18,6 +18,7 @@ from bookshop_core import (
     GenreNode,
     ListBooks,
     Page,
+    Register,
     SetStock,
     SortDirection,
     UpdateBook,
@@ -123,7 +124,7 @@ def test_list_query_structures_enums() -> None:
 def test_structure_errors_have_paths_and_types() -> None:
     """Each bad field is reported with its location, message and a short type tag."""
     with pytest.raises(ValidationError) as caught:
-        structure({"title": 1, "price": "1", "extra": 0}, CreateBook)
+        structure({"title": 1, "price": "1", "extra": 0}, CreateBook, strict=True)
     by_field = {error.loc: error.type for error in caught.value.errors}
     assert by_field == {
         ("title",): "type_error",
@@ -170,3 +171,85 @@ def test_anything_else_is_not_an_integer(given: object) -> None:
     with pytest.raises(ValidationError) as caught:
         structure({"quantity": given}, SetStock)
     assert [error.loc for error in caught.value.errors] == [("quantity",)]
+
+
+def test_unknown_keys_are_ignored_by_default_and_never_applied() -> None:
+    """Off the wire, an unknown key (a smuggled ``role``) is dropped; the command has no room."""
+    command = structure(
+        {"email": "New@Example.com", "password": "a long passphrase 42", "role": "admin"},
+        Register,
+    )
+    assert command == Register(email="new@example.com", password="a long passphrase 42")
+    assert not hasattr(command, "role")
+
+
+def test_strict_mode_refuses_unknown_keys_naming_each() -> None:
+    """``strict=True`` reports every unknown key as ``extra_forbidden``."""
+    with pytest.raises(ValidationError) as caught:
+        structure({"quantity": 1, "id": 3, "in_stock": True}, SetStock, strict=True)
+    assert {(e.loc, e.type) for e in caught.value.errors} == {
+        (("id",), "extra_forbidden"),
+        (("in_stock",), "extra_forbidden"),
+    }
+
+
+def test_query_string_values_are_read_by_default() -> None:
+    """Query-string data (every value a string) becomes a typed, normalised command."""
+    query = structure(
+        {"in_stock": "true", "page": "2", "size": "50", "min_price": "3", "genre_id": "7"},
+        ListBooks,
+    )
+    assert query == ListBooks(in_stock=True, page=2, size=50, min_price=Decimal("3.00"), genre_id=7)
+
+
+@pytest.mark.parametrize(
+    ("given", "read"), [("true", True), ("FALSE", False), ("1", True), ("0", False)]
+)
+def test_boolean_text_is_read_by_default(given: str, read: bool) -> None:
+    """ "true"/"false"/"1"/"0" (any case) are booleans off the wire."""
+    assert structure({"in_stock": given}, ListBooks).in_stock is read
+
+
+@pytest.mark.parametrize(
+    "data", [{"in_stock": "true"}, {"page": "2"}, {"page": 2.0}, {"in_stock": 1}]
+)
+def test_strict_mode_wants_json_types(data: dict[str, object]) -> None:
+    """``strict=True`` refuses strings (and whole floats) for ints and bools."""
+    with pytest.raises(ValidationError) as caught:
+        structure(data, ListBooks, strict=True)
+    assert [(e.loc, e.type) for e in caught.value.errors] == [((next(iter(data)),), "type_error")]
+
+
+def test_strict_mode_still_reads_decimal_strings() -> None:
+    """Money is written as a decimal string, so strict mode reads one as a Decimal."""
+    command = structure(
+        {"title": "Dune", "author": "F. H.", "price": "9.9"}, CreateBook, strict=True
+    )
+    assert command.price == Decimal("9.90")
+
+
+def test_commands_hold_their_true_types() -> None:
+    """Once built, a command holds normalised values of its declared types, never raw input."""
+    command = structure(
+        {"title": "Dune", "author": "F. H.", "price": 15.5, "publish_date": "1965-08-01"},
+        CreateBook,
+    )
+    assert (type(command.price), str(command.price)) == (Decimal, "15.50")
+    assert type(command.publish_date) is date
+    query = structure({"sort": "price", "sort_dir": "desc"}, ListBooks)
+    assert (type(query.sort), type(query.sort_dir)) == (BookSort, SortDirection)
+
+
+def test_direct_construction_reports_every_bad_field() -> None:
+    """Built in Python, a command also names every bad field in one error."""
+    with pytest.raises(ValidationError) as caught:
+        CreateBook(title=" ", author="", price=Decimal("1.999"), isbn="123")
+    assert {e.loc for e in caught.value.errors} == {("title",), ("author",), ("price",), ("isbn",)}
+
+
+def test_commands_are_frozen_after_normalising() -> None:
+    """Normalisation happens on construction; the command cannot be changed afterwards."""
+    command = CreateBook(title=" Dune ", author="F. H.", price=Decimal(9))
+    assert (command.title, str(command.price)) == ("Dune", "9.00")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        command.title = "x"  # type: ignore[misc]

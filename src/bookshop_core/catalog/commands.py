@@ -1,24 +1,38 @@
 """Catalog commands: what a caller asks for, validated and normalised on construction.
 
-Every command checks all of its fields and raises one ``ValidationError`` listing each bad
-field. Build them directly in Python, or from untrusted JSON with ``bookshop_core.structure``.
+Every field has its true type (a price is a ``Decimal``, a sort an enum member); on
+construction each value is normalised (trimmed, quantized, ISBN-13), then every field is
+checked and one ``ValidationError`` lists each bad field. Build them directly in Python, or
+from untrusted JSON or query strings with ``bookshop_core.structure``.
 """
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from attrs import fields, frozen
+from attrs import AttrsInstance, field, fields, frozen
 
 from bookshop_core.catalog.entities import BookSort, SortDirection
 from bookshop_core.catalog.isbn import normalize_isbn
 from bookshop_core.errors import ValidationError
 from bookshop_core.kernel.ids import check_id
 from bookshop_core.kernel.money import parse_money
-from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, PageRequest
-from bookshop_core.kernel.validation import UNSET, Problems, Unset
+from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
+from bookshop_core.kernel.validation import (
+    UNSET,
+    Problems,
+    Rule,
+    Unset,
+    check_fields,
+    install_normalisers,
+    rule,
+    strip_optional_text,
+    text,
+)
 
 __all__ = [
     "MAX_STOCK",
@@ -43,105 +57,186 @@ PUBLISH_DATE_MIN = date(1400, 1, 1)
 PUBLISH_DATE_MAX = date(2999, 12, 31)
 
 
-def _set(obj: object, name: str, value: object) -> None:
-    object.__setattr__(obj, name, value)  # normalising a frozen command in its own post-init
+def _maybe(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A normaliser from a parser: the parsed value, or the input as it was when the parser
+    refuses it (the field's check then reports why)."""
+
+    def normalise(value: Any) -> Any:
+        try:
+            return parse(value)
+        except (ValidationError, ValueError, TypeError):
+            return value
+
+    return normalise
 
 
-def _check_id_field(problems: Problems, obj: object, name: str, *, nullable: bool) -> None:
-    value = getattr(obj, name)
-    if value is UNSET or (value is None and nullable):
-        return
-    if value is None:
-        problems.add(name, "may not be null", "missing")
+def _optional_id(problems: Problems, name: str, value: Any) -> None:
+    if value is not None:
+        try:
+            check_id(value, name)
+        except ValidationError as exc:
+            problems.absorb(exc)
+
+
+def _money(*, positive: bool) -> dict[str, Rule]:
+    """A price: a ``Decimal`` (or int) of at most two decimals, stored quantized to cents."""
+
+    def parse(value: Any) -> Decimal:
+        return parse_money(value, positive=positive)
+
+    def check(problems: Problems, name: str, value: Any) -> None:
+        if value is None:
+            if positive:
+                problems.add(name, "may not be null", "missing")
+            return
+        try:
+            parse_money(value, field=name, positive=positive)
+        except ValidationError as exc:
+            problems.absorb(exc)
+
+    return rule(check, _maybe(parse))
+
+
+def _isbn_text(value: Any) -> Any:
+    stripped = strip_optional_text(value)
+    return normalize_isbn(stripped) if isinstance(stripped, str) else stripped
+
+
+def _check_isbn(problems: Problems, name: str, value: Any) -> None:
+    if value is None or problems.text(name, value, max_length=32, nullable=True) is None:
         return
     try:
-        check_id(value, name)
+        normalize_isbn(value, field=name)
     except ValidationError as exc:
         problems.absorb(exc)
 
 
-def _check_book_fields(cmd: Any, problems: Problems) -> None:
-    """Validate and normalise the book fields present on ``cmd`` (absent = ``UNSET``)."""
-    text_rules = {
-        "title": (TITLE_MAX, False),
-        "author": (AUTHOR_MAX, False),
-        "description": (DESCRIPTION_MAX, True),
-    }
-    for name, (limit, nullable) in text_rules.items():
-        value = getattr(cmd, name)
-        if value is not UNSET:
-            _set(cmd, name, problems.text(name, value, max_length=limit, nullable=nullable))
-    if cmd.price is not UNSET:
-        if cmd.price is None:
-            problems.add("price", "may not be null", "missing")
-        else:
-            try:
-                _set(cmd, "price", parse_money(cmd.price, field="price"))
-            except ValidationError as exc:
-                problems.absorb(exc)
-    if cmd.isbn is not UNSET and cmd.isbn is not None:
-        raw = problems.text("isbn", cmd.isbn, max_length=32, nullable=True)
-        try:
-            _set(cmd, "isbn", normalize_isbn(raw) if raw else None)
-        except ValidationError as exc:
-            problems.absorb(exc)
-    if cmd.cover_image_url is not UNSET:
-        url = problems.text(
-            "cover_image_url", cmd.cover_image_url, max_length=URL_MAX, nullable=True
-        )
-        if url is not None and (
-            any(c.isspace() for c in url) or not url.startswith(("http://", "https://", "/"))
-        ):
-            problems.add("cover_image_url", "must be an http(s) URL or an absolute path")
-        _set(cmd, "cover_image_url", url)
-    publish_date = cmd.publish_date
-    if publish_date not in (UNSET, None):
-        if not isinstance(publish_date, date):
-            problems.add("publish_date", "must be a date", "type_error")
-        elif not PUBLISH_DATE_MIN <= publish_date <= PUBLISH_DATE_MAX:
-            problems.add("publish_date", "is out of range")
-    _check_id_field(problems, cmd, "genre_id", nullable=True)
+def _is_cover_url(url: str) -> bool:
+    """An absolute http(s) URL with a host, or a path on this server (``/uploads/x.png``);
+    never protocol-relative (``//evil.example/x.png`` is another site's), and no backslash
+    (browsers read ``/\\evil.example`` as ``//evil.example``)."""
+    if any(c.isspace() for c in url) or "\\" in url:
+        return False
+    if url.startswith("/"):
+        return not url.startswith("//")
+    scheme, separator, rest = url.partition("://")
+    return scheme.lower() in ("http", "https") and bool(separator) and rest[:1] not in ("", "/")
 
 
-@frozen
+def _check_url(problems: Problems, name: str, value: Any) -> None:
+    url = problems.text(name, value, max_length=URL_MAX, nullable=True)
+    if url is not None and not _is_cover_url(url):
+        problems.add(name, "must be an http(s) URL or a path on this server")
+
+
+def _check_publish_date(problems: Problems, name: str, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, date):
+        problems.add(name, "must be a date", "type_error")
+    elif not PUBLISH_DATE_MIN <= value <= PUBLISH_DATE_MAX:
+        problems.add(name, "is out of range")
+
+
+def _stock(*, signed: bool) -> dict[str, Rule]:
+    def check(problems: Problems, name: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.add(name, "must be an integer", "type_error")
+        elif not signed and value < 0:
+            problems.add(name, "must not be negative")
+        elif abs(value) > MAX_STOCK:
+            problems.add(name, f"must be at most {MAX_STOCK} in size")
+
+    return rule(check)
+
+
+def _choice(enum_type: type[enum.Enum], *, nullable: bool = False) -> dict[str, Rule]:
+    """One of the members of ``enum_type``, given as a member or its value."""
+
+    def check(problems: Problems, name: str, value: Any) -> None:
+        if not isinstance(value, enum_type) and not (nullable and value is None):
+            allowed = ", ".join(str(member.value) for member in enum_type)
+            problems.add(name, f"must be one of: {allowed}", "enum")
+
+    return rule(check, _maybe(enum_type))
+
+
+def _check_flag(problems: Problems, name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        problems.add(name, "must be a boolean", "type_error")
+
+
+def _check_page(problems: Problems, name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        problems.add(name, "must be an integer >= 1")
+
+
+def _check_size(problems: Problems, name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
+        problems.add(name, f"must be an integer from 1 to {MAX_PAGE_SIZE}")
+
+
+_TITLE = text(max_length=TITLE_MAX)
+_AUTHOR = text(max_length=AUTHOR_MAX)
+_DESCRIPTION = text(max_length=DESCRIPTION_MAX, nullable=True)
+_PRICE = _money(positive=True)
+_ISBN = rule(_check_isbn, _maybe(_isbn_text))
+_URL = rule(_check_url, strip_optional_text)
+_GENRE_ID = rule(_optional_id)
+_PUBLISH_DATE = rule(_check_publish_date)
+_GENRE_NAME = text(max_length=GENRE_NAME_MAX)
+
+
+def _raise_problems(command: AttrsInstance) -> None:
+    check_fields(command).raise_if_any()
+
+
+@frozen(field_transformer=install_normalisers)
 class CreateBook:
-    """Add a book to the catalog. Stock starts at 0; ``isbn`` may be ISBN-10 or ISBN-13."""
+    """Add a book to the catalog. Stock starts at 0; ``isbn`` may be ISBN-10 or ISBN-13.
 
-    title: str
-    author: str
-    price: Decimal
-    isbn: str | None = None
-    genre_id: int | None = None
-    description: str | None = None
-    cover_image_url: str | None = None
-    publish_date: date | None = None
+    On construction text is trimmed (blank optional text becomes ``None``), the price is
+    quantized to cents and the ISBN becomes a bare ISBN-13.
+
+    Raises:
+        ValidationError: every bad field at once.
+    """
+
+    title: str = field(metadata=_TITLE)
+    author: str = field(metadata=_AUTHOR)
+    price: Decimal = field(metadata=_PRICE)
+    isbn: str | None = field(default=None, metadata=_ISBN)
+    genre_id: int | None = field(default=None, metadata=_GENRE_ID)
+    description: str | None = field(default=None, metadata=_DESCRIPTION)
+    cover_image_url: str | None = field(default=None, metadata=_URL)
+    publish_date: date | None = field(default=None, metadata=_PUBLISH_DATE)
 
     def __attrs_post_init__(self) -> None:
-        problems = Problems()
-        _check_book_fields(self, problems)
-        problems.raise_if_any()
+        _raise_problems(self)
 
 
-@frozen
+@frozen(field_transformer=install_normalisers)
 class UpdateBook:
     """Change some fields of a book; fields left ``UNSET`` keep their value.
 
-    ``None`` clears an optional field and is refused for a required one.
+    ``None`` clears an optional field and is refused for a required one. Values are
+    normalised as in :class:`CreateBook`.
+
+    Raises:
+        ValidationError: every bad field at once.
     """
 
-    title: str | Unset = UNSET
-    author: str | Unset = UNSET
-    price: Decimal | Unset = UNSET
-    isbn: str | Unset | None = UNSET
-    genre_id: int | Unset | None = UNSET
-    description: str | Unset | None = UNSET
-    cover_image_url: str | Unset | None = UNSET
-    publish_date: date | Unset | None = UNSET
+    title: str | Unset = field(default=UNSET, metadata=_TITLE)
+    author: str | Unset = field(default=UNSET, metadata=_AUTHOR)
+    price: Decimal | Unset = field(default=UNSET, metadata=_PRICE)
+    isbn: str | Unset | None = field(default=UNSET, metadata=_ISBN)
+    genre_id: int | Unset | None = field(default=UNSET, metadata=_GENRE_ID)
+    description: str | Unset | None = field(default=UNSET, metadata=_DESCRIPTION)
+    cover_image_url: str | Unset | None = field(default=UNSET, metadata=_URL)
+    publish_date: date | Unset | None = field(default=UNSET, metadata=_PUBLISH_DATE)
 
     def __attrs_post_init__(self) -> None:
-        problems = Problems()
-        _check_book_fields(self, problems)
-        problems.raise_if_any()
+        _raise_problems(self)
 
     def changes(self) -> dict[str, Any]:
         """The fields that were given, by name."""
@@ -152,127 +247,86 @@ class UpdateBook:
         }
 
 
-def _check_stock(problems: Problems, name: str, value: object, *, signed: bool) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        problems.add(name, "must be an integer", "type_error")
-    elif not signed and value < 0:
-        problems.add(name, "must not be negative")
-    elif abs(value) > MAX_STOCK:
-        problems.add(name, f"must be at most {MAX_STOCK} in size")
-
-
 @frozen
 class SetStock:
     """Set a book's stock to an absolute ``quantity`` (>= 0)."""
 
-    quantity: int
+    quantity: int = field(metadata=_stock(signed=False))
 
     def __attrs_post_init__(self) -> None:
-        problems = Problems()
-        _check_stock(problems, "quantity", self.quantity, signed=False)
-        problems.raise_if_any()
+        _raise_problems(self)
 
 
 @frozen
 class AdjustStock:
     """Add ``delta`` (negative to remove) to a book's stock; the result may not go below 0."""
 
-    delta: int
+    delta: int = field(metadata=_stock(signed=True))
 
     def __attrs_post_init__(self) -> None:
-        problems = Problems()
-        _check_stock(problems, "delta", self.delta, signed=True)
-        problems.raise_if_any()
+        _raise_problems(self)
 
 
-def _check_genre_name(cmd: Any, problems: Problems) -> None:
-    if cmd.name is not UNSET:
-        _set(cmd, "name", problems.text("name", cmd.name, max_length=GENRE_NAME_MAX))
-
-
-@frozen
+@frozen(field_transformer=install_normalisers)
 class CreateGenre:
-    """Add a genre, optionally under ``parent_id``."""
+    """Add a genre, optionally under ``parent_id``; the name is trimmed."""
 
-    name: str
-    parent_id: int | None = None
+    name: str = field(metadata=_GENRE_NAME)
+    parent_id: int | None = field(default=None, metadata=_GENRE_ID)
 
     def __attrs_post_init__(self) -> None:
-        problems = Problems()
-        _check_genre_name(self, problems)
-        _check_id_field(problems, self, "parent_id", nullable=True)
-        problems.raise_if_any()
+        _raise_problems(self)
 
 
-@frozen
+@frozen(field_transformer=install_normalisers)
 class UpdateGenre:
     """Rename a genre and/or move it (``parent_id=None`` makes it a top-level genre)."""
 
-    name: str | Unset = UNSET
-    parent_id: int | Unset | None = UNSET
+    name: str | Unset = field(default=UNSET, metadata=_GENRE_NAME)
+    parent_id: int | Unset | None = field(default=UNSET, metadata=_GENRE_ID)
 
     def __attrs_post_init__(self) -> None:
-        problems = Problems()
-        _check_genre_name(self, problems)
-        _check_id_field(problems, self, "parent_id", nullable=True)
-        problems.raise_if_any()
+        _raise_problems(self)
 
 
-@frozen
+@frozen(field_transformer=install_normalisers)
 class ListBooks:
     """Filters, order and page for browsing the catalog.
 
     ``sort_dir`` defaults to descending for ``created_at`` and ``avg_rating`` (newest and best
-    first) and ascending otherwise.
+    first) and ascending otherwise. ``sort`` and ``sort_dir`` may be given as their values
+    (``"price"``, ``"desc"``); they are stored as the enum members.
+
+    Raises:
+        ValidationError: every bad field at once.
     """
 
-    genre_id: int | None = None
-    author: str | None = None
-    min_price: Decimal | None = None
-    max_price: Decimal | None = None
-    in_stock: bool = False
-    sort: BookSort = BookSort.TITLE
-    sort_dir: SortDirection | None = None
-    page: int = 1
-    size: int = DEFAULT_PAGE_SIZE
+    genre_id: int | None = field(default=None, metadata=_GENRE_ID)
+    author: str | None = field(default=None, metadata=text(max_length=AUTHOR_MAX, nullable=True))
+    min_price: Decimal | None = field(default=None, metadata=_money(positive=False))
+    max_price: Decimal | None = field(default=None, metadata=_money(positive=False))
+    in_stock: bool = field(default=False, metadata=rule(_check_flag))
+    sort: BookSort = field(default=BookSort.TITLE, metadata=_choice(BookSort))
+    sort_dir: SortDirection | None = field(
+        default=None, metadata=_choice(SortDirection, nullable=True)
+    )
+    page: int = field(default=1, metadata=rule(_check_page))
+    size: int = field(default=DEFAULT_PAGE_SIZE, metadata=rule(_check_size))
 
     def __attrs_post_init__(self) -> None:
-        problems = Problems()
-        _check_id_field(problems, self, "genre_id", nullable=True)
-        if self.author is not None:
-            _set(
-                self,
-                "author",
-                problems.text("author", self.author, max_length=AUTHOR_MAX, nullable=True),
-            )
-        for name in ("min_price", "max_price"):
-            value = getattr(self, name)
-            if value is not None:
-                try:
-                    _set(self, name, parse_money(value, field=name, positive=False))
-                except ValidationError as exc:
-                    problems.absorb(exc)
+        problems = check_fields(self)
         if (
-            isinstance(self.min_price, Decimal)
-            and isinstance(self.max_price, Decimal)
+            not problems.errors
+            and self.min_price is not None
+            and self.max_price is not None
             and self.min_price > self.max_price
         ):
             problems.add("min_price", "must not be greater than max_price")
-        for name, enum_type in (("sort", BookSort), ("sort_dir", SortDirection)):
-            value = getattr(self, name)
-            if value is None and name == "sort_dir":
-                continue
+        if not problems.errors:
             try:
-                _set(self, name, enum_type(value))
-            except ValueError:
-                allowed = ", ".join(member.value for member in enum_type)
-                problems.add(name, f"must be one of: {allowed}", "enum")
-        if not isinstance(self.in_stock, bool):
-            problems.add("in_stock", "must be a boolean", "type_error")
-        try:
-            PageRequest(self.page, self.size)
-        except ValidationError as exc:
-            problems.absorb(exc)
+                PageRequest(self.page, self.size)  # how deep a page may go
+            except ValidationError as exc:
+                problems.absorb(exc)
         problems.raise_if_any()
 
     @property

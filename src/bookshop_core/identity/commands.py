@@ -1,14 +1,15 @@
 """Identity commands: what a caller asks for, validated and normalised on construction.
 
-Build them in Python, or from untrusted JSON with ``bookshop_core.structure``: unknown keys (a
-``role`` smuggled into a registration, say) are refused with ``VALIDATION_ERROR``, and every bad
-field is reported at once.
+Every field has its true type and holds its normalised value once the command exists. Build
+them in Python, or from untrusted JSON with ``bookshop_core.structure``: an unknown key (a
+``role`` smuggled into a registration, say) is ignored (refused in strict mode) and never
+applied, and every bad field is reported at once.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from typing import Final
+from typing import Any, Final
 
 from attrs import field, frozen
 
@@ -16,11 +17,19 @@ from bookshop_core.errors import ValidationError
 from bookshop_core.identity.passwords import (
     DEFAULT_PASSWORD_POLICY,
     HARD_MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
     normalize_password,
 )
-from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, PageRequest
+from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
 from bookshop_core.kernel.principal import Role
-from bookshop_core.kernel.validation import Problems
+from bookshop_core.kernel.validation import (
+    Problems,
+    check_fields,
+    has_lone_surrogates,
+    install_normalisers,
+    rule,
+    strip_optional_text,
+)
 
 __all__ = [
     "EMAIL_MAX_LENGTH",
@@ -36,10 +45,6 @@ _LOCAL_MAX: Final = 64
 _LABEL_MAX: Final = 63
 _LOCAL_SPECIALS: Final = frozenset("!#$%&'*+-/=?^_`{|}~.")
 _SEARCH_MAX: Final = 254
-
-
-def _set(obj: object, name: str, value: object) -> None:
-    object.__setattr__(obj, name, value)  # normalising a frozen command in its own post-init
 
 
 def _email_problem(value: object) -> str | None:
@@ -94,40 +99,130 @@ def normalize_email(value: object, *, field: str = "email") -> str:
     return unicodedata.normalize("NFC", value.strip()).lower()
 
 
-def _check_email(problems: Problems, cmd: object) -> None:
+def _password_shape_problems(password: object) -> list[str]:
+    """What the request's schema refuses in a new password (type, encoding, length); the
+    shop's password policy (common, repetitive, made from the email) is a domain rule that
+    :class:`~bookshop_core.identity.Identity` applies afterwards, refusing in the flat form."""
+    if not isinstance(password, str) or "\x00" in password or has_lone_surrogates(password):
+        return DEFAULT_PASSWORD_POLICY.problems(password)  # says which of the three
+    length = len(normalize_password(password))
+    if length < MIN_PASSWORD_LENGTH:
+        return [f"must have at least {MIN_PASSWORD_LENGTH} characters"]
+    if length > HARD_MAX_PASSWORD_LENGTH:
+        return [f"must have at most {HARD_MAX_PASSWORD_LENGTH} characters"]
+    return []
+
+
+def _normalise_email(value: Any) -> Any:
     try:
-        _set(cmd, "email", normalize_email(getattr(cmd, "email")))  # noqa: B009
-    except ValidationError as exc:
-        problems.absorb(exc)
+        return normalize_email(value)
+    except ValidationError:
+        return value
 
 
-@frozen
+def _check_email(problems: Problems, name: str, value: Any) -> None:
+    problem = _email_problem(value)
+    if problem is not None:
+        problems.add(name, problem)
+
+
+def _check_new_password(problems: Problems, name: str, value: Any) -> None:
+    for reason in _password_shape_problems(value):
+        problems.add(name, reason)
+
+
+def _normalise_password(value: Any) -> Any:
+    # Bounded: a megabyte of "password" is refused by the check, not normalised first.
+    if isinstance(value, str) and len(value) <= HARD_MAX_PASSWORD_LENGTH:
+        return normalize_password(value)
+    return value
+
+
+def _check_given_password(problems: Problems, name: str, value: Any) -> None:
+    if not isinstance(value, str):
+        problems.add(name, "must be a string", "type_error")
+    elif len(value) > HARD_MAX_PASSWORD_LENGTH:
+        problems.add(name, f"must have at most {HARD_MAX_PASSWORD_LENGTH} characters")
+
+
+def _normalise_login_email(value: Any) -> Any:
+    # Only the shape of a sign-in email is checked: one that names no account is simply
+    # wrong credentials. It is compared in the same canonical form as a registered one.
+    if isinstance(value, str) and len(value) <= EMAIL_MAX_LENGTH * 4:
+        return unicodedata.normalize("NFC", value.strip()).lower()
+    return value
+
+
+def _check_login_email(problems: Problems, name: str, value: Any) -> None:
+    if not isinstance(value, str):
+        problems.add(name, "must be a string", "type_error")
+    elif len(value) > EMAIL_MAX_LENGTH * 4:
+        problems.add(name, f"must have at most {EMAIL_MAX_LENGTH} characters")
+    elif has_lone_surrogates(value) or not value.strip().isprintable():
+        # Never text a store could hold (a lone surrogate does not encode, PostgreSQL refuses
+        # NUL): refused here so that no adapter ever sees it.
+        problems.add(name, "must not contain control characters or invalid Unicode")
+
+
+def _role(value: Any) -> Any:
+    try:
+        return Role(value)
+    except ValueError:
+        return value
+
+
+def _check_role(problems: Problems, name: str, value: Any) -> None:
+    if value is not None and not isinstance(value, Role):
+        problems.add(name, "must be one of: user, admin", "enum")
+
+
+def _check_optional_flag(problems: Problems, name: str, value: Any) -> None:
+    if value is not None and not isinstance(value, bool):
+        problems.add(name, "must be a boolean", "type_error")
+
+
+def _check_page(problems: Problems, name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        problems.add(name, "must be an integer >= 1")
+
+
+def _check_per_page(problems: Problems, name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
+        problems.add(name, f"must be an integer from 1 to {MAX_PAGE_SIZE}")
+
+
+def _search_text(value: Any) -> Any:
+    stripped = strip_optional_text(value)
+    return stripped.lower() if isinstance(stripped, str) else stripped
+
+
+def _check_search(problems: Problems, name: str, value: Any) -> None:
+    problems.check_text(name, value, max_length=_SEARCH_MAX, nullable=True)
+
+
+@frozen(field_transformer=install_normalisers)
 class Register:
     """Open an account with an email and a password. There is deliberately no ``role``: every
-    registered account is a plain user.
+    registered account is a plain user (``structure`` ignores, or in strict mode refuses, a
+    ``role`` key; it is never applied).
 
-    The email is normalised; the password must satisfy the default
-    :class:`~bookshop_core.identity.PasswordPolicy` (the shop's configured policy is applied
-    again by :meth:`Identity.register <bookshop_core.identity.Identity.register>`).
+    The email is normalised (trimmed, NFC, lower case) and the password NFKC-normalised. Only
+    the password's shape is checked here (a string, valid Unicode, a length in bounds); the
+    shop's :class:`~bookshop_core.identity.PasswordPolicy` is applied by
+    :meth:`Identity.register <bookshop_core.identity.Identity.register>`.
 
     Raises:
-        ValidationError: a bad email and/or a weak, common or malformed password, together.
+        ValidationError: a bad email and/or a malformed password, together.
     """
 
-    email: str
-    password: str = field(repr=False)
+    email: str = field(metadata=rule(_check_email, _normalise_email))
+    password: str = field(repr=False, metadata=rule(_check_new_password, _normalise_password))
 
     def __attrs_post_init__(self) -> None:
-        problems = Problems()
-        _check_email(problems, self)
-        email = self.email if not problems.errors else None
-        for reason in DEFAULT_PASSWORD_POLICY.problems(self.password, email=email):
-            problems.add("password", reason)
-        problems.raise_if_any()
-        _set(self, "password", normalize_password(self.password))
+        check_fields(self).raise_if_any()
 
 
-@frozen
+@frozen(field_transformer=install_normalisers)
 class Login:
     """Sign in with an email and a password.
 
@@ -138,27 +233,14 @@ class Login:
         ValidationError: a field that is not a string, or absurdly long.
     """
 
-    email: str
-    password: str = field(repr=False)
+    email: str = field(metadata=rule(_check_login_email, _normalise_login_email))
+    password: str = field(repr=False, metadata=rule(_check_given_password, _normalise_password))
 
     def __attrs_post_init__(self) -> None:
-        problems = Problems()
-        if not isinstance(self.email, str):
-            problems.add("email", "must be a string", "type_error")
-        elif len(self.email) > EMAIL_MAX_LENGTH * 4:
-            problems.add("email", f"must have at most {EMAIL_MAX_LENGTH} characters")
-        else:
-            _set(self, "email", unicodedata.normalize("NFC", self.email.strip()).lower())
-        if not isinstance(self.password, str):
-            problems.add("password", "must be a string", "type_error")
-        elif len(self.password) > HARD_MAX_PASSWORD_LENGTH:
-            problems.add("password", f"must have at most {HARD_MAX_PASSWORD_LENGTH} characters")
-        else:
-            _set(self, "password", normalize_password(self.password))
-        problems.raise_if_any()
+        check_fields(self).raise_if_any()
 
 
-@frozen
+@frozen(field_transformer=install_normalisers)
 class ListUsers:
     """Filters and page for the admin's list of accounts (newest first).
 
@@ -170,30 +252,21 @@ class ListUsers:
         q: Only accounts whose email contains this text (case-insensitive, literal).
     """
 
-    page: int = 1
-    per_page: int = DEFAULT_PAGE_SIZE
-    role: Role | None = None
-    is_active: bool | None = None
-    q: str | None = None
+    page: int = field(default=1, metadata=rule(_check_page))
+    per_page: int = field(default=DEFAULT_PAGE_SIZE, metadata=rule(_check_per_page))
+    role: Role | None = field(default=None, metadata=rule(_check_role, _role))
+    is_active: bool | None = field(default=None, metadata=rule(_check_optional_flag))
+    q: str | None = field(default=None, metadata=rule(_check_search, _search_text))
 
     def __attrs_post_init__(self) -> None:
-        problems = Problems()
-        try:
-            PageRequest(self.page, self.per_page)
-        except ValidationError as exc:
-            for error in exc.errors:
-                name = "per_page" if error.loc == ("size",) else str(error.loc[0])
-                problems.add(name, error.msg, error.type)
-        if self.role is not None:
+        problems = check_fields(self)
+        if not problems.errors:
             try:
-                _set(self, "role", Role(self.role))
-            except ValueError:
-                problems.add("role", "must be one of: user, admin", "enum")
-        if self.is_active is not None and not isinstance(self.is_active, bool):
-            problems.add("is_active", "must be a boolean", "type_error")
-        if self.q is not None:
-            text = problems.text("q", self.q, max_length=_SEARCH_MAX, nullable=True)
-            _set(self, "q", text.lower() if text else None)
+                PageRequest(self.page, self.per_page)  # how deep a page may go
+            except ValidationError as exc:
+                for error in exc.errors:
+                    name = "per_page" if error.loc == ("size",) else str(error.loc[0])
+                    problems.add(name, error.msg, error.type)
         problems.raise_if_any()
 
     @property
@@ -201,14 +274,14 @@ class ListUsers:
         return PageRequest(self.page, self.per_page)
 
 
-@frozen
+@frozen(field_transformer=install_normalisers)
 class ChangeRole:
-    """Give an account the role ``role``."""
+    """Give an account the role ``role`` (a :class:`Role` or its value)."""
 
-    role: Role
+    role: Role = field(metadata=rule(_check_role, _role))
 
     def __attrs_post_init__(self) -> None:
-        try:
-            _set(self, "role", Role(self.role))
-        except ValueError:
-            raise ValidationError.single("role", "must be one of: user, admin", "enum") from None
+        problems = check_fields(self)
+        if self.role is None:
+            problems.add("role", "must be one of: user, admin", "enum")
+        problems.raise_if_any()

@@ -1,13 +1,36 @@
-"""Small helpers that check many inputs and report every bad field at once."""
+"""Small helpers that check many inputs and report every bad field at once.
+
+A command is an attrs class whose fields carry a :class:`Rule` (``field(metadata=rule(...))``):
+the constructor normalises each value (:func:`install_normalisers`), then the command's
+``__attrs_post_init__`` runs :func:`check_fields`, adds its cross-field checks and raises one
+``ValidationError`` naming every bad field.
+"""
 
 from __future__ import annotations
 
 import enum
-from typing import Final
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+import attrs
+from attrs import frozen
 
 from bookshop_core.errors import FieldError, ValidationError
 
-__all__ = ["UNSET", "Problems", "Unset", "has_lone_surrogates"]
+__all__ = [
+    "UNSET",
+    "Problems",
+    "Rule",
+    "Unset",
+    "check_fields",
+    "field_problems",
+    "has_lone_surrogates",
+    "install_normalisers",
+    "rule",
+    "strip_optional_text",
+    "strip_text",
+    "text",
+]
 
 
 class Unset(enum.Enum):
@@ -48,6 +71,18 @@ class Problems:
     def absorb(self, error: ValidationError) -> None:
         self.errors.extend(error.errors)
 
+    def check_text(
+        self,
+        field: str,
+        value: str | None,
+        *,
+        max_length: int,
+        min_length: int = 1,
+        nullable: bool = False,
+    ) -> None:
+        """Report what :meth:`text` would, without returning the normalised text."""
+        self.text(field, value, max_length=max_length, min_length=min_length, nullable=nullable)
+
     def text(
         self,
         field: str,
@@ -83,6 +118,124 @@ class Problems:
             self.add(field, f"must have at most {max_length} characters")
         return stripped
 
+    def failed(self, field: str) -> bool:
+        """Whether a problem was already found on ``field``."""
+        return any(error.loc[:1] == (field,) for error in self.errors)
+
     def raise_if_any(self) -> None:
         if self.errors:
             raise ValidationError(self.errors)
+
+
+# -- command fields: normalise, then check -------------------------------------------------------
+
+_RULE: Final = "bookshop.rule"
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _no_check(problems: Problems, name: str, value: Any) -> None:
+    return None
+
+
+@frozen
+class Rule:
+    """How one command field is normalised and checked.
+
+    ``normalise`` turns a good value into its canonical form (a trimmed text, a price in
+    cents, an ISBN-13) and leaves a value it cannot read exactly as it was; ``check`` then
+    reports, into a :class:`Problems`, whatever is wrong with the normalised value. Keeping the
+    two apart lets a command report every bad field at once while its attributes only ever hold
+    normalised values of their declared types once it exists.
+    """
+
+    normalise: Callable[[Any], Any] = _unchanged
+    check: Callable[[Problems, str, Any], None] = _no_check
+
+
+def rule(
+    check: Callable[[Problems, str, Any], None] = _no_check,
+    normalise: Callable[[Any], Any] = _unchanged,
+) -> dict[str, Rule]:
+    """Field metadata for a command field: ``field(metadata=rule(check, normalise))``."""
+    return {_RULE: Rule(normalise, check)}
+
+
+def _rule_of(spec: attrs.Attribute[Any]) -> Rule | None:
+    found = spec.metadata.get(_RULE)
+    return found if isinstance(found, Rule) else None
+
+
+def _skipping_unset(normalise: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        return value if value is UNSET else normalise(value)
+
+    return convert
+
+
+def install_normalisers(cls: type, specs: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
+    """An attrs ``field_transformer``: each field's rule normaliser becomes its converter.
+
+    Usage: ``@frozen(field_transformer=install_normalisers)``. Type checkers see the fields'
+    true types; at run time the constructor normalises every value before it is stored.
+    """
+    installed = []
+    for spec in specs:
+        found = _rule_of(spec)
+        if found is not None and found.normalise is not _unchanged:
+            spec = spec.evolve(converter=_skipping_unset(found.normalise))
+        installed.append(spec)
+    return installed
+
+
+def check_fields(command: attrs.AttrsInstance) -> Problems:
+    """Run the rule of every field of ``command`` (``UNSET`` fields are skipped).
+
+    Returns:
+        The problems found, for the command to add its cross-field checks and raise.
+    """
+    problems = Problems()
+    for spec in attrs.fields(type(command)):
+        found = _rule_of(spec)
+        value = getattr(command, spec.name)
+        if found is not None and value is not UNSET:
+            found.check(problems, spec.name, value)
+    return problems
+
+
+def field_problems(cls: type, values: Mapping[str, Any]) -> list[FieldError]:
+    """The problems of the given field values of command ``cls``, each normalised and checked
+    on its own (no cross-field checks): what a parser reports beside fields of a wrong type.
+    """
+    problems = Problems()
+    for spec in attrs.fields(cls):
+        found = _rule_of(spec)
+        if found is None or spec.name not in values or values[spec.name] is UNSET:
+            continue
+        found.check(problems, spec.name, found.normalise(values[spec.name]))
+    return problems.errors
+
+
+def strip_text(value: Any) -> Any:
+    """A string without its surrounding whitespace; anything else as it is."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def strip_optional_text(value: Any) -> Any:
+    """As :func:`strip_text`, and blank text becomes ``None`` ("" and null mean "none")."""
+    stripped = strip_text(value)
+    return None if stripped == "" else stripped
+
+
+def text(*, max_length: int, min_length: int = 1, nullable: bool = False) -> dict[str, Rule]:
+    """The rule of a text field: trimmed; no NUL or lone surrogate; a length in bounds;
+    ``None`` (or blank) allowed only when ``nullable``."""
+
+    def check(problems: Problems, name: str, value: Any) -> None:
+        problems.check_text(
+            name, value, max_length=max_length, min_length=min_length, nullable=nullable
+        )
+
+    return rule(check, strip_optional_text if nullable else strip_text)
