@@ -2,17 +2,53 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bookshop_adapters.bootstrap import Shop
 from bookshop_adapters.testing.builders import add_book, add_genre
 from bookshop_adapters.testing.snapshot import snapshot
-from bookshop_core.catalog.commands import CreateGenre, UpdateGenre
-from bookshop_core.catalog.entities import GenreNode
+from bookshop_core.catalog.commands import CreateGenre, ListBooks, UpdateGenre
+from bookshop_core.catalog.entities import MAX_GENRE_DEPTH, Genre, GenreNode
 from bookshop_core.errors import Conflict, NotFound, ValidationError
 from bookshop_core.kernel.principal import Principal
 
 __all__ = ["GenreContract"]
+
+
+async def _chain(shop: Shop, levels: int, prefix: str = "Level") -> list[Genre]:
+    """A chain of ``levels`` genres, each under the one before (through the use cases)."""
+    chain: list[Genre] = []
+    for level in range(1, levels + 1):
+        chain.append(
+            await add_genre(shop, f"{prefix} {level}", parent=chain[-1] if chain else None)
+        )
+    return chain
+
+
+async def _plant_parents(shop: Shop, parents: dict[int, int | None]) -> None:
+    """Write parents straight into the store, past every check of the use cases (as bad data
+    from elsewhere would be)."""
+    async with shop.unit_of_work() as uow:
+        for genre_id, parent_id in parents.items():
+            await uow.genres.update(genre_id, parent_id=parent_id)
+        await uow.commit()
+
+
+def _tree_size(nodes: tuple[GenreNode, ...]) -> int:
+    size, stack = 0, list(nodes)
+    while stack:
+        node = stack.pop()
+        size += 1
+        stack.extend(node.children)
+    return size
+
+
+def _assert_refused(error: ValidationError, field: str, type_: str) -> None:
+    """A domain rule's refusal: one flat sentence about ``field``."""
+    assert (error.code, error.field, error.rule) == ("VALIDATION_ERROR", field, True)
+    assert [e.type for e in error.errors] == [type_]
 
 
 @pytest.mark.asyncio
@@ -54,7 +90,7 @@ class GenreContract:
         before = await snapshot(shop)
         with pytest.raises(ValidationError) as caught:
             await shop.catalog.create_genre(admin, CreateGenre(name="Fantasy", parent_id=999))
-        assert (caught.value.code, caught.value.field) == ("VALIDATION_ERROR", "parent_id")
+        _assert_refused(caught.value, "parent_id", "genre_not_found")
         assert await snapshot(shop) == before
 
     async def test_genre_names_conflict_case_insensitively(
@@ -145,8 +181,7 @@ class GenreContract:
         before = await snapshot(shop)
         with pytest.raises(ValidationError) as caught:
             await shop.catalog.update_genre(admin, genre.id, UpdateGenre(parent_id=genre.id))
-        assert (caught.value.code, caught.value.field) == ("VALIDATION_ERROR", "parent_id")
-        assert caught.value.errors[0].type == "genre_cycle"
+        _assert_refused(caught.value, "parent_id", "genre_cycle")
         assert await snapshot(shop) == before
 
     async def test_moving_a_genre_under_its_descendant_is_a_cycle(
@@ -182,7 +217,7 @@ class GenreContract:
         before = await snapshot(shop)
         with pytest.raises(ValidationError) as caught:
             await shop.catalog.update_genre(admin, genre.id, UpdateGenre(parent_id=424242))
-        assert (caught.value.code, caught.value.field) == ("VALIDATION_ERROR", "parent_id")
+        _assert_refused(caught.value, "parent_id", "genre_not_found")
         assert await snapshot(shop) == before
 
     async def test_rename_and_move_at_once(self, shop: Shop, admin: Principal) -> None:
@@ -200,6 +235,136 @@ class GenreContract:
         with pytest.raises(NotFound) as caught:
             await shop.catalog.update_genre(admin, 31337, UpdateGenre(name="Nothing"))
         assert caught.value.code == "GENRE_NOT_FOUND"
+
+    async def test_update_of_a_deleted_genre_is_not_found(
+        self, shop: Shop, admin: Principal
+    ) -> None:
+        """Renaming or moving a genre that was deleted is GENRE_NOT_FOUND, not a success."""
+        fiction = await add_genre(shop, "Fiction")
+        gone = await add_genre(shop, "Gone")
+        await shop.catalog.delete_genre(admin, gone.id)
+        for command in (UpdateGenre(name="Back"), UpdateGenre(parent_id=fiction.id)):
+            with pytest.raises(NotFound) as caught:
+                await shop.catalog.update_genre(admin, gone.id, command)
+            assert caught.value.code == "GENRE_NOT_FOUND"
+
+    # -- concurrency ----------------------------------------------------------------------
+
+    async def test_opposite_moves_at_once_never_make_a_cycle(
+        self, shop: Shop, admin: Principal
+    ) -> None:
+        """Moving A under B while B moves under A (at once, many times): one move wins, the
+        other is refused as a cycle, and every genre still reaches the top of the tree."""
+        for attempt in range(15):
+            a = await add_genre(shop, f"A{attempt}")
+            b = await add_genre(shop, f"B{attempt}")
+            results = await asyncio.gather(
+                shop.catalog.update_genre(admin, a.id, UpdateGenre(parent_id=b.id)),
+                shop.catalog.update_genre(admin, b.id, UpdateGenre(parent_id=a.id)),
+                return_exceptions=True,
+            )
+            refused = [r for r in results if isinstance(r, ValidationError)]
+            assert len(refused) == 1, results
+            assert refused[0].errors[0].type == "genre_cycle"
+            genres = await shop.catalog.list_genres()
+            assert _tree_size(await shop.catalog.genre_tree()) == len(genres)
+
+    async def test_a_rename_and_a_move_at_once_both_survive(
+        self, shop: Shop, admin: Principal
+    ) -> None:
+        """A rename and a move of one genre at once each write only their own field."""
+        for attempt in range(10):
+            parent = await add_genre(shop, f"Parent {attempt}")
+            genre = await add_genre(shop, f"Genre {attempt}")
+            await asyncio.gather(
+                shop.catalog.update_genre(admin, genre.id, UpdateGenre(name=f"Renamed {attempt}")),
+                shop.catalog.update_genre(admin, genre.id, UpdateGenre(parent_id=parent.id)),
+            )
+            stored = await shop.catalog.get_genre(genre.id)
+            assert (stored.name, stored.parent_id) == (f"Renamed {attempt}", parent.id)
+
+    # -- depth ----------------------------------------------------------------------------
+
+    async def test_genres_nest_up_to_the_depth_limit(self, shop: Shop, admin: Principal) -> None:
+        """A chain of MAX_GENRE_DEPTH genres is allowed; one more level is refused on
+        ``parent_id`` (flat, type ``genre_depth``) and nothing is created."""
+        chain = await _chain(shop, MAX_GENRE_DEPTH)
+        assert _tree_size(await shop.catalog.genre_tree()) == MAX_GENRE_DEPTH
+        before = await snapshot(shop)
+        with pytest.raises(ValidationError) as caught:
+            await add_genre(shop, "Too deep", parent=chain[-1])
+        _assert_refused(caught.value, "parent_id", "genre_depth")
+        assert await snapshot(shop) == before
+
+    async def test_a_move_may_not_take_a_subtree_past_the_depth_limit(
+        self, shop: Shop, admin: Principal
+    ) -> None:
+        """Moving a genre counts the levels of its sub-genres: a two-level subtree fits under
+        the second-deepest level's parent, not under the deepest."""
+        chain = await _chain(shop, MAX_GENRE_DEPTH - 1)
+        top = await add_genre(shop, "Moved")
+        await add_genre(shop, "Moved child", parent=top)
+        before = await snapshot(shop)
+        with pytest.raises(ValidationError) as caught:
+            await shop.catalog.update_genre(admin, top.id, UpdateGenre(parent_id=chain[-1].id))
+        _assert_refused(caught.value, "parent_id", "genre_depth")
+        assert await snapshot(shop) == before
+        moved = await shop.catalog.update_genre(admin, top.id, UpdateGenre(parent_id=chain[-2].id))
+        assert moved.parent_id == chain[-2].id
+
+    # -- bad stored data ------------------------------------------------------------------
+
+    async def test_a_cycle_in_the_store_makes_reads_and_moves_end(
+        self, shop: Shop, admin: Principal
+    ) -> None:
+        """With a cycle planted in the store (past the use cases), listing, the tree, a
+        genre-filtered book listing, creating and moving all end: the cycle's genres are
+        left out of the tree and the writes into it are refused."""
+        fiction = await add_genre(shop, "Fiction")
+        a = await add_genre(shop, "A")
+        b = await add_genre(shop, "B", parent=a)
+        other = await add_genre(shop, "Other")
+        await add_book(shop, "In A", genre=a)
+        await _plant_parents(shop, {a.id: b.id})
+        assert len(await shop.catalog.list_genres()) == 4
+        assert {node.id for node in await shop.catalog.genre_tree()} == {fiction.id, other.id}
+        page = await shop.catalog.list_books(ListBooks(genre_id=b.id))
+        assert [book.title for book in page.items] == ["In A"]
+        with pytest.raises(ValidationError) as caught:
+            await shop.catalog.update_genre(admin, other.id, UpdateGenre(parent_id=a.id))
+        _assert_refused(caught.value, "parent_id", "genre_depth")
+        with pytest.raises(ValidationError) as caught:
+            await shop.catalog.update_genre(admin, a.id, UpdateGenre(parent_id=b.id))
+        _assert_refused(caught.value, "parent_id", "genre_cycle")
+        with pytest.raises(ValidationError):
+            await add_genre(shop, "Under the cycle", parent=b)
+
+    async def test_a_planted_cycle_is_repaired_by_moving_one_genre_to_the_top(
+        self, shop: Shop, admin: Principal
+    ) -> None:
+        """Moving a genre of a planted cycle to the top level is allowed and breaks it."""
+        a = await add_genre(shop, "A")
+        b = await add_genre(shop, "B", parent=a)
+        await _plant_parents(shop, {a.id: b.id})
+        await shop.catalog.update_genre(admin, a.id, UpdateGenre(parent_id=None))
+        assert await shop.catalog.genre_tree() == (
+            GenreNode(a.id, "A", None, (GenreNode(b.id, "B", a.id, ()),)),
+        )
+
+    async def test_a_chain_deeper_than_the_limit_in_the_store_still_shows_as_a_tree(
+        self, shop: Shop, admin: Principal
+    ) -> None:
+        """A chain of 1,100 genres planted in the store (older data, before the limit) is
+        still shown whole by the tree, and refuses genres deeper under it."""
+        async with shop.unit_of_work() as uow:
+            parent: int | None = None
+            for level in range(1, 1_101):
+                parent = (await uow.genres.add(f"Deep {level}", parent)).id
+            await uow.commit()
+        assert _tree_size(await shop.catalog.genre_tree()) == 1_100
+        with pytest.raises(ValidationError) as caught:
+            await add_genre(shop, "Deeper", parent=parent)
+        _assert_refused(caught.value, "parent_id", "genre_depth")
 
     # -- read -----------------------------------------------------------------------------
 
