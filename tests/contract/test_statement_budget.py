@@ -28,14 +28,7 @@ from bookshop_core import (
     UpdateBook,
 )
 
-pytestmark = pytest.mark.parametrize(
-    "backend_name",
-    [
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-    ],
-    indirect=True,
-)
+pytestmark = pytest.mark.bookshop_backends("sqlite", "postgres")
 
 SMALL, LARGE = 5, 500
 

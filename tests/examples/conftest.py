@@ -1,7 +1,8 @@
-"""Fixtures for the example frontends' tests: a shop per backend, an app serving it, a client.
+"""Fixtures for the example frontends' tests: an app serving the harness's shop, a client.
 
-``shop`` runs on every backend (memory, and SQLite once the SQLAlchemy adapter exists); a test
-module that is not about storage overrides ``backend_url`` to stay on memory.
+``shop``, ``backend_url`` and ``clock`` come from ``bookshop_adapters.testing.pytest_plugin``
+(every shipped backend); a module that is not about storage stays on memory with
+``pytestmark = pytest.mark.bookshop_backends("memory")``.
 """
 
 from __future__ import annotations
@@ -14,43 +15,16 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bookshop_adapters.bootstrap import Shop, build_shop
-from bookshop_core import ManualClock
+from bookshop_adapters.bootstrap import Shop
 from bookshop_examples.http.app import create_app
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
-def sqlite_url(tmp_path: Path) -> str:
-    """A SQLite file in ``tmp_path``; skips the test while the SQLAlchemy backend is missing."""
-    try:
-        from bookshop_adapters.sqlalchemy import migrate, open_sql_backend  # noqa: F401
-    except ImportError:
-        pytest.skip("the SQLAlchemy backend is not available yet")
-    return f"sqlite+aiosqlite:///{tmp_path / 'bookshop.db'}"
-
-
 @pytest.fixture
 def sqlite_file_url(tmp_path: Path) -> str:
-    """A SQLite file URL in the test's temporary directory."""
-    return sqlite_url(tmp_path)
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The store the test's shop runs on."""
-    return "memory://" if request.param == "memory" else sqlite_url(tmp_path)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def shop(backend_url: str, clock: ManualClock) -> AsyncIterator[Shop]:
-    async with build_shop(backend_url, clock=clock, migrate=True) as opened:
-        yield opened
+    """A SQLite file URL in the test's temporary directory (not migrated yet)."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'bookshop.db'}"
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import pytest
 from bookshop_adapters.bootstrap import Shop, ShopSettings
 from bookshop_adapters.oauth import OAuthSettings
 from bookshop_adapters.testing.identity import TEST_PASSWORD, open_test_shop, sign_up
-from bookshop_adapters.testing.pytest_plugin import ShopFactory
 from bookshop_adapters.testing.tokens import (
     TEST_JWT_SECRET,
     TokenContext,
@@ -27,14 +26,6 @@ from bookshop_core import ManualClock, Principal, Role
 
 TOKEN_PAIR_FIELDS = {"access_token", "refresh_token", "token_type"}
 NOT_AUTHENTICATED = {"detail": "Not authenticated", "code": "HTTP_401"}
-
-
-@pytest.fixture
-async def backend_url(shop_factory: ShopFactory) -> AsyncIterator[str]:
-    """A fresh store of each backend of the shared harness (memory, sqlite, postgres)."""
-    url = await shop_factory.new_url()
-    yield url
-    await shop_factory.discard(url)
 
 
 @pytest.fixture

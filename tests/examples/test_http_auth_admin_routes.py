@@ -21,20 +21,11 @@ from bookshop_adapters.bootstrap import Shop, ShopSettings
 from bookshop_adapters.images import MemoryImageStore
 from bookshop_adapters.oauth import OAuthSettings
 from bookshop_adapters.testing.identity import TEST_PASSWORD, open_test_shop, sign_up
-from bookshop_adapters.testing.pytest_plugin import ShopFactory
 from bookshop_core import ChangeRole, CreateBook, CreateGenre, ManualClock, Principal, Role
 from bookshop_examples.http.deps import admin_principal
 from bookshop_examples.http.routes import ROUTERS
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-@pytest.fixture
-async def backend_url(shop_factory: ShopFactory) -> AsyncIterator[str]:
-    """A fresh store of each backend of the shared harness (memory, sqlite, postgres)."""
-    url = await shop_factory.new_url()
-    yield url
-    await shop_factory.discard(url)
 
 
 @pytest.fixture

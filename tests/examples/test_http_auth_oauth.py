@@ -37,14 +37,6 @@ def fake_oauth() -> Iterator[FakeOAuthServer]:
 
 
 @pytest.fixture
-async def backend_url(shop_factory: ShopFactory) -> AsyncIterator[str]:
-    """A fresh store of each backend of the shared harness (memory, sqlite, postgres)."""
-    url = await shop_factory.new_url()
-    yield url
-    await shop_factory.discard(url)
-
-
-@pytest.fixture
 async def shop(
     backend_url: str, clock: ManualClock, fake_oauth: FakeOAuthServer
 ) -> AsyncIterator[Shop]:

@@ -15,7 +15,6 @@ import pytest
 from bookshop_adapters.bootstrap import Shop, ShopSettings
 from bookshop_adapters.oauth import OAuthSettings
 from bookshop_adapters.testing.identity import open_test_shop, sign_up
-from bookshop_adapters.testing.pytest_plugin import ShopFactory
 from bookshop_core import ManualClock, Role
 
 BOOK_FIELDS = {
@@ -37,14 +36,6 @@ BOOK_FIELDS = {
 }
 ISBN_10 = "0-306-40615-2"
 ISBN_13 = "9780306406157"
-
-
-@pytest.fixture
-async def backend_url(shop_factory: ShopFactory) -> AsyncIterator[str]:
-    """A fresh store of each backend of the shared harness (memory, sqlite, postgres)."""
-    url = await shop_factory.new_url()
-    yield url
-    await shop_factory.discard(url)
 
 
 @pytest.fixture

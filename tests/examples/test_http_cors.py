@@ -15,10 +15,8 @@ from bookshop_examples.http.app import create_app
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
-@pytest.fixture
-def backend_url() -> str:
-    """CORS does not depend on the store: memory only."""
-    return "memory://"
+# CORS does not depend on the store: memory only.
+pytestmark = pytest.mark.bookshop_backends("memory")
 
 
 def preflight(origin: str) -> dict[str, str]:

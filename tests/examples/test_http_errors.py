@@ -36,10 +36,8 @@ Respond = Callable[..., Awaitable[httpx.Response]]
 ORIGIN = "http://localhost:3000"
 
 
-@pytest.fixture
-def backend_url() -> str:
-    """Error mapping does not depend on the store: memory only."""
-    return "memory://"
+# Error mapping does not depend on the store: memory only.
+pytestmark = pytest.mark.bookshop_backends("memory")
 
 
 @pytest.fixture

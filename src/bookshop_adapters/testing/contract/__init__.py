@@ -22,6 +22,9 @@ A backend quirk is a marked skip with a reason inside the shared test, never a f
 from bookshop_adapters.testing.contract.authorization import AuthorizationContract
 from bookshop_adapters.testing.contract.books import BookContract
 from bookshop_adapters.testing.contract.genres import GenreContract
+from bookshop_adapters.testing.contract.identity_accounts import IdentityAccountContract
+from bookshop_adapters.testing.contract.identity_admin import IdentityAdminContract
+from bookshop_adapters.testing.contract.identity_tokens import IdentityTokenContract
 from bookshop_adapters.testing.contract.listing import ListingContract
 from bookshop_adapters.testing.contract.properties import StoreProperties
 from bookshop_adapters.testing.contract.stock import StockContract
@@ -31,6 +34,9 @@ __all__ = [
     "AuthorizationContract",
     "BookContract",
     "GenreContract",
+    "IdentityAccountContract",
+    "IdentityAdminContract",
+    "IdentityTokenContract",
     "ListingContract",
     "StockContract",
     "StoreProperties",
