@@ -77,7 +77,8 @@ def test_each_route_declares_its_responses_and_security(
     exactly when it needs one."""
     who, statuses = ROUTES[method, path]
     op = operation(spec, method, path)
-    assert set(op["responses"]) == statuses
+    # 413 (the body limit) is declared on every route with a body: test_http_openapi.py.
+    assert set(op["responses"]) - {"413"} == statuses
     assert op.get("security") == (None if who == PUBLIC else [{"bearer": []}])
 
 

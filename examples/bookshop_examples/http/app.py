@@ -25,7 +25,11 @@ from bookshop_examples.http.errors import (
     error_responses,
     install_error_handlers,
 )
-from bookshop_examples.http.limits import BodyLimitMiddleware
+from bookshop_examples.http.limits import (
+    DEFAULT_MAX_BODY_BYTES,
+    BodyLimitMiddleware,
+    document_body_limit,
+)
 from bookshop_examples.http.routes import ROUTERS
 
 __all__ = ["CORS_ORIGINS_ENV", "DEFAULT_CORS_ORIGINS", "create_app", "resolve_cors_origins"]
@@ -52,6 +56,7 @@ def create_app(
     cors_origins: Sequence[str] | None = None,
     migrate: bool = True,
     public_url: str | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
     """Build the HTTP app.
 
@@ -71,7 +76,11 @@ def create_app(
             production deployment runs migrations as a separate step).
         public_url: The app's public base URL (e.g. ``https://shop.example.com``), from which
             OAuth callback URLs are built; defaults to ``$BOOKSHOP_PUBLIC_URL``, else the URL
-            each request arrived at (fine locally, wrong behind a proxy).
+            each request arrived at (fine locally, wrong behind a proxy). Uploaded images are
+            answered with absolute URLs on it too.
+        max_body_bytes: The largest request body of a route without a limit of its own (the
+            image upload has one: 5 MB plus the multipart envelope); a larger one is 413
+            ``HTTP_413`` before it is read.
 
     Raises:
         ValueError: both ``database_url`` and ``shop`` were given.
@@ -109,7 +118,7 @@ def create_app(
     # The last middleware added is the outermost: CORS must wrap the catch-all so that even a
     # 500 carries the CORS headers a browser needs to let the client read it.
     app.add_middleware(CatchAllMiddleware)
-    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(BodyLimitMiddleware, default=max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=resolve_cors_origins(cors_origins),
@@ -119,4 +128,5 @@ def create_app(
     )
     for router in ROUTERS:
         app.include_router(router, responses=error_responses(500))
+    document_body_limit(app)
     return app
