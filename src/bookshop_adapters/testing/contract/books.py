@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, timedelta
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from bookshop_adapters.bootstrap import Shop
 from bookshop_adapters.testing.builders import add_book, add_genre
 from bookshop_adapters.testing.snapshot import snapshot
 from bookshop_core.catalog.commands import CreateBook, SetStock, UpdateBook
+from bookshop_core.catalog.entities import MAX_GENRE_DEPTH
 from bookshop_core.errors import Conflict, NotFound, ValidationError
 from bookshop_core.kernel.clock import ManualClock
 from bookshop_core.kernel.principal import Principal
@@ -222,6 +224,7 @@ class BookContract:
                 admin, CreateBook(title="X", author="Y", price=Decimal(1), genre_id=777)
             )
         assert (caught.value.code, caught.value.field) == ("VALIDATION_ERROR", "genre_id")
+        assert caught.value.rule  # a domain rule's refusal: flat on the wire
         assert await snapshot(shop) == before
 
     async def test_update_with_unknown_genre_is_a_validation_error(
@@ -233,6 +236,7 @@ class BookContract:
         with pytest.raises(ValidationError) as caught:
             await shop.catalog.update_book(admin, book.id, UpdateBook(genre_id=777))
         assert (caught.value.code, caught.value.field) == ("VALIDATION_ERROR", "genre_id")
+        assert caught.value.rule
         assert await snapshot(shop) == before
 
     # -- update ---------------------------------------------------------------------------
@@ -326,6 +330,109 @@ class BookContract:
         other = await add_book(shop, "Two")
         await shop.catalog.update_book(admin, book.id, UpdateBook(title="Uno"))
         assert await shop.catalog.get_book(other.id) == other
+
+    # -- concurrent updates ---------------------------------------------------------------
+
+    async def test_concurrent_updates_of_different_fields_all_survive(
+        self, shop: Shop, admin: Principal
+    ) -> None:
+        """Three updates at once (title, price, author), many times: each succeeds and every
+        change is kept, whatever order the store ran them in."""
+        for attempt in range(10):
+            book = await add_book(shop, f"Book {attempt}")
+            await asyncio.gather(
+                shop.catalog.update_book(admin, book.id, UpdateBook(title=f"Title {attempt}")),
+                shop.catalog.update_book(admin, book.id, UpdateBook(price=Decimal("42.00"))),
+                shop.catalog.update_book(admin, book.id, UpdateBook(author=f"Author {attempt}")),
+            )
+            stored = await shop.catalog.get_book(book.id)
+            assert (stored.title, stored.price, stored.author) == (
+                f"Title {attempt}",
+                Decimal("42.00"),
+                f"Author {attempt}",
+            )
+
+    async def test_update_racing_a_delete_never_succeeds_on_a_deleted_book(
+        self, shop: Shop, admin: Principal
+    ) -> None:
+        """An update started while a delete is not yet committed ends BOOK_NOT_FOUND once the
+        delete commits (the delete holds the book, so the update cannot come first)."""
+        book = await add_book(shop)
+        async with shop.unit_of_work() as uow:
+            assert await uow.books.delete(book.id)
+            update = asyncio.ensure_future(
+                shop.catalog.update_book(admin, book.id, UpdateBook(title="Ghost"))
+            )
+            # Give the update every chance to read the book before the delete commits.
+            for _ in range(20):
+                await asyncio.sleep(0.01)
+            await uow.commit()
+        with pytest.raises(NotFound) as caught:
+            await update
+        assert caught.value.code == "BOOK_NOT_FOUND"
+
+    async def test_updates_and_deletes_at_once_never_answer_for_a_deleted_book(
+        self, shop: Shop, admin: Principal
+    ) -> None:
+        """An update racing a delete (many times) is BOOK_NOT_FOUND, or succeeded before the
+        delete: the book is gone either way and the delete itself succeeded."""
+        for attempt in range(10):
+            book = await add_book(shop, f"Book {attempt}")
+            updated, deleted = await asyncio.gather(
+                shop.catalog.update_book(admin, book.id, UpdateBook(title="Racing")),
+                shop.catalog.delete_book(admin, book.id),
+                return_exceptions=True,
+            )
+            assert deleted is None
+            assert not isinstance(updated, BaseException) or (
+                isinstance(updated, NotFound) and updated.code == "BOOK_NOT_FOUND"
+            )
+            with pytest.raises(NotFound):
+                await shop.catalog.get_book(book.id)
+
+    # -- import ---------------------------------------------------------------------------
+
+    @pytest.mark.parametrize(
+        ("column", "value"),
+        [
+            ("stock_quantity", "²"),
+            ("stock_quantity", "--5"),
+            ("stock_quantity", "-1"),
+            ("stock_quantity", "1e3"),
+            ("stock_quantity", str(10**30)),
+            ("genre", "Fic\x00tion"),
+            ("genre", "Fiction//Fantasy"),
+            ("genre", "/".join(f"G{n}" for n in range(MAX_GENRE_DEPTH + 1))),
+            ("price", "--5"),
+            ("publish_date", "1965-13-01"),
+            ("cover_image_url", "//evil.example/x.png"),
+        ],
+    )
+    async def test_import_reports_a_bad_cell_on_its_row_and_keeps_good_rows_when_partial(
+        self, shop: Shop, admin: Principal, column: str, value: str
+    ) -> None:
+        """A bad cell is an error of its row and column (by the API's rules), never a crash:
+        all-or-nothing writes nothing; ``partial`` keeps the good rows."""
+        good = {"title": "Dune", "author": "Frank Herbert", "price": "9.99", "stock_quantity": "3"}
+        bad = {**good, "title": "Bad", column: value}
+        before = await snapshot(shop)
+        report = await shop.catalog.import_books(admin, [good, bad])
+        assert (report.committed, report.imported) == (False, 0)
+        assert [(e.row, {err.loc[0] for err in e.errors}) for e in report.errors] == [(2, {column})]
+        assert await snapshot(shop) == before
+        report = await shop.catalog.import_books(admin, [bad, good], partial=True)
+        assert (report.committed, report.imported, report.rejected) == (True, 1, 1)
+        books = (await snapshot(shop)).books
+        assert [(b.title, b.stock_quantity) for b in books] == [("Dune", 3)]
+
+    async def test_import_creates_genre_paths_up_to_the_depth_limit(
+        self, shop: Shop, admin: Principal
+    ) -> None:
+        """A genre path of MAX_GENRE_DEPTH names is created level by level."""
+        path = "/".join(f"G{n}" for n in range(MAX_GENRE_DEPTH))
+        row = {"title": "Deep", "author": "A", "price": "1", "genre": path}
+        report = await shop.catalog.import_books(admin, [row])
+        assert (report.imported, report.genres_created) == (1, MAX_GENRE_DEPTH)
 
     # -- delete ---------------------------------------------------------------------------
 
