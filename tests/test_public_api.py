@@ -126,11 +126,8 @@ CORE = [
 ]
 
 ADAPTERS = [
-    "DATABASE_URL_ENV",
-    "DEFAULT_DATABASE_URL",
     "Backend",
-    "RepositoryFactory",
-    "RepositoryOverrides",
+    "Repositories",
     "Shop",
     "ShopSettings",
     "ShopUnitOfWork",

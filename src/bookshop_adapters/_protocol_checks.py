@@ -1,7 +1,11 @@
-"""Type-only proof that every adapter satisfies the core port it implements.
+"""Type-only proof that every adapter satisfies the core port it implements, and that the
+composition root's typed hooks refuse what they must.
 
 Nothing here runs: mypy --strict reads these assignments and fails the build when an adapter
 drifts from its Protocol (STYLE habit 11). Add a line when you add an adapter.
+
+The expected errors are pinned with ``# type: ignore[code]``: mypy --strict warns about an
+unused ignore, so the build also fails the day such a mistake stops being a type error.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ if TYPE_CHECKING:
 
     from bookshop_adapters.argon2 import Argon2PasswordHasher
     from bookshop_adapters.backend import Backend, ShopUnitOfWork
+    from bookshop_adapters.bootstrap import Repositories
     from bookshop_adapters.images import LocalDirectoryImageStore, MemoryImageStore
     from bookshop_adapters.jwt import PyJwtTokenCodec
     from bookshop_adapters.memory import MemoryBackend, MemoryStore
@@ -99,3 +104,12 @@ if TYPE_CHECKING:
         providers: list[OAuthProvider] = [github, google]
         verifier: GoogleIdTokenVerifier = google_tokens
         del hashers, codecs, images, providers, verifier
+
+    def _repository_overrides_are_typed(uow: ShopUnitOfWork) -> None:
+        # A factory must return the port it replaces: object() is not a BookRepository.
+        Repositories(books=lambda uow: object())  # type: ignore[arg-type,return-value]
+        # Only the unit of work's repositories have a field.
+        Repositories(bookz=lambda uow: uow.books)  # type: ignore[call-arg]
+        # The right port in the wrong place is refused too.
+        Repositories(genres=lambda uow: uow.books)  # type: ignore[arg-type,return-value]
+        Repositories(books=lambda uow: uow.books, oauth_states=lambda uow: uow.oauth_states)

@@ -1,25 +1,28 @@
-"""The composition root: builds a whole shop from a database URL and optional overrides.
+"""The composition root: builds a whole shop on a store, choosing every default in one place.
 
 Usage::
 
     async with build_shop("sqlite+aiosqlite:///shop.db") as shop:
         page = await shop.catalog.list_books()
 
-    shop = await build_shop("memory://", clock=ManualClock())
+    shop = await build_shop(backend=MemoryBackend(), clock=ManualClock())
     ...
     await shop.aclose()
 
-Nothing here is global: each shop owns its engine and pool, and closing it releases them.
+Nothing here is global, and nothing is read from the environment or written to the working
+directory unless an argument says so: the store is the URL or backend you pass, the JWT secret,
+the OAuth providers and the uploads directory come in through :class:`ShopSettings` (the
+example frontends read them from ``BOOKSHOP_*`` variables, the library never does). Each shop
+owns what it opened (an engine and pool from a URL, an OAuth HTTP client) and closing it
+releases them.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import secrets
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from attrs import field, frozen
 from attrs.validators import matches_re
@@ -31,92 +34,154 @@ from bookshop_adapters.jwt import PyJwtTokenCodec
 from bookshop_adapters.memory import MemoryBackend
 from bookshop_adapters.oauth import OAuthAdapters, OAuthSettings
 from bookshop_core.catalog.images import CoverImages, ImageStore
+from bookshop_core.catalog.ports import BookRepository, GenreRepository
 from bookshop_core.catalog.use_cases import Catalog
 from bookshop_core.identity.oauth import (
     GoogleIdTokenVerifier,
     OAuthLogin,
     OAuthProvider,
+    OAuthStateRepository,
 )
-from bookshop_core.identity.ports import PasswordHasher, TokenCodec
+from bookshop_core.identity.ports import (
+    ExternalIdentityRepository,
+    LoginThrottleRepository,
+    PasswordHasher,
+    RefreshTokenRepository,
+    TokenCodec,
+    UserRepository,
+)
 from bookshop_core.identity.settings import IdentitySettings
 from bookshop_core.identity.use_cases import Identity
 from bookshop_core.kernel.clock import Clock, SystemClock
 from bookshop_core.kernel.events import EventBus
 from bookshop_core.kernel.uow import Transactions, UnitOfWorkFactory
 
+if TYPE_CHECKING:  # the SQL adapter is imported only when a SQL store is opened
+    from bookshop_adapters.sqlalchemy.timeouts import StoreTimeouts
+
 __all__ = [
-    "DATABASE_URL_ENV",
-    "DEFAULT_DATABASE_URL",
-    "JWT_SECRET_ENV",
-    "Backend",
-    "RepositoryFactory",
-    "RepositoryOverrides",
+    "Repositories",
     "Shop",
     "ShopSettings",
-    "ShopUnitOfWork",
     "build_shop",
     "open_backend",
 ]
 
-DATABASE_URL_ENV = "BOOKSHOP_DATABASE_URL"
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///bookshop.db"
-#: The environment variable holding the HS256 secret of access tokens (>= 32 bytes).
-JWT_SECRET_ENV = "BOOKSHOP_JWT_SECRET"
-
-_log = logging.getLogger("bookshop.bootstrap")
+R = TypeVar("R")
 
 
-RepositoryFactory = Callable[[Any], object]
-"""Builds one repository for one unit of work, from the backend's own unit of work: wrap its
-default (``lambda uow: Audited(uow.books)``) or build on its transaction (SQL backends expose
-``uow.connection``)."""
-
-
-class RepositoryOverrides:
-    """A unit-of-work factory that serves some repositories from factories of yours and the
-    rest, and the transaction itself, from the backend's.
+@frozen
+class ShopSettings:
+    """Shop-wide configuration; every value is used as given (nothing is read from the
+    environment).
 
     Args:
-        inner: The backend's unit-of-work factory.
-        factories: Repository attribute name (``"books"``, ``"users"``, ...) to its factory.
-
-    Raises:
-        ValueError: a name that is not a repository of the backend's unit of work.
+        currency: ISO 4217 code of the shop's one currency (three capital letters).
+        upload_dir: The directory uploaded cover images are written to (created on the first
+            upload). ``None`` (the default) keeps them in process memory, so a library user's
+            shop never writes to the disk unasked; pass ``image_store=`` to
+            :func:`build_shop` for any other store.
+        identity: Token lifetimes, issuer/audience, password policy, login throttling.
+        jwt_secret: The HS256 secret signing access tokens (at least 32 bytes). ``None`` makes
+            a random secret per shop: its tokens die with it and are not accepted by another
+            process. For asymmetric keys pass ``token_codec=`` to :func:`build_shop`.
+        oauth: The GitHub/Google OAuth providers to offer (default: none). Frontends that read
+            the ``BOOKSHOP_GITHUB_*``/``BOOKSHOP_GOOGLE_*`` variables pass
+            ``OAuthSettings.from_env()`` here.
+        store_timeouts: The bounds on every wait for an SQL store opened from a URL
+            (:class:`~bookshop_adapters.sqlalchemy.StoreTimeouts`; default: its defaults).
     """
 
-    def __init__(
-        self, inner: UnitOfWorkFactory[Any], factories: Mapping[str, RepositoryFactory]
-    ) -> None:
-        self._inner = inner
-        self._factories = dict(factories)
-        probe = inner(read_only=True)
-        unknown = sorted(
-            name
-            for name in self._factories
-            if not hasattr(type(probe), name) and name not in vars(probe)
-        )
-        if unknown:
-            raise ValueError(f"no such repositories on the unit of work: {', '.join(unknown)}")
+    currency: str = field(default="USD", validator=matches_re(r"[A-Z]{3}"))
+    upload_dir: str | None = None
+    identity: IdentitySettings = field(factory=IdentitySettings)
+    jwt_secret: str | None = field(default=None, repr=False)
+    oauth: OAuthSettings = field(factory=OAuthSettings)
+    store_timeouts: StoreTimeouts | None = None
 
-    def __call__(self, *, read_only: bool = False) -> Any:
-        return _OverriddenUnitOfWork(self._inner(read_only=read_only), self._factories)
+
+@frozen(kw_only=True)
+class Repositories:
+    """Single repositories of yours, served inside the backend's own transactions.
+
+    Each field is a factory called once per unit of work with the backend's unit of work, so
+    it can wrap the backend's repository (``books=lambda uow: Audited(uow.books)``) or build
+    on its transaction (an SQL unit of work is a
+    :class:`~bookshop_adapters.sqlalchemy.SqlUnitOfWork`, with ``uow.connection``). ``None``
+    keeps the backend's. A factory that does not return the port's type is a type error.
+    """
+
+    books: Callable[[ShopUnitOfWork], BookRepository] | None = None
+    genres: Callable[[ShopUnitOfWork], GenreRepository] | None = None
+    users: Callable[[ShopUnitOfWork], UserRepository] | None = None
+    refresh_tokens: Callable[[ShopUnitOfWork], RefreshTokenRepository] | None = None
+    login_throttles: Callable[[ShopUnitOfWork], LoginThrottleRepository] | None = None
+    external_identities: Callable[[ShopUnitOfWork], ExternalIdentityRepository] | None = None
+    oauth_states: Callable[[ShopUnitOfWork], OAuthStateRepository] | None = None
+
+    def around(
+        self, factory: UnitOfWorkFactory[ShopUnitOfWork]
+    ) -> UnitOfWorkFactory[ShopUnitOfWork]:
+        """A unit-of-work factory serving these repositories and the rest from ``factory``."""
+
+        def unit_of_work(*, read_only: bool = False) -> ShopUnitOfWork:
+            return _OverriddenUnitOfWork(factory(read_only=read_only), self)
+
+        return unit_of_work
 
 
 class _OverriddenUnitOfWork:
-    def __init__(self, inner: Any, factories: Mapping[str, RepositoryFactory]) -> None:
+    """The backend's unit of work with some repositories replaced (one instance of each per
+    transaction, like the backend's own)."""
+
+    def __init__(self, inner: ShopUnitOfWork, repositories: Repositories) -> None:
         self._inner = inner
-        self._factories = factories
+        self._repositories = repositories
         self._built: dict[str, object] = {}
 
-    def __getattr__(self, name: str) -> Any:
-        factory = self._factories.get(name)
+    def _override(self, name: str, factory: Callable[[ShopUnitOfWork], R] | None) -> R | None:
         if factory is None:
-            return getattr(self._inner, name)
-        if name not in self._built:  # one instance per transaction, like the backend's own
+            return None
+        if name not in self._built:
             self._built[name] = factory(self._inner)
-        return self._built[name]
+        return cast(R, self._built[name])
 
-    async def __aenter__(self) -> _OverriddenUnitOfWork:
+    @property
+    def books(self) -> BookRepository:
+        built = self._override("books", self._repositories.books)
+        return self._inner.books if built is None else built
+
+    @property
+    def genres(self) -> GenreRepository:
+        built = self._override("genres", self._repositories.genres)
+        return self._inner.genres if built is None else built
+
+    @property
+    def users(self) -> UserRepository:
+        built = self._override("users", self._repositories.users)
+        return self._inner.users if built is None else built
+
+    @property
+    def refresh_tokens(self) -> RefreshTokenRepository:
+        built = self._override("refresh_tokens", self._repositories.refresh_tokens)
+        return self._inner.refresh_tokens if built is None else built
+
+    @property
+    def login_throttles(self) -> LoginThrottleRepository:
+        built = self._override("login_throttles", self._repositories.login_throttles)
+        return self._inner.login_throttles if built is None else built
+
+    @property
+    def external_identities(self) -> ExternalIdentityRepository:
+        built = self._override("external_identities", self._repositories.external_identities)
+        return self._inner.external_identities if built is None else built
+
+    @property
+    def oauth_states(self) -> OAuthStateRepository:
+        built = self._override("oauth_states", self._repositories.oauth_states)
+        return self._inner.oauth_states if built is None else built
+
+    async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
         return self
 
@@ -136,93 +201,58 @@ class _OverriddenUnitOfWork:
         await self._inner.rollback()
 
 
-@frozen
-class ShopSettings:
-    """Shop-wide configuration.
-
-    Args:
-        currency: ISO 4217 code of the shop's one currency (three capital letters).
-        upload_dir: Where uploaded cover images are written (SQL-backed shops).
-        identity: Token lifetimes, issuer/audience, password policy, login throttling.
-        jwt_secret: The HS256 secret signing access tokens (at least 32 bytes); defaults to
-            ``$BOOKSHOP_JWT_SECRET``. Without either, each shop makes a random one, so tokens
-            die with the process and are not shared between processes (a warning is logged
-            for SQL stores). For asymmetric keys pass ``token_codec=`` to :func:`build_shop`.
-        oauth: The GitHub/Google OAuth providers to offer; ``None`` reads the
-            ``BOOKSHOP_GITHUB_*`` / ``BOOKSHOP_GOOGLE_*`` environment variables (see
-            :mod:`bookshop_adapters.oauth.settings`); ``OAuthSettings()`` offers none.
-    """
-
-    currency: str = field(default="USD", validator=matches_re(r"[A-Z]{3}"))
-    upload_dir: str = "uploads"
-    identity: IdentitySettings = field(factory=IdentitySettings)
-    jwt_secret: str | None = field(default=None, repr=False)
-    oauth: OAuthSettings | None = None
-
-
 class Shop:
     """A running shop: one attribute per bounded context, plus what they share.
 
-    Build it with :func:`build_shop`; close it with ``aclose()`` or ``async with``.
+    A plain container: :func:`build_shop` chooses every default and wires the parts; build
+    it there. Close it with ``aclose()`` or ``async with``.
+
+    Args:
+        backend: The store.
+        unit_of_work: The unit-of-work factory every context uses (the backend's, or yours).
+        clock: The source of "now".
+        events: The event bus; subscribe handlers on it.
+        settings: The configuration the shop was built with.
+        catalog: Books, genres and stock.
+        images: Cover image uploads.
+        identity: Accounts, sessions and tokens.
+        oauth: Sign-in with the configured OAuth providers.
+        on_close: Called in order by :meth:`aclose` (what the shop opened and must release).
     """
 
     def __init__(
         self,
         *,
         backend: Backend,
+        unit_of_work: UnitOfWorkFactory[ShopUnitOfWork],
         clock: Clock,
         events: EventBus,
         settings: ShopSettings,
-        unit_of_work: UnitOfWorkFactory[ShopUnitOfWork] | None = None,
-        image_store: ImageStore | None = None,
-        password_hasher: PasswordHasher | None = None,
-        token_codec: TokenCodec | None = None,
-        oauth_providers: Mapping[str, OAuthProvider] | None = None,
-        google_id_tokens: GoogleIdTokenVerifier | None = None,
-        owns_backend: bool = True,
+        catalog: Catalog,
+        images: CoverImages,
+        identity: Identity,
+        oauth: OAuthLogin,
+        on_close: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.backend = backend
-        self._owns_backend = owns_backend
+        self.unit_of_work = unit_of_work
         self.clock = clock
         self.events = events
         self.settings = settings
-        self.unit_of_work: UnitOfWorkFactory[ShopUnitOfWork] = unit_of_work or backend.unit_of_work
-        # One Transactions per context, typed with that context's own unit-of-work protocol
-        # (the factory is covariant, Transactions is not).
-        self.catalog = Catalog(Transactions(self.unit_of_work, events), clock)
-        if image_store is None:
-            image_store = (
-                MemoryImageStore()
-                if backend.dialect_name == "memory"
-                else LocalDirectoryImageStore(settings.upload_dir)
-            )
-        self.images = CoverImages(image_store)
-        self.identity = Identity(
-            Transactions(self.unit_of_work, events),
-            clock,
-            hasher=password_hasher or Argon2PasswordHasher(),
-            codec=token_codec or _default_token_codec(settings, backend),
-            settings=settings.identity,
-        )
-        oauth = settings.oauth if settings.oauth is not None else OAuthSettings.from_env()
-        self._oauth_adapters = OAuthAdapters.from_settings(oauth, clock=clock)
-        self.oauth = OAuthLogin(
-            Transactions(self.unit_of_work, events),
-            self.identity,
-            clock,
-            providers={**self._oauth_adapters.providers, **(oauth_providers or {})},
-            google_id_tokens=google_id_tokens or self._oauth_adapters.google_id_tokens,
-        )
+        self.catalog = catalog
+        self.images = images
+        self.identity = identity
+        self.oauth = oauth
+        self._on_close = tuple(on_close)
 
     async def ping(self) -> bool:
         """Whether the store answers (for health checks)."""
         return await self.backend.ping()
 
     async def aclose(self) -> None:
-        """Release the store's connections; the shop is unusable afterwards."""
-        await self._oauth_adapters.aclose()
-        if self._owns_backend:
-            await self.backend.aclose()
+        """Release what the shop opened; the shop is unusable afterwards."""
+        for close in self._on_close:
+            await close()
 
     async def __aenter__(self) -> Shop:
         return self
@@ -236,35 +266,25 @@ class Shop:
         await self.aclose()
 
 
-def _default_token_codec(settings: ShopSettings, backend: Backend) -> TokenCodec:
-    """HS256 with the configured secret, else a random per-shop secret.
-
-    Raises:
-        ValueError: a configured secret shorter than 32 bytes.
-    """
-    secret = settings.jwt_secret or os.environ.get(JWT_SECRET_ENV)
-    if not secret:
-        if backend.dialect_name != "memory":
-            _log.warning(
-                "no JWT secret configured (set %s or ShopSettings.jwt_secret): using a random "
-                "one, so access tokens will not survive a restart or work across processes",
-                JWT_SECRET_ENV,
-            )
-        return PyJwtTokenCodec(secrets.token_bytes(32))
-    return PyJwtTokenCodec(secret)
-
-
-async def open_backend(url: str, *, migrate: bool = False) -> Backend:
+async def open_backend(
+    url: str, *, migrate: bool = False, timeouts: StoreTimeouts | None = None
+) -> Backend:
     """Open the store a URL names: ``memory://``, ``sqlite+aiosqlite:///...`` or
-    ``postgresql+asyncpg://...``.
+    ``postgresql+asyncpg://...``. The caller closes it (``await backend.aclose()``).
 
     Args:
+        url: The store's URL.
         migrate: Bring an SQL schema up to date first (Alembic ``upgrade head``).
+        timeouts: The bounds on every wait for an SQL store (default: ``StoreTimeouts()``).
+
+    Returns:
+        A :class:`~bookshop_adapters.memory.MemoryBackend` or a
+        :class:`~bookshop_adapters.sqlalchemy.SqlBackend`.
 
     Raises:
         ValueError: an unsupported URL scheme.
     """
-    if url == "memory://" or url.startswith("memory:"):
+    if url.startswith("memory:"):
         return MemoryBackend()
     if url.startswith(("sqlite+aiosqlite:", "postgresql+asyncpg:")):
         from bookshop_adapters.sqlalchemy import migrate as run_migrations
@@ -272,7 +292,7 @@ async def open_backend(url: str, *, migrate: bool = False) -> Backend:
 
         if migrate:
             await run_migrations(url)
-        return await open_sql_backend(url)
+        return await open_sql_backend(url, timeouts=timeouts)
     raise ValueError(
         "unsupported database URL; use memory://, sqlite+aiosqlite:///PATH "
         "or postgresql+asyncpg://USER:PASSWORD@HOST/DB"
@@ -311,7 +331,7 @@ def build_shop(
     events: EventBus | None = None,
     settings: ShopSettings | None = None,
     unit_of_work: UnitOfWorkFactory[ShopUnitOfWork] | None = None,
-    repositories: Mapping[str, RepositoryFactory] | None = None,
+    repositories: Repositories | None = None,
     image_store: ImageStore | None = None,
     password_hasher: PasswordHasher | None = None,
     token_codec: TokenCodec | None = None,
@@ -319,63 +339,114 @@ def build_shop(
     google_id_tokens: GoogleIdTokenVerifier | None = None,
     migrate: bool = False,
 ) -> _ShopOpener:
-    """Build a shop on the store ``url`` names, swapping any port by keyword.
+    """Build a shop on the store ``url`` names or on ``backend``, swapping any port by keyword.
 
     Args:
-        url: ``memory://``, ``sqlite+aiosqlite:///PATH`` or ``postgresql+asyncpg://...``;
-            defaults to ``$BOOKSHOP_DATABASE_URL``, else a ``bookshop.db`` file here.
-        backend: A :class:`~bookshop_adapters.backend.Backend` object instead of a URL (yours,
-            or a shipped one); the shop does not close it, its opener does.
+        url: ``memory://``, ``sqlite+aiosqlite:///PATH`` or ``postgresql+asyncpg://...``: a
+            convenience that opens the matching shipped backend, which the shop closes.
+        backend: Any :class:`~bookshop_adapters.backend.Backend` instead of a URL (yours, or a
+            shipped one); the shop does not close it, whoever opened it does.
         clock: The source of "now" (default: the system clock).
         events: The event bus (default: a new one); subscribe handlers on ``shop.events``.
-        settings: Shop-wide configuration.
-        unit_of_work: Your own unit-of-work factory (the whole transaction layer).
-        repositories: Swap single repositories, by attribute name, keeping the backend's
-            transaction: ``{"books": lambda uow: CachedBooks(uow.books)}``.
-        image_store: Where cover images go (default: memory for ``memory://``, else the
-            ``settings.upload_dir`` directory).
+        settings: Shop-wide configuration (default: ``ShopSettings()``).
+        unit_of_work: Your own unit-of-work factory (the whole transaction layer) instead of
+            ``backend.unit_of_work``.
+        repositories: Single repositories of yours, kept inside the backend's transactions:
+            ``Repositories(books=lambda uow: CachedBooks(uow.books))``.
+        image_store: Where cover images go (default: the ``settings.upload_dir`` directory
+            when set, else process memory).
         password_hasher: Hashes passwords (default: argon2id with the RFC 9106 low-memory
             parameters).
         token_codec: Signs and verifies access tokens (default: HS256 with
-            ``settings.jwt_secret`` or ``$BOOKSHOP_JWT_SECRET``).
+            ``settings.jwt_secret``, else a random per-shop secret).
         oauth_providers: OAuth providers by name, added to (or replacing) the ones built from
-            ``settings.oauth`` / the environment; ``shop.oauth`` signs in with them.
+            ``settings.oauth``; ``shop.oauth`` signs in with them.
         google_id_tokens: Verifies Google ID tokens for ``shop.oauth.exchange_google_id_token``
             (default: the JWKS verifier of the configured Google provider).
-        migrate: Bring an SQL schema up to date before opening.
+        migrate: Bring an SQL schema up to date before opening (with ``url`` only).
 
     Returns:
         An object to ``await`` (giving a :class:`Shop`) or to use with ``async with``.
+
+    Raises:
+        TypeError: neither or both of ``url`` and ``backend``; ``migrate`` with ``backend``.
+        ValueError: an unsupported URL; a JWT secret shorter than 32 bytes.
     """
     if url is not None and backend is not None:
-        raise TypeError("build_shop takes a URL or a backend=, not both")
-    resolved = url or os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
-    given = backend
+        raise TypeError("build_shop takes a URL or backend=, not both")
+    if url is None and backend is None:
+        raise TypeError(
+            "build_shop needs a store: a URL ('sqlite+aiosqlite:///shop.db', 'memory://', "
+            "'postgresql+asyncpg://...') or backend=<a Backend object>"
+        )
+    if migrate and backend is not None:
+        raise TypeError("migrate=True needs a URL; migrate a backend you opened yourself")
+    chosen = settings or ShopSettings()
+    # Built now, so that a bad secret fails before any store is opened.
+    codec = token_codec or _token_codec(chosen)
 
     async def open_shop() -> Shop:
-        backend = given if given is not None else await open_backend(resolved, migrate=migrate)
-        transactions = unit_of_work
-        if repositories:
-            try:
-                transactions = RepositoryOverrides(
-                    transactions or backend.unit_of_work, repositories
-                )
-            except BaseException:
-                if given is None:
-                    await backend.aclose()
-                raise
+        if backend is not None:
+            return _assemble(backend, owned=False)
+        opened = await open_backend(str(url), migrate=migrate, timeouts=chosen.store_timeouts)
+        try:
+            return _assemble(opened, owned=True)
+        except BaseException:
+            await opened.aclose()
+            raise
+
+    def _assemble(store: Backend, *, owned: bool) -> Shop:
+        transactions = unit_of_work or store.unit_of_work
+        if repositories is not None:
+            transactions = repositories.around(transactions)
+        shop_clock = clock or SystemClock()
+        bus = events or EventBus()
+        identity = Identity(
+            Transactions(transactions, bus),
+            shop_clock,
+            hasher=password_hasher or Argon2PasswordHasher(),
+            codec=codec,
+            settings=chosen.identity,
+        )
+        adapters = OAuthAdapters.from_settings(chosen.oauth, clock=shop_clock)
+        oauth = OAuthLogin(
+            Transactions(transactions, bus),
+            identity,
+            shop_clock,
+            providers={**adapters.providers, **(oauth_providers or {})},
+            google_id_tokens=google_id_tokens or adapters.google_id_tokens,
+        )
         return Shop(
-            backend=backend,
-            clock=clock or SystemClock(),
-            events=events or EventBus(),
-            settings=settings or ShopSettings(),
+            backend=store,
             unit_of_work=transactions,
-            image_store=image_store,
-            password_hasher=password_hasher,
-            token_codec=token_codec,
-            oauth_providers=oauth_providers,
-            google_id_tokens=google_id_tokens,
-            owns_backend=given is None,
+            clock=shop_clock,
+            events=bus,
+            settings=chosen,
+            # One Transactions per context, typed with that context's own unit-of-work
+            # protocol (the factory is covariant, Transactions is not).
+            catalog=Catalog(Transactions(transactions, bus), shop_clock),
+            images=CoverImages(image_store or _image_store(chosen)),
+            identity=identity,
+            oauth=oauth,
+            on_close=(adapters.aclose, store.aclose) if owned else (adapters.aclose,),
         )
 
     return _ShopOpener(open_shop)
+
+
+def _image_store(settings: ShopSettings) -> ImageStore:
+    """The configured uploads directory, else memory: nothing is written unless asked."""
+    if settings.upload_dir is None:
+        return MemoryImageStore()
+    return LocalDirectoryImageStore(settings.upload_dir)
+
+
+def _token_codec(settings: ShopSettings) -> TokenCodec:
+    """HS256 with the configured secret, else with a random secret of this shop's own.
+
+    Raises:
+        ValueError: a configured secret shorter than 32 bytes.
+    """
+    if settings.jwt_secret:
+        return PyJwtTokenCodec(settings.jwt_secret)
+    return PyJwtTokenCodec(secrets.token_bytes(32))

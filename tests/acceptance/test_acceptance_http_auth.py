@@ -768,7 +768,8 @@ async def oauth_shop(fake_oauth: FakeOAuthServer, clock: ManualClock) -> AsyncIt
 
 @pytest.fixture
 async def oauth_client(oauth_shop: Shop) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve(oauth_shop) as client:
+    # Deployed as a user would: OAuth callback URLs come from the configured public URL.
+    async with serve(oauth_shop, public_url="http://bookshop.test") as client:
         yield client
 
 

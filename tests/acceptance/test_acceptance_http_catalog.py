@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 import bookshop_core
-from bookshop_adapters import Shop, ShopSettings
+from bookshop_adapters import Repositories, Shop, build_shop
 from bookshop_adapters.memory import MemoryBackend
-from bookshop_core import CreateBook, EventBus, ManualClock, Principal, Role
+from bookshop_core import CreateBook, ManualClock, Principal, Role
 from tests.acceptance.conftest import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -124,9 +124,7 @@ class _DownBackend(MemoryBackend):
 
 async def test_health_503_when_store_unreachable() -> None:
     """GET /health is 503 {status: unavailable} when the store does not answer."""
-    shop = Shop(
-        backend=_DownBackend(), clock=ManualClock(), events=EventBus(), settings=ShopSettings()
-    )
+    shop = await build_shop(backend=_DownBackend(), clock=ManualClock())
     async with serve(shop) as client:
         response = await client.get("/health")
     assert response.status_code == 503
@@ -170,7 +168,7 @@ async def test_unexpected_failure_is_500_internal_error(
     """Anything unexpected is 500 {detail: Internal server error, code: INTERNAL_ERROR}, logged."""
     async with (
         open_shop(
-            "memory://", clock, repositories={"books": lambda uow: _ExplodingBooks()}
+            "memory://", clock, repositories=Repositories(books=lambda uow: _ExplodingBooks())
         ) as shop,
         serve(shop) as client,
     ):

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bookshop_adapters import Shop, ShopSettings, build_shop
+from bookshop_adapters import Repositories, Shop, ShopSettings, build_shop
 from bookshop_adapters.argon2 import Argon2PasswordHasher
 from bookshop_adapters.jwt import PyJwtTokenCodec
 from bookshop_core import (
@@ -48,6 +48,7 @@ from bookshop_core import (
     unstructure,
 )
 from bookshop_core.catalog import to_isbn10
+from bookshop_examples.settings import AppSettings
 from tests.acceptance.conftest import (
     PASSWORD,
     START,
@@ -108,9 +109,13 @@ async def test_build_shop_as_context_manager(tmp_path: Path) -> None:
 async def test_build_shop_reads_url_from_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without a URL, build_shop uses $BOOKSHOP_DATABASE_URL."""
+    """$BOOKSHOP_DATABASE_URL is read by the frontends' settings (AppSettings.from_env) and
+    passed to build_shop; the library itself reads no environment: no store is a TypeError."""
     monkeypatch.setenv("BOOKSHOP_DATABASE_URL", sqlite_url(tmp_path / "env.db"))
-    async with build_shop(migrate=True, settings=shop_settings()) as shop:
+    with pytest.raises(TypeError, match="store"):
+        build_shop(migrate=True, settings=shop_settings())
+    url = AppSettings.from_env().database_url
+    async with build_shop(url, migrate=True, settings=shop_settings()) as shop:
         assert await shop.ping()
     assert (tmp_path / "env.db").exists()
 
@@ -169,7 +174,7 @@ async def test_swapped_repository_is_used() -> None:
             return getattr(self.inner, name)
 
     async with open_shop(
-        "memory://", ManualClock(), repositories={"books": lambda uow: Counting(uow.books)}
+        "memory://", ManualClock(), repositories=Repositories(books=lambda uow: Counting(uow.books))
     ) as shop:
         created = await shop.catalog.create_book(ADMIN, book())
         assert (await shop.catalog.get_book(created.id)).title == "Dune"

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, ClassVar
 
+import jwt
 import pytest
 
-from bookshop_adapters import build_shop, open_backend
+from bookshop_adapters import Backend, Repositories, build_shop, open_backend
 from bookshop_adapters.memory import MemoryBackend
-from bookshop_adapters.testing.pytest_plugin import ShopFactory
-from bookshop_core import Book, BookRepository, CreateBook, ManualClock, NewBook, Principal
+from bookshop_adapters.oauth import OAuthSettings
+from bookshop_core import (
+    Book,
+    BookRepository,
+    CreateBook,
+    ManualClock,
+    NewBook,
+    Principal,
+    Register,
+)
 
 ADMIN = Principal.system()
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(64))
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def _entries(directory: Path) -> list[Path]:
+    return list(directory.iterdir())
 
 
 class CountingBooks:
@@ -34,13 +54,14 @@ class CountingBooks:
         return getattr(self._inner, name)
 
 
-async def test_a_single_repository_is_swapped_by_keyword(shop_factory: ShopFactory) -> None:
-    """repositories={"books": ...} serves that repository from our factory, in the backend's
-    own transaction, and leaves every other repository alone."""
+async def test_a_single_repository_is_swapped_by_keyword(bookshop_backend: Backend) -> None:
+    """Repositories(books=...) serves that repository from our factory, in the backend's own
+    transaction, and leaves every other repository alone."""
     CountingBooks.calls = []
-    url = await shop_factory.new_url()
     async with build_shop(
-        url, clock=ManualClock(), repositories={"books": lambda uow: CountingBooks(uow.books)}
+        backend=bookshop_backend,
+        clock=ManualClock(),
+        repositories=Repositories(books=lambda uow: CountingBooks(uow.books)),
     ) as shop:
         book = await shop.catalog.create_book(ADMIN, CreateBook("Dune", "Frank Herbert", "9.99"))
         assert (await shop.catalog.get_book(book.id)).title == "Dune"
@@ -48,18 +69,17 @@ async def test_a_single_repository_is_swapped_by_keyword(shop_factory: ShopFacto
     assert CountingBooks.calls == ["add", "get"]
 
 
-async def test_an_unknown_repository_name_is_refused(shop_factory: ShopFactory) -> None:
-    """A repository name the unit of work does not have is a ValueError at build time."""
-    url = await shop_factory.new_url()
-    with pytest.raises(ValueError, match="bookz"):
-        await build_shop(url, repositories={"bookz": lambda uow: None})
+def test_an_unknown_repository_name_is_refused() -> None:
+    """A repository the unit of work does not have is a TypeError (and a mypy error, pinned in
+    bookshop_adapters._protocol_checks)."""
+    with pytest.raises(TypeError, match="bookz"):
+        Repositories(bookz=lambda uow: None)  # type: ignore[call-arg]
 
 
-async def test_a_backend_object_is_accepted_and_left_open(shop_factory: ShopFactory) -> None:
+async def test_a_backend_object_is_accepted_and_left_open(backend_url: str) -> None:
     """build_shop(backend=...) runs the shop on that object, and closing the shop leaves the
     backend to its opener: a second shop on it sees the first one's data."""
-    url = await shop_factory.new_url()
-    backend = await open_backend(url)
+    backend = await open_backend(backend_url)
     try:
         async with build_shop(backend=backend, clock=ManualClock()) as shop:
             assert shop.backend is backend
@@ -74,3 +94,30 @@ async def test_a_url_and_a_backend_together_are_refused() -> None:
     """Naming the store twice is a TypeError, before anything is opened."""
     with pytest.raises(TypeError, match="not both"):
         build_shop("memory://", backend=MemoryBackend())
+
+
+def test_a_shop_needs_a_store() -> None:
+    """build_shop() with neither a URL nor a backend is a TypeError naming both ways: the
+    library has no default store and reads no environment variable."""
+    with pytest.raises(TypeError, match="backend="):
+        build_shop()
+
+
+async def test_settings_touch_nothing_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A default shop ignores BOOKSHOP_* variables (no OAuth provider, its own JWT secret) and
+    keeps uploaded covers in memory: nothing is written to the working directory."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BOOKSHOP_GITHUB_CLIENT_ID", "id")
+    monkeypatch.setenv("BOOKSHOP_GITHUB_CLIENT_SECRET", "secret")
+    monkeypatch.setenv("BOOKSHOP_JWT_SECRET", "s" * 40)
+    async with build_shop(backend=MemoryBackend(), clock=ManualClock()) as shop:
+        assert shop.settings.oauth == OAuthSettings()
+        await shop.images.upload(ADMIN, _chunks(PNG))
+        pair = await shop.identity.register(
+            Register(email="a@example.com", password="a long passphrase 42")
+        )
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(pair.access_token, "s" * 40, algorithms=["HS256"], options={"verify_aud": False})
+    assert _entries(tmp_path) == []

@@ -10,21 +10,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bookshop_adapters.bootstrap import Shop, ShopSettings, build_shop
+from bookshop_adapters.bootstrap import Shop, build_shop
 from bookshop_adapters.memory import MemoryBackend
-from bookshop_core import CreateBook, EventBus, ManualClock, Principal
+from bookshop_core import CreateBook, ManualClock, Principal
 from bookshop_examples.http.app import create_app
+from bookshop_examples.settings import AppSettings
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-class ClosingBackend(MemoryBackend):
-    """A memory store that remembers being closed."""
-
-    closed = False
-
-    async def aclose(self) -> None:
-        self.closed = True
 
 
 async def add_book(shop: Shop, title: str) -> int:
@@ -93,15 +85,23 @@ def test_url_defaults_to_a_local_sqlite_file(monkeypatch: pytest.MonkeyPatch) ->
     assert create_app().state.database_url == "sqlite+aiosqlite:///bookshop.db"
 
 
-async def test_given_shop_is_served_and_left_open(serve: Serve) -> None:
+async def test_given_shop_is_served_and_left_open(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """create_app(shop=...) serves that shop; the caller owns it, so shutdown does not close it."""
-    backend = ClosingBackend()
-    shop = Shop(backend=backend, clock=ManualClock(), events=EventBus(), settings=ShopSettings())
-    app = create_app(shop=shop)
-    async with serve(app):
-        assert app.state.shop is shop
-    assert backend.closed is False
-    assert app.state.shop is None
+    closed: list[bool] = []
+
+    async def aclose(self: MemoryBackend) -> None:
+        closed.append(True)
+
+    monkeypatch.setattr(MemoryBackend, "aclose", aclose)
+    async with build_shop("memory://", clock=ManualClock()) as shop:
+        app = create_app(shop=shop)
+        async with serve(app):
+            assert app.state.shop is shop
+        assert closed == []
+        assert app.state.shop is None
+    assert closed == [True]
 
 
 async def test_url_and_shop_together_are_refused() -> None:
@@ -115,3 +115,17 @@ def test_public_url_is_where_oauth_callbacks_point() -> None:
     """create_app(public_url=...) is the base OAuth callback URLs are built from."""
     app = create_app("memory://", public_url="https://shop.example")
     assert app.state.public_url == "https://shop.example"
+
+
+async def test_a_missing_jwt_secret_is_warned_about_at_startup(
+    serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The app, which issues tokens, warns at startup when BOOKSHOP_JWT_SECRET is unset (tokens
+    then die with the process); with a secret it says nothing."""
+    async with serve(create_app("memory://", settings=AppSettings())):
+        pass
+    assert any("JWT secret" in record.getMessage() for record in caplog.records)
+    caplog.clear()
+    async with serve(create_app("memory://", settings=AppSettings(jwt_secret="s" * 32))):
+        pass
+    assert not any("JWT secret" in record.getMessage() for record in caplog.records)

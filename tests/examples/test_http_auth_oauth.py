@@ -19,10 +19,9 @@ from bookshop_adapters.bootstrap import Shop, ShopSettings
 from bookshop_adapters.oauth import OAuthSettings
 from bookshop_adapters.testing.fake_oauth import FakeAccount, FakeOAuthServer, IdTokenFlaw
 from bookshop_adapters.testing.identity import open_test_shop, sign_up
-from bookshop_adapters.testing.pytest_plugin import ShopFactory
 from bookshop_core import ManualClock, Role
 from bookshop_examples.http.app import create_app
-from bookshop_examples.http.routes.auth import PUBLIC_URL_ENV
+from bookshop_examples.settings import AppSettings
 
 Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 PROVIDERS = ("github", "google")
@@ -46,6 +45,12 @@ async def shop(
     settings = ShopSettings(oauth=fake_oauth.settings())
     async with open_test_shop(backend_url, clock=clock, settings=settings) as opened:
         yield opened
+
+
+@pytest.fixture
+def app(shop: Shop) -> FastAPI:
+    """The app over ``shop``, trusting the test client's host (``testserver``) for callbacks."""
+    return create_app(shop=shop, settings=AppSettings(allowed_hosts=("testserver",)))
 
 
 def query_of(url: str) -> dict[str, str]:
@@ -141,17 +146,58 @@ async def test_each_start_has_a_fresh_state_and_challenge(
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_callback_url_comes_from_the_configured_public_url(
-    client: httpx.AsyncClient, app: FastAPI, provider: str, monkeypatch: pytest.MonkeyPatch
+    shop: Shop, serve: Serve, provider: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Behind a proxy the callback URL is built from $BOOKSHOP_PUBLIC_URL, or from
-    app.state.public_url, which wins."""
-    monkeypatch.setenv(PUBLIC_URL_ENV, "https://books.example/api/")
-    location = (await client.get(f"/auth/{provider}")).headers["location"]
+    """Behind a proxy the callback URL is built from BOOKSHOP_PUBLIC_URL (read by the app's
+    settings), or from create_app(public_url=...), which wins; the Host header is ignored."""
+    monkeypatch.setenv("BOOKSHOP_PUBLIC_URL", "https://books.example/api/")
+    async with serve(create_app(shop=shop)) as client:
+        location = (await client.get(f"/auth/{provider}")).headers["location"]
     expected = f"https://books.example/api/auth/{provider}/callback"
     assert query_of(location)["redirect_uri"] == expected
-    app.state.public_url = "https://shop.example"
-    location = (await client.get(f"/auth/{provider}")).headers["location"]
+    async with serve(create_app(shop=shop, public_url="https://shop.example")) as client:
+        location = (await client.get(f"/auth/{provider}")).headers["location"]
     assert query_of(location)["redirect_uri"] == f"https://shop.example/auth/{provider}/callback"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_callback_url_comes_from_the_provider_redirect_uri(
+    backend_url: str, clock: ManualClock, fake_oauth: FakeOAuthServer, serve: Serve, provider: str
+) -> None:
+    """BOOKSHOP_<PROVIDER>_REDIRECT_URI is the callback URL given to the provider, whatever the
+    request's host or the public URL."""
+    environ = {
+        **fake_oauth.environ(),
+        f"BOOKSHOP_{provider.upper()}_REDIRECT_URI": "https://cb.example/back",
+    }
+    settings = ShopSettings(oauth=OAuthSettings.from_env(environ))
+    async with (
+        open_test_shop(backend_url, clock=clock, settings=settings) as configured,
+        serve(create_app(shop=configured, public_url="https://shop.example")) as client,
+    ):
+        location = (await client.get(f"/auth/{provider}")).headers["location"]
+    assert query_of(location)["redirect_uri"] == "https://cb.example/back"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_an_unlisted_host_is_refused_without_a_configured_url(
+    shop: Shop, provider: str
+) -> None:
+    """With no public URL nor redirect URI, a Host not on the allow-list (default localhost,
+    127.0.0.1) is 400 HTTP_400: a forged Host never chooses where the provider sends the code;
+    a listed one is used."""
+    app = create_app(shop=shop, settings=AppSettings())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://evil.example") as evil:
+            refused = await evil.get(f"/auth/{provider}")
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost:8000") as ok:
+            started = await ok.get(f"/auth/{provider}")
+    assert (refused.status_code, refused.json()["code"]) == (400, "HTTP_400"), refused.text
+    assert "location" not in refused.headers
+    assert started.status_code == 302, started.text
+    expected = f"http://localhost:8000/auth/{provider}/callback"
+    assert query_of(started.headers["location"])["redirect_uri"] == expected
 
 
 # -- callbacks ----------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ import pytest
 from fastapi import FastAPI
 
 import bookshop_core
-from bookshop_adapters.bootstrap import Shop, ShopSettings
+from bookshop_adapters.bootstrap import Shop, build_shop
 from bookshop_adapters.memory import MemoryBackend
-from bookshop_core import EventBus, ManualClock
+from bookshop_core import ManualClock
 from bookshop_examples.http.app import create_app
 from bookshop_examples.http.routes import health
 
@@ -42,8 +42,8 @@ class HangingBackend(MemoryBackend):
         return True
 
 
-def shop_on(backend: MemoryBackend) -> Shop:
-    return Shop(backend=backend, clock=ManualClock(), events=EventBus(), settings=ShopSettings())
+async def shop_on(backend: MemoryBackend) -> Shop:
+    return await build_shop(backend=backend, clock=ManualClock())
 
 
 async def test_health_is_ok_with_the_version(client: httpx.AsyncClient) -> None:
@@ -64,7 +64,7 @@ async def test_health_is_503_when_the_store_does_not_answer(
     serve: Serve, backend: MemoryBackend
 ) -> None:
     """503 {"status": "unavailable"} when the ping fails or raises."""
-    async with serve(create_app(shop=shop_on(backend))) as client:
+    async with serve(create_app(shop=await shop_on(backend))) as client:
         response = await client.get("/health")
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable"}
@@ -75,14 +75,14 @@ async def test_health_is_503_when_the_ping_times_out(
 ) -> None:
     """A store that does not answer in time counts as unavailable; health never hangs."""
     monkeypatch.setattr(health, "PING_TIMEOUT", 0.01)
-    async with serve(create_app(shop=shop_on(HangingBackend()))) as client:
+    async with serve(create_app(shop=await shop_on(HangingBackend()))) as client:
         response = await client.get("/health")
     assert (response.status_code, response.json()) == (503, {"status": "unavailable"})
 
 
 async def test_health_is_503_when_no_shop_is_open() -> None:
     """Before startup (or after shutdown) the app serves no shop: health says unavailable."""
-    app = create_app(shop=shop_on(MemoryBackend()))
+    app = create_app(shop=await shop_on(MemoryBackend()))
     transport = httpx.ASGITransport(app=app)  # no lifespan on purpose
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         response = await client.get("/health")
@@ -91,7 +91,7 @@ async def test_health_is_503_when_no_shop_is_open() -> None:
 
 async def test_routes_are_503_when_no_shop_is_open() -> None:
     """Without an open shop, other routes answer 503 STORE_UNAVAILABLE, not a 500."""
-    app = create_app(shop=shop_on(MemoryBackend()))
+    app = create_app(shop=await shop_on(MemoryBackend()))
     transport = httpx.ASGITransport(app=app)  # no lifespan on purpose
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         response = await client.get("/books")

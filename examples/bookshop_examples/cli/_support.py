@@ -1,4 +1,4 @@
-"""What every command shares: the database URL, running a use case on a shop, output, errors.
+"""What every command shares: the settings, running a use case on a shop, output, errors.
 
 Nothing here knows a domain rule: commands parse arguments, build a command with
 ``structure``, call one use case through :meth:`CliState.run`, and print the result.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -18,6 +17,7 @@ import click
 
 from bookshop_adapters.bootstrap import Shop, build_shop
 from bookshop_core.errors import DomainError, ValidationError
+from bookshop_examples.settings import AppSettings
 
 __all__ = [
     "BookshopGroup",
@@ -29,15 +29,24 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-_BOOTSTRAP_LOGGER = "bookshop.bootstrap"  # the composition root's logger
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 @attrs.frozen
 class CliState:
-    """The global options, handed to every command as ``ctx.obj``."""
+    """The global options, handed to every command as ``ctx.obj``.
 
-    database_url: str
+    Args:
+        settings: From the environment (:meth:`AppSettings.from_env`), with the command line's
+            ``--database-url`` applied.
+    """
+
+    settings: AppSettings
+
+    @property
+    def database_url(self) -> str:
+        """The store the commands act on."""
+        return self.settings.database_url
 
     def run(self, action: Callable[[Shop], Awaitable[T]], *, migrate: bool = False) -> T:
         """Open the shop, run ``action`` on it in a fresh event loop, and close it.
@@ -48,11 +57,10 @@ class CliState:
         return asyncio.run(self._run(action, migrate=migrate))
 
     async def _run(self, action: Callable[[Shop], Awaitable[T]], *, migrate: bool) -> T:
-        # The composition root warns when no JWT secret is configured; that matters to a server
-        # issuing tokens (``serve`` keeps the warning), not to a console command that issues none.
-        logging.getLogger(_BOOTSTRAP_LOGGER).setLevel(logging.ERROR)
         try:
-            shop = await build_shop(self.database_url, migrate=migrate)
+            shop = await build_shop(
+                self.database_url, settings=self.settings.shop_settings(), migrate=migrate
+            )
         except ValueError as exc:  # the composition root refuses unknown URL schemes
             raise click.BadParameter(str(exc), param_hint="'--database-url'") from None
         async with shop:

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import os
 
+import attrs
 import click
 
-from bookshop_adapters.bootstrap import DATABASE_URL_ENV, DEFAULT_DATABASE_URL, Shop
+from bookshop_adapters.bootstrap import Shop
 from bookshop_adapters.demo import DemoUsers, create_demo_users
 from bookshop_adapters.demo import seed_demo as seed_demo_catalog
 from bookshop_core.catalog.importing import ImportReport
 from bookshop_examples.cli._support import BookshopGroup, CliState, redact_url
 from bookshop_examples.cli.catalog import book, genre, import_books, stock
 from bookshop_examples.cli.identity import create_admin
+from bookshop_examples.settings import DEFAULT_DATABASE_URL, AppSettings
 
 __all__ = ["main"]
 
@@ -37,17 +39,22 @@ HTTP_APP = "bookshop_examples.http.app:create_app"
 @click.group(cls=BookshopGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--database-url",
-    envvar=DATABASE_URL_ENV,
-    default=DEFAULT_DATABASE_URL,
-    show_default=True,
-    show_envvar=True,
+    default=None,
+    show_default=f"$BOOKSHOP_DATABASE_URL, else {DEFAULT_DATABASE_URL}",
     help="The shop's store: memory://, sqlite+aiosqlite:///PATH or postgresql+asyncpg://...",
 )
 @click.version_option(package_name="bookshop")
 @click.pass_context
-def main(ctx: click.Context, database_url: str) -> None:
-    """Operate a bookshop: migrate its database, seed it, serve it, manage its catalog."""
-    ctx.obj = CliState(database_url=database_url)
+def main(ctx: click.Context, database_url: str | None) -> None:
+    """Operate a bookshop: migrate its database, seed it, serve it, manage its catalog.
+
+    Configured by the BOOKSHOP_* environment variables (see bookshop_examples.settings);
+    --database-url overrides BOOKSHOP_DATABASE_URL.
+    """
+    settings = AppSettings.from_env()
+    if database_url is not None:
+        settings = attrs.evolve(settings, database_url=database_url)
+    ctx.obj = CliState(settings=settings)
 
 
 # -- operations -----------------------------------------------------------------------------
@@ -119,8 +126,9 @@ def serve(state: CliState, host: str, port: int, reload: bool) -> None:
         raise click.ClickException(
             "serve needs the HTTP extra: pip install 'bookshop[http]'"
         ) from None
-    # The app factory reads the URL from the environment, which reload workers inherit too.
-    os.environ[DATABASE_URL_ENV] = state.database_url
+    # The app factory reads its settings from the environment (AppSettings.from_env), which
+    # reload workers inherit too: hand it the URL this command was given.
+    os.environ["BOOKSHOP_DATABASE_URL"] = state.database_url
     uvicorn.run(HTTP_APP, factory=True, host=host, port=port, reload=reload)
 
 

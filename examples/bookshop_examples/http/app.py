@@ -4,22 +4,23 @@ Run it with uvicorn's factory mode::
 
     uvicorn bookshop_examples.http.app:create_app --factory
 
-Configuration comes from arguments, else the environment: ``BOOKSHOP_DATABASE_URL`` (default a
-local SQLite file, ``sqlite+aiosqlite:///bookshop.db``) and ``BOOKSHOP_CORS_ORIGINS``
-(comma-separated; default the web client's dev origins).
+Configuration comes from arguments, else from the environment through
+:meth:`AppSettings.from_env <bookshop_examples.settings.AppSettings.from_env>` (the one place
+the ``BOOKSHOP_*`` variables are read; the store defaults to a local SQLite file,
+``sqlite+aiosqlite:///bookshop.db``).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+import attrs
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 import bookshop_core
-from bookshop_adapters.bootstrap import DATABASE_URL_ENV, DEFAULT_DATABASE_URL, Shop, build_shop
+from bookshop_adapters.bootstrap import Shop, build_shop
 from bookshop_examples.http.errors import (
     CatchAllMiddleware,
     error_responses,
@@ -31,27 +32,18 @@ from bookshop_examples.http.limits import (
     document_body_limit,
 )
 from bookshop_examples.http.routes import ROUTERS
+from bookshop_examples.settings import AppSettings
 
-__all__ = ["CORS_ORIGINS_ENV", "DEFAULT_CORS_ORIGINS", "create_app", "resolve_cors_origins"]
+__all__ = ["create_app"]
 
-CORS_ORIGINS_ENV = "BOOKSHOP_CORS_ORIGINS"
-DEFAULT_CORS_ORIGINS: tuple[str, ...] = ("http://localhost:3000", "http://127.0.0.1:3000")
 CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 CORS_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key")
-
-
-def resolve_cors_origins(origins: Sequence[str] | None = None) -> list[str]:
-    """``origins`` if given, else ``$BOOKSHOP_CORS_ORIGINS`` (comma-separated), else the
-    defaults. Blank entries are dropped."""
-    if origins is None:
-        configured = os.environ.get(CORS_ORIGINS_ENV)
-        origins = configured.split(",") if configured is not None else DEFAULT_CORS_ORIGINS
-    return [origin.strip() for origin in origins if origin.strip()]
 
 
 def create_app(
     database_url: str | None = None,
     *,
+    settings: AppSettings | None = None,
     shop: Shop | None = None,
     cors_origins: Sequence[str] | None = None,
     migrate: bool = True,
@@ -65,18 +57,20 @@ def create_app(
 
     Args:
         database_url: The store to open: ``memory://``, ``sqlite+aiosqlite:///PATH`` or
-            ``postgresql+asyncpg://...``; defaults to ``$BOOKSHOP_DATABASE_URL``, else a local
-            ``bookshop.db``.
+            ``postgresql+asyncpg://...``; overrides ``settings.database_url``.
+        settings: The app's configuration; default :meth:`AppSettings.from_env
+            <bookshop_examples.settings.AppSettings.from_env>` (the ``BOOKSHOP_*`` variables).
+            The arguments below override single values of it.
         shop: Serve this already-built shop instead of opening one; the caller keeps
             ownership and closes it (the app never does).
-        cors_origins: Browser origins allowed to call the API with credentials; defaults to
-            ``$BOOKSHOP_CORS_ORIGINS`` (comma-separated), else ``http://localhost:3000`` and
-            ``http://127.0.0.1:3000``.
+        cors_origins: Browser origins allowed to call the API with credentials (default
+            ``http://localhost:3000`` and ``http://127.0.0.1:3000``).
         migrate: Bring an SQL schema up to date at startup (convenient for the example; a
             production deployment runs migrations as a separate step).
         public_url: The app's public base URL (e.g. ``https://shop.example.com``), from which
-            OAuth callback URLs are built; defaults to ``$BOOKSHOP_PUBLIC_URL``, else the URL
-            each request arrived at (fine locally, wrong behind a proxy). Uploaded images are
+            upload and OAuth callback URLs are built; without one they are built from the
+            request, and OAuth sign-in is refused (400) for a ``Host`` not in
+            ``settings.allowed_hosts`` (default ``localhost``, ``127.0.0.1``). Uploaded images are
             answered with absolute URLs on it too.
         max_body_bytes: The largest request body of a route without a limit of its own (the
             image upload has one: 5 MB plus the multipart envelope); a larger one is 413
@@ -87,7 +81,12 @@ def create_app(
     """
     if database_url is not None and shop is not None:
         raise ValueError("pass a database URL or a shop, not both")
-    url = database_url or os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
+    config = _configure(
+        settings or AppSettings.from_env(),
+        database_url=database_url,
+        cors_origins=cors_origins,
+        public_url=public_url,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -98,7 +97,10 @@ def create_app(
             finally:
                 app.state.shop = None
             return
-        async with build_shop(url, migrate=migrate) as opened:
+        config.warn_if_tokens_are_ephemeral()
+        async with build_shop(
+            config.database_url, settings=config.shop_settings(), migrate=migrate
+        ) as opened:
             app.state.shop = opened
             try:
                 yield
@@ -112,8 +114,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.shop = None
-    app.state.database_url = None if shop is not None else url
-    app.state.public_url = public_url
+    app.state.settings = config
+    app.state.database_url = None if shop is not None else config.database_url
+    app.state.public_url = config.public_url
     install_error_handlers(app)
     # The last middleware added is the outermost: CORS must wrap the catch-all so that even a
     # 500 carries the CORS headers a browser needs to let the client read it.
@@ -121,7 +124,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, default=max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=resolve_cors_origins(cors_origins),
+        allow_origins=list(config.cors_origins),
         allow_credentials=True,
         allow_methods=list(CORS_METHODS),
         allow_headers=list(CORS_HEADERS),
@@ -130,3 +133,19 @@ def create_app(
         app.include_router(router, responses=error_responses(500))
     document_body_limit(app)
     return app
+
+
+def _configure(
+    settings: AppSettings,
+    *,
+    database_url: str | None,
+    cors_origins: Sequence[str] | None,
+    public_url: str | None,
+) -> AppSettings:
+    """``settings`` with the values create_app was given explicitly."""
+    return attrs.evolve(
+        settings,
+        database_url=settings.database_url if database_url is None else database_url,
+        cors_origins=settings.cors_origins if cors_origins is None else tuple(cors_origins),
+        public_url=settings.public_url if public_url is None else public_url,
+    )

@@ -7,19 +7,20 @@ use case and returns its result; errors go to ``bookshop_examples.http.errors``.
 OAuth: ``GET /auth/{provider}`` answers 302 to the provider's consent page, with a single-use
 ``state``, a PKCE S256 ``code_challenge`` and, for Google, a ``nonce``; the provider sends the
 browser back to ``GET /auth/{provider}/callback?code=...&state=...``, which answers the token
-pair. The callback URL given to the provider is this app's own, built from
-``app.state.public_url`` or ``$BOOKSHOP_PUBLIC_URL`` when set (behind a proxy, set one), else
-from the request.
+pair. The callback URL given to the provider is, in this order: the provider's configured
+``redirect_uri`` (``BOOKSHOP_<PROVIDER>_REDIRECT_URI``), the configured public base URL followed
+by the callback route's path, or the URL of the request when its ``Host`` is one of the
+configured ``allowed_hosts`` (default ``localhost``, ``127.0.0.1``); any other ``Host`` is
+refused with 400, so a forged header can never choose where the provider sends the code.
 """
 
 from __future__ import annotations
 
-import os
 from http import HTTPStatus
 from typing import Annotated, Any, Final, Literal
 
 from attrs import frozen
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,9 +36,9 @@ from bookshop_examples.http.deps import (
     structure_input,
 )
 from bookshop_examples.http.errors import error_responses
+from bookshop_examples.settings import AppSettings
 
 __all__ = [
-    "PUBLIC_URL_ENV",
     "GoogleIdTokenIn",
     "LoginIn",
     "RefreshTokenIn",
@@ -46,9 +47,6 @@ __all__ = [
     "callback_url",
     "router",
 ]
-
-#: The app's public base URL (scheme, host and any path prefix), for OAuth callback URLs.
-PUBLIC_URL_ENV: Final = "BOOKSHOP_PUBLIC_URL"
 
 router = APIRouter(tags=["auth"])
 
@@ -205,20 +203,39 @@ async def logout_all(shop: ShopDep, principal: UserDep) -> None:
 
 
 def callback_url(request: Request, provider: str) -> str:
-    """The absolute URL of ``provider``'s callback route in this app.
+    """The absolute URL the provider sends the browser back to, from configuration only.
 
-    From ``app.state.public_url`` or ``$BOOKSHOP_PUBLIC_URL`` when set, else from the request
-    (its scheme, host and root path).
+    The provider's configured ``redirect_uri`` (in the shop's settings), else the app's public
+    URL followed by the callback route's path, else the request's own URL when its host is one
+    of the app's ``allowed_hosts``.
+
+    Raises:
+        HTTPException: 400 when nothing is configured and the ``Host`` is not allowed.
     """
+    shop: Shop = request.app.state.shop
+    oauth = shop.settings.oauth
+    configured = {"github": oauth.github, "google": oauth.google}.get(provider)
+    if configured is not None and configured.redirect_uri:
+        return configured.redirect_uri
+    settings: AppSettings = request.app.state.settings
     route_name = f"{provider}_callback"
-    base = getattr(request.app.state, "public_url", None) or os.environ.get(PUBLIC_URL_ENV)
-    if base:
-        return str(base).rstrip("/") + str(request.app.url_path_for(route_name))
+    if settings.public_url:
+        return settings.public_url.rstrip("/") + str(request.app.url_path_for(route_name))
+    if request.url.hostname not in settings.allowed_hosts:
+        raise HTTPException(
+            HTTPStatus.BAD_REQUEST,
+            "OAuth sign-in from this host needs a configured public URL or redirect URI",
+        )
     return str(request.url_for(route_name))
 
 
 async def _begin(shop: Shop, request: Request, provider: str) -> RedirectResponse:
-    location = await shop.oauth.begin(provider, callback_url(request, provider))
+    # A provider the shop does not offer is refused by the core (AUTH_OAUTH_NOT_CONFIGURED)
+    # whatever the request's host: the callback URL only matters for a configured one.
+    configured = shop.oauth.is_configured(provider)
+    location = await shop.oauth.begin(
+        provider, callback_url(request, provider) if configured else ""
+    )
     return RedirectResponse(location, status_code=HTTPStatus.FOUND, headers=_NO_STORE)
 
 
@@ -234,7 +251,10 @@ def _redirect_responses() -> dict[int | str, Any]:
             "description": "To the provider's consent page",
             "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
         },
-        **error_responses(401, 500, codes=["AUTH_OAUTH_FAILED", "AUTH_OAUTH_NOT_CONFIGURED"]),
+        # 400: no configured callback URL and a Host that is not an allowed one.
+        **error_responses(
+            400, 401, 500, codes=["HTTP_400", "AUTH_OAUTH_FAILED", "AUTH_OAUTH_NOT_CONFIGURED"]
+        ),
     }
 
 

@@ -1,0 +1,130 @@
+"""The frontends' configuration, read from the environment in exactly one place.
+
+The library reads no environment variable; the example HTTP app and the ``bookshop`` command
+do, through :meth:`AppSettings.from_env`, and hand the result to ``build_shop`` as arguments:
+
+======================================  ==========================================================
+``BOOKSHOP_DATABASE_URL``               the store (default ``sqlite+aiosqlite:///bookshop.db``, a
+                                        file in the working directory)
+``BOOKSHOP_JWT_SECRET``                 the HS256 secret of access tokens (at least 32 bytes);
+                                        unset, each process makes a random one (the HTTP app
+                                        warns: tokens then die with the process)
+``BOOKSHOP_UPLOAD_DIR``                 where uploaded cover images are written (default
+                                        ``uploads``, created on the first upload)
+``BOOKSHOP_PUBLIC_URL``                 the app's public base URL, e.g. ``https://shop.example``
+                                        (uploaded image URLs and OAuth callback URLs)
+``BOOKSHOP_ALLOWED_HOSTS``              without a public URL, the ``Host`` names (comma-separated)
+                                        OAuth callback URLs may be built from (default
+                                        ``localhost,127.0.0.1``); any other host is refused
+``BOOKSHOP_CORS_ORIGINS``               browser origins allowed with credentials, comma-separated
+                                        (default the web client's dev origins)
+``BOOKSHOP_<PROVIDER>_*``               OAuth providers (GitHub, Google), including each one's
+                                        fixed ``REDIRECT_URI``: see
+                                        :mod:`bookshop_adapters.oauth.settings`
+======================================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from attrs import field, frozen
+
+from bookshop_adapters import ShopSettings
+from bookshop_adapters.oauth import OAuthSettings
+
+__all__ = [
+    "DEFAULT_ALLOWED_HOSTS",
+    "DEFAULT_CORS_ORIGINS",
+    "DEFAULT_DATABASE_URL",
+    "DEFAULT_UPLOAD_DIR",
+    "AppSettings",
+]
+
+#: The frontends' store when none is configured: an embedded SQLite file here.
+DEFAULT_DATABASE_URL: Final = "sqlite+aiosqlite:///bookshop.db"
+DEFAULT_UPLOAD_DIR: Final = "uploads"
+DEFAULT_ALLOWED_HOSTS: Final = ("localhost", "127.0.0.1")
+DEFAULT_CORS_ORIGINS: Final = ("http://localhost:3000", "http://127.0.0.1:3000")
+
+_log = logging.getLogger("bookshop.settings")
+
+
+def _names(values: Sequence[str] | str) -> tuple[str, ...]:
+    """Comma-separated or listed names, trimmed, blanks dropped."""
+    items = values.split(",") if isinstance(values, str) else values
+    return tuple(item.strip() for item in items if item.strip())
+
+
+@frozen
+class AppSettings:
+    """Everything the example frontends are configured with.
+
+    Args:
+        database_url: The store: ``memory://``, ``sqlite+aiosqlite:///PATH`` or
+            ``postgresql+asyncpg://...``.
+        jwt_secret: The HS256 secret of access tokens, or ``None`` for a random one per
+            process.
+        upload_dir: Where uploaded cover images are written.
+        public_url: The app's public base URL (scheme, host, any path prefix), or ``None`` to
+            build URLs from each request.
+        allowed_hosts: Without ``public_url``, the only ``Host`` names OAuth callback URLs are
+            built from.
+        cors_origins: Browser origins allowed to call the API with credentials.
+        oauth: The OAuth providers to offer.
+    """
+
+    database_url: str = DEFAULT_DATABASE_URL
+    jwt_secret: str | None = field(default=None, repr=False)
+    upload_dir: str = DEFAULT_UPLOAD_DIR
+    public_url: str | None = None
+    allowed_hosts: tuple[str, ...] = field(default=DEFAULT_ALLOWED_HOSTS, converter=_names)
+    cors_origins: tuple[str, ...] = field(default=DEFAULT_CORS_ORIGINS, converter=_names)
+    oauth: OAuthSettings = field(factory=OAuthSettings)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AppSettings:
+        """Read the ``BOOKSHOP_*`` variables of the module docstring; unset or blank ones
+        keep their defaults.
+
+        Args:
+            environ: The variables to read (default: ``os.environ``).
+
+        Returns:
+            The settings.
+
+        Raises:
+            ValueError: a half-configured OAuth provider or a malformed value.
+        """
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            return env.get(f"BOOKSHOP_{name}", "").strip() or None
+
+        defaults = cls()
+        return cls(
+            database_url=get("DATABASE_URL") or defaults.database_url,
+            jwt_secret=get("JWT_SECRET"),
+            upload_dir=get("UPLOAD_DIR") or defaults.upload_dir,
+            public_url=get("PUBLIC_URL"),
+            allowed_hosts=get("ALLOWED_HOSTS") or defaults.allowed_hosts,
+            cors_origins=_names(env.get("BOOKSHOP_CORS_ORIGINS", ",".join(DEFAULT_CORS_ORIGINS))),
+            oauth=OAuthSettings.from_env(env),
+        )
+
+    def shop_settings(self) -> ShopSettings:
+        """What ``build_shop`` needs of these settings."""
+        return ShopSettings(
+            upload_dir=self.upload_dir, jwt_secret=self.jwt_secret, oauth=self.oauth
+        )
+
+    def warn_if_tokens_are_ephemeral(self) -> None:
+        """Log a warning when no JWT secret is configured (for a frontend issuing tokens)."""
+        if self.jwt_secret is None:
+            _log.warning(
+                "no JWT secret configured (set BOOKSHOP_JWT_SECRET): using a random one, so "
+                "access tokens will not survive a restart or work across processes"
+            )
