@@ -97,7 +97,8 @@ class StockContract:
         assert await snapshot(shop) == before
 
     async def test_adjust_above_the_maximum_is_refused(self, shop: Shop, admin: Principal) -> None:
-        """A delta that would take stock above the maximum is VALIDATION_ERROR on ``delta``."""
+        """A delta that would take stock above the maximum is VALIDATION_ERROR on ``delta``,
+        a domain rule's refusal (flat on the wire)."""
         book = await add_book(shop)
         await shop.catalog.set_stock(admin, book.id, SetStock(quantity=MAX_STOCK))
         before = await snapshot(shop)
@@ -105,6 +106,7 @@ class StockContract:
             with pytest.raises(ValidationError) as caught:
                 await shop.catalog.adjust_stock(admin, book.id, AdjustStock(delta=delta))
             assert (caught.value.code, caught.value.field) == ("VALIDATION_ERROR", "delta")
+            assert caught.value.rule
         assert await snapshot(shop) == before
 
     async def test_set_stock_of_unknown_book_is_not_found(
