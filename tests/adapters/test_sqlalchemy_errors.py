@@ -26,6 +26,9 @@ from bookshop_adapters.sqlalchemy import (
 )
 from bookshop_core.catalog.entities import BookChanges, NewBook
 from bookshop_core.errors import Conflict, DomainError, Unavailable, ValidationError
+from bookshop_core.identity.entities import NewExternalIdentity, NewUser
+from bookshop_core.identity.errors import EmailConflict, OAuthAlreadyLinked
+from bookshop_core.kernel.principal import Role
 
 
 def new_book(
@@ -156,6 +159,39 @@ async def test_fk_genres_parent_id_genres_on_delete_is_genre_in_use(backend: Sql
         with pytest.raises(Conflict) as caught:
             await uow.genres.delete(parent.id)
     assert_error(caught, Conflict, "GENRE_IN_USE", "genre_id")
+
+
+def new_user(email: str) -> NewUser:
+    return NewUser(email, None, Role.USER, created_at=datetime(2024, 1, 1, tzinfo=UTC))
+
+
+async def test_uq_users_email_is_email_conflict(backend: SqlBackend) -> None:
+    """A taken email is AUTH_EMAIL_CONFLICT on field email."""
+    async with backend.unit_of_work() as uow:
+        await uow.users.add(new_user("taken@example.com"))
+        await uow.commit()
+    async with backend.unit_of_work() as uow:
+        with pytest.raises(Conflict) as caught:
+            await uow.users.add(new_user("taken@example.com"))
+    assert_error(caught, EmailConflict, "AUTH_EMAIL_CONFLICT", "email")
+
+
+async def test_uq_external_identities_provider_subject_is_oauth_already_linked(
+    backend: SqlBackend,
+) -> None:
+    """A provider identity linked twice is AUTH_OAUTH_ALREADY_LINKED."""
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    async with backend.unit_of_work() as uow:
+        first = await uow.users.add(new_user("first@example.com"))
+        second = await uow.users.add(new_user("second@example.com"))
+        await uow.external_identities.add(NewExternalIdentity(first.id, "github", "1", None, when))
+        await uow.commit()
+    async with backend.unit_of_work() as uow:
+        with pytest.raises(Conflict) as caught:
+            await uow.external_identities.add(
+                NewExternalIdentity(second.id, "github", "1", None, when)
+            )
+    assert_error(caught, OAuthAlreadyLinked, "AUTH_OAUTH_ALREADY_LINKED", None)
 
 
 async def test_unmapped_constraint_violation_is_not_translated(backend: SqlBackend) -> None:

@@ -52,6 +52,7 @@ from bookshop_core.errors import (
     Unavailable,
     ValidationError,
 )
+from bookshop_core.identity.errors import EmailConflict, OAuthAlreadyLinked
 
 __all__ = [
     "CONSTRAINT_ERRORS",
@@ -99,6 +100,8 @@ CONSTRAINT_ERRORS: Final[dict[str, ConstraintMeaning]] = {
     "fk_genres_parent_id_genres": ConstraintMeaning(
         _on(GenreNotFound, "parent_id"), _on(GenreInUse)
     ),
+    "uq_users_email": ConstraintMeaning(_on(EmailConflict)),
+    "uq_external_identities_provider_subject": ConstraintMeaning(_on(OAuthAlreadyLinked)),
 }
 
 

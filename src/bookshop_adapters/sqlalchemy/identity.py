@@ -1,9 +1,10 @@
-"""SQL tables and repositories of the identity context.
+"""SQL repositories of the identity context (its row classes are in ``tables.py``).
 
 Race-safety comes from the database, never from a read-then-write in Python:
 
-- emails and (provider, subject) links are unique indexes; inserts use ``ON CONFLICT DO
-  NOTHING ... RETURNING`` so a lost race is a clean ``Conflict``, not an aborted transaction;
+- emails and (provider, subject) links are unique constraints; a lost race is a violation that
+  the constraint table of ``errors.py`` turns into its ``Conflict`` (``AUTH_EMAIL_CONFLICT``,
+  ``AUTH_OAUTH_ALREADY_LINKED``), as for every other context;
 - spending a refresh token is one conditional ``UPDATE ... WHERE used_at IS NULL AND
   revoked_at IS NULL AND expires_at > :now RETURNING``: of concurrent claims exactly one
   matches (PostgreSQL re-checks the condition after the row lock; SQLite serialises writers);
@@ -22,15 +23,8 @@ from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
     ColumnElement,
-    ForeignKey,
-    Identity,
-    Integer,
     Row,
-    String,
-    UniqueConstraint,
     bindparam,
     delete,
     exists,
@@ -40,11 +34,16 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, mapped_column
 
 from bookshop_adapters.sqlalchemy.repository import SqlRepository
-from bookshop_adapters.sqlalchemy.tables import Base, id_type, table_of
-from bookshop_adapters.sqlalchemy.types import UTCDateTime
+from bookshop_adapters.sqlalchemy.tables import (
+    ExternalIdentityRow,
+    LoginThrottleRow,
+    RefreshFamilyRow,
+    RefreshTokenRow,
+    UserRow,
+    table_of,
+)
 from bookshop_core.identity.entities import (
     ExternalIdentity,
     LoginThrottle,
@@ -57,118 +56,15 @@ from bookshop_core.identity.entities import (
     User,
     UserQuery,
 )
-from bookshop_core.identity.errors import (
-    EmailConflict,
-    OAuthAlreadyLinked,
-)
 from bookshop_core.kernel.pagination import Page, PageRequest
 from bookshop_core.kernel.principal import Role
 
 __all__ = [
-    "ExternalIdentityRow",
-    "LoginThrottleRow",
-    "RefreshFamilyRow",
-    "RefreshTokenRow",
     "SqlExternalIdentityRepository",
     "SqlLoginThrottleRepository",
     "SqlRefreshTokenRepository",
     "SqlUserRepository",
-    "UserRow",
 ]
-
-EMAIL_LENGTH: Final = 254
-HASH_LENGTH: Final = 512
-SHA256_HEX_LENGTH: Final = 64
-
-
-# -- tables -------------------------------------------------------------------------------
-
-
-class UserRow(Base):
-    """An account. ``email`` is stored normalised (lower case) under a unique index, which is
-    what makes registration race-safe and case-insensitive."""
-
-    __tablename__ = "users"
-    __table_args__ = (
-        CheckConstraint("role IN ('user', 'admin')", name="role_valid"),
-        CheckConstraint("token_version >= 0", name="token_version_nonnegative"),
-        {"sqlite_autoincrement": True},
-    )
-
-    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
-    email: Mapped[str] = mapped_column(String(EMAIL_LENGTH), unique=True)
-    password_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
-    role: Mapped[str] = mapped_column(String(16), index=True)
-    is_active: Mapped[bool] = mapped_column(Boolean())
-    full_name: Mapped[str | None] = mapped_column(String(255))
-    token_version: Mapped[int] = mapped_column(Integer())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class RefreshFamilyRow(Base):
-    """The refresh tokens of one login; revoked as a whole."""
-
-    __tablename__ = "refresh_families"
-    __table_args__ = ({"sqlite_autoincrement": True},)
-
-    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        id_type(), ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    revoke_reason: Mapped[str | None] = mapped_column(String(16))
-
-
-class RefreshTokenRow(Base):
-    """One refresh token, stored only as the SHA-256 of its secret."""
-
-    __tablename__ = "refresh_tokens"
-    __table_args__ = ({"sqlite_autoincrement": True},)
-
-    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH), unique=True)
-    family_id: Mapped[int] = mapped_column(
-        id_type(), ForeignKey("refresh_families.id", ondelete="CASCADE"), index=True
-    )
-    user_id: Mapped[int] = mapped_column(
-        id_type(), ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class LoginThrottleRow(Base):
-    """Consecutive failed sign-ins for one email key (a SHA-256, not the address)."""
-
-    __tablename__ = "login_throttles"
-
-    key: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer())
-    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    version: Mapped[int] = mapped_column(Integer())
-
-
-class ExternalIdentityRow(Base):
-    """A link between an account and an OAuth provider identity."""
-
-    __tablename__ = "external_identities"
-    __table_args__ = (UniqueConstraint("provider", "subject"), {"sqlite_autoincrement": True})
-
-    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        id_type(), ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
-    provider: Mapped[str] = mapped_column(String(64))
-    subject: Mapped[str] = mapped_column(String(255))
-    email: Mapped[str | None] = mapped_column(String(EMAIL_LENGTH))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
 
 # -- helpers ------------------------------------------------------------------------------
 
@@ -327,7 +223,7 @@ class SqlUserRepository(SqlRepository):
 
     async def add(self, user: NewUser) -> User:
         statement = (
-            _insert(self._dialect_name, _users)
+            insert(_users)
             .values(
                 email=user.email,
                 password_hash=user.password_hash,
@@ -338,13 +234,10 @@ class SqlUserRepository(SqlRepository):
                 created_at=user.created_at,
                 updated_at=user.created_at,
             )
-            .on_conflict_do_nothing(index_elements=[_users.c.email])
             .returning(*_USER_COLUMNS)
         )
-        row = (await self._execute(statement)).first()
-        if row is None:
-            raise EmailConflict()
-        return _user(row)
+        # A taken email violates uq_users_email: AUTH_EMAIL_CONFLICT through CONSTRAINT_ERRORS.
+        return _user((await self._execute(statement)).one())
 
     async def get(self, user_id: int) -> User | None:
         row = (await self._execute(_GET_USER, {"user_id": user_id})).first()
@@ -581,7 +474,7 @@ class SqlExternalIdentityRepository(SqlRepository):
 
     async def add(self, identity: NewExternalIdentity) -> ExternalIdentity:
         statement = (
-            _insert(self._dialect_name, _links)
+            insert(_links)
             .values(
                 user_id=identity.user_id,
                 provider=identity.provider,
@@ -589,13 +482,11 @@ class SqlExternalIdentityRepository(SqlRepository):
                 email=identity.email,
                 created_at=identity.created_at,
             )
-            .on_conflict_do_nothing(index_elements=[_links.c.provider, _links.c.subject])
             .returning(*_LINK_COLUMNS)
         )
-        row = (await self._execute(statement)).first()
-        if row is None:
-            raise OAuthAlreadyLinked()
-        return _link(row)
+        # A taken (provider, subject) violates uq_external_identities_provider_subject:
+        # AUTH_OAUTH_ALREADY_LINKED through CONSTRAINT_ERRORS.
+        return _link((await self._execute(statement)).one())
 
     async def list_for_user(self, user_id: int) -> Sequence[ExternalIdentity]:
         rows = await self._execute(

@@ -10,33 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Row, String, delete, insert
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Row, delete, insert
 
 from bookshop_adapters.sqlalchemy.repository import SqlRepository
-from bookshop_adapters.sqlalchemy.tables import Base, table_of
-from bookshop_adapters.sqlalchemy.types import UTCDateTime
+from bookshop_adapters.sqlalchemy.tables import OAuthStateRow, table_of
 from bookshop_core.identity.oauth import OAuthState
 
 __all__ = ["OAuthStateRow", "SqlOAuthStateRepository"]
-
-#: ``state``, ``code_verifier`` and ``nonce`` are URL-safe random strings of 43 to 128 chars.
-TOKEN_LENGTH: Final = 128
-
-
-class OAuthStateRow(Base):
-    """A started OAuth sign-in, keyed by its single-use ``state``."""
-
-    __tablename__ = "oauth_states"
-
-    state: Mapped[str] = mapped_column(String(TOKEN_LENGTH), primary_key=True)
-    provider: Mapped[str] = mapped_column(String(32))
-    code_verifier: Mapped[str] = mapped_column(String(TOKEN_LENGTH))
-    nonce: Mapped[str | None] = mapped_column(String(TOKEN_LENGTH))
-    redirect_uri: Mapped[str] = mapped_column(String(2048))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-
 
 _states: Final = table_of(OAuthStateRow)
 

@@ -1,4 +1,4 @@
-"""The SQL tables, as SQLAlchemy 2 declarative row classes.
+"""The SQL tables of every context, as SQLAlchemy 2 declarative row classes, in one place.
 
 These classes describe the schema for queries; the schema itself is created and changed only by
 the Alembic migrations in ``migrations/versions`` (a test checks that the two agree). Rows never
@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Constraint,
     Date,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -37,7 +39,13 @@ __all__ = [
     "NAMING_CONVENTION",
     "Base",
     "BookRow",
+    "ExternalIdentityRow",
     "GenreRow",
+    "LoginThrottleRow",
+    "OAuthStateRow",
+    "RefreshFamilyRow",
+    "RefreshTokenRow",
+    "UserRow",
     "code_point_string",
     "id_type",
     "table_of",
@@ -143,3 +151,118 @@ class BookRow(Base):
     rating_sum: Mapped[int] = mapped_column(Integer(), server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- identity -----------------------------------------------------------------------------
+
+#: Emails are at most 254 characters (RFC 5321 path limit).
+EMAIL_LENGTH: Final = 254
+#: Room for any argon2 PHC string.
+HASH_LENGTH: Final = 512
+SHA256_HEX_LENGTH: Final = 64
+
+
+class UserRow(Base):
+    """An account. ``email`` is stored normalised (lower case) under a unique index, which is
+    what makes registration race-safe and case-insensitive."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('user', 'admin')", name="role_valid"),
+        CheckConstraint("token_version >= 0", name="token_version_nonnegative"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_LENGTH), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    is_active: Mapped[bool] = mapped_column(Boolean())
+    full_name: Mapped[str | None] = mapped_column(String(255))
+    token_version: Mapped[int] = mapped_column(Integer())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RefreshFamilyRow(Base):
+    """The refresh tokens of one login; revoked as a whole."""
+
+    __tablename__ = "refresh_families"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        id_type(), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoke_reason: Mapped[str | None] = mapped_column(String(16))
+
+
+class RefreshTokenRow(Base):
+    """One refresh token, stored only as the SHA-256 of its secret."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH), unique=True)
+    family_id: Mapped[int] = mapped_column(
+        id_type(), ForeignKey("refresh_families.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        id_type(), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginThrottleRow(Base):
+    """Consecutive failed sign-ins for one email key (a SHA-256, not the address)."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer())
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer())
+
+
+class ExternalIdentityRow(Base):
+    """A link between an account and an OAuth provider identity."""
+
+    __tablename__ = "external_identities"
+    __table_args__ = (UniqueConstraint("provider", "subject"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        id_type(), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(EMAIL_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- OAuth --------------------------------------------------------------------------------
+
+#: ``state``, ``code_verifier`` and ``nonce`` are URL-safe random strings of 43 to 128 chars.
+TOKEN_LENGTH: Final = 128
+
+
+class OAuthStateRow(Base):
+    """A started OAuth sign-in, keyed by its single-use ``state``."""
+
+    __tablename__ = "oauth_states"
+
+    state: Mapped[str] = mapped_column(String(TOKEN_LENGTH), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    code_verifier: Mapped[str] = mapped_column(String(TOKEN_LENGTH))
+    nonce: Mapped[str | None] = mapped_column(String(TOKEN_LENGTH))
+    redirect_uri: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
