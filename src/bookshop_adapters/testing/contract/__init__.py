@@ -26,7 +26,13 @@ from bookshop_adapters.testing.contract.identity_accounts import IdentityAccount
 from bookshop_adapters.testing.contract.identity_admin import IdentityAdminContract
 from bookshop_adapters.testing.contract.identity_tokens import IdentityTokenContract
 from bookshop_adapters.testing.contract.listing import ListingContract
+from bookshop_adapters.testing.contract.oauth import (
+    OAuthGoogleIdTokenContract,
+    OAuthLoginContract,
+    OAuthStateContract,
+)
 from bookshop_adapters.testing.contract.properties import StoreProperties
+from bookshop_adapters.testing.contract.stateful import ShopMachineContract
 from bookshop_adapters.testing.contract.stock import StockContract
 from bookshop_adapters.testing.contract.validation import ValidationContract
 
@@ -38,6 +44,10 @@ __all__ = [
     "IdentityAdminContract",
     "IdentityTokenContract",
     "ListingContract",
+    "OAuthGoogleIdTokenContract",
+    "OAuthLoginContract",
+    "OAuthStateContract",
+    "ShopMachineContract",
     "StockContract",
     "StoreProperties",
     "ValidationContract",

@@ -1,24 +1,26 @@
 """Contract: OAuth sign-in with GitHub and Google, and the single-use state records behind it.
 
 The flow tests run the shop's real provider adapters against
-:class:`~bookshop_adapters.testing.fake_oauth.FakeOAuthServer` over loopback HTTP. The shop is
-configured for the fake through the ``BOOKSHOP_GITHUB_*`` / ``BOOKSHOP_GOOGLE_*`` environment
-variables, which the ``shop`` fixture's ``build_shop`` reads, so these classes need nothing
-beyond the harness fixtures (``shop``, ``clock``).
+:class:`~bookshop_adapters.testing.fake_oauth.FakeOAuthServer` over loopback HTTP. The classes
+override ``shop`` with one configured for the fake (``ShopSettings(oauth=...)``), built by the
+harness's ``make_shop``, so they need nothing beyond the harness fixtures.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import attrs
 import pytest
+import pytest_asyncio
 
-from bookshop_adapters.bootstrap import Shop
+from bookshop_adapters.bootstrap import Shop, ShopSettings
+from bookshop_adapters.oauth import OAuthSettings
 from bookshop_adapters.testing.fake_oauth import FakeAccount, FakeOAuthServer, IdTokenFlaw
+from bookshop_adapters.testing.pytest_plugin import MakeShop
 from bookshop_core.errors import AuthenticationError, DomainError
 from bookshop_core.identity.commands import Login, Register
 from bookshop_core.identity.entities import TokenPair
@@ -43,15 +45,16 @@ class _OAuthFixtures:
         with FakeOAuthServer() as fake:
             yield fake
 
-    @pytest.fixture(autouse=True)
-    def _configure_oauth(
-        self, fake_oauth: FakeOAuthServer, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        # Autouse: runs before the ``shop`` fixture builds the shop from the environment.
+    @pytest_asyncio.fixture
+    async def shop(
+        self, make_shop: MakeShop, fake_oauth: FakeOAuthServer, clock: ManualClock
+    ) -> AsyncIterator[Shop]:
+        """A shop on this test's store whose GitHub and Google are the fake providers."""
         fake_oauth.reset()
         fake_oauth.use_clock(clock)
-        for name, value in fake_oauth.environ().items():
-            monkeypatch.setenv(name, value)
+        settings = ShopSettings(oauth=OAuthSettings.from_env(fake_oauth.environ()))
+        async with make_shop(settings=settings) as opened:
+            yield opened
 
 
 def _account(provider: str, **changes: Any) -> FakeAccount:
