@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -92,6 +93,23 @@ def test_list_parameters_are_documented(spec: dict[str, Any]) -> None:
         "avg_rating",
     ]
     assert (params["size"]["schema"]["minimum"], params["size"]["schema"]["maximum"]) == (1, 100)
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_docs_pages_load_every_asset_from_the_app(
+    client: httpx.AsyncClient, page: str
+) -> None:
+    """The docs pages work offline: every script, style and icon they reference is a path on
+    this app (no CDN), and the app serves each one."""
+    html = (await client.get(page)).text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert any(asset.endswith(".js") for asset in assets)
+    for asset in assets:
+        assert asset.startswith("/"), asset
+        assert not asset.startswith("//"), asset
+        served = await client.get(asset)
+        assert served.status_code == 200, asset
+        assert served.content
 
 
 def test_routes_with_a_body_declare_the_body_limit(spec: dict[str, Any]) -> None:
