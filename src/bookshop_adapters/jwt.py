@@ -310,6 +310,8 @@ class PyJwtTokenCodec:
         subject = payload.get("sub")
         if not isinstance(subject, str) or not _SUBJECT.fullmatch(subject):
             raise _invalid()
+        if int(subject) > _MAX_ID:  # 19 digits reach past a signed 64-bit id column
+            raise _invalid()
         token_id = payload.get("jti")
         if not isinstance(token_id, str) or not 0 < len(token_id) <= _MAX_JTI:
             raise _invalid()

@@ -24,6 +24,7 @@ from bookshop_adapters.testing.contract.books import BookContract
 from bookshop_adapters.testing.contract.genres import GenreContract
 from bookshop_adapters.testing.contract.identity_accounts import IdentityAccountContract
 from bookshop_adapters.testing.contract.identity_admin import IdentityAdminContract
+from bookshop_adapters.testing.contract.identity_login import IdentityLoginContract
 from bookshop_adapters.testing.contract.identity_tokens import IdentityTokenContract
 from bookshop_adapters.testing.contract.listing import ListingContract
 from bookshop_adapters.testing.contract.oauth import (
@@ -42,6 +43,7 @@ __all__ = [
     "GenreContract",
     "IdentityAccountContract",
     "IdentityAdminContract",
+    "IdentityLoginContract",
     "IdentityTokenContract",
     "ListingContract",
     "OAuthGoogleIdTokenContract",
