@@ -1,0 +1,72 @@
+"""The whole shipped contract suite on a backend defined outside the library
+(``tests/thirdparty/backend.py``), given through ``bookshop_backend_factory`` alone."""
+
+from __future__ import annotations
+
+from bookshop_adapters import Shop
+from bookshop_adapters.testing import contract
+from bookshop_adapters.testing.builders import add_book
+from tests.thirdparty.backend import WrappingBackend
+
+
+class TestAuthorization(contract.AuthorizationContract):
+    """Catalog authorization."""
+
+
+class TestBooks(contract.BookContract):
+    """Books."""
+
+
+class TestGenres(contract.GenreContract):
+    """Genres."""
+
+
+class TestListing(contract.ListingContract):
+    """Listing and filtering."""
+
+
+class TestStock(contract.StockContract):
+    """Stock."""
+
+
+class TestValidation(contract.ValidationContract):
+    """Validation."""
+
+
+class TestIdentityAccounts(contract.IdentityAccountContract):
+    """Accounts and sign-in."""
+
+
+class TestIdentityAdmin(contract.IdentityAdminContract):
+    """Administration."""
+
+
+class TestIdentityTokens(contract.IdentityTokenContract):
+    """Tokens."""
+
+
+class TestOAuthLogin(contract.OAuthLoginContract):
+    """OAuth sign-in against the fake providers."""
+
+
+class TestOAuthGoogleIdToken(contract.OAuthGoogleIdTokenContract):
+    """Google ID tokens."""
+
+
+class TestOAuthStates(contract.OAuthStateContract):
+    """OAuth state records."""
+
+
+class TestStoreProperties(contract.StoreProperties):
+    """Random call sequences, compared with the reference model."""
+
+
+class TestShopMachine(contract.ShopMachineContract):
+    """The stateful machine."""
+
+
+async def test_the_shop_runs_on_the_third_party_backend(shop: Shop) -> None:
+    """The harness's shop is built on the wrapping backend and transacts through it."""
+    assert isinstance(shop.backend, WrappingBackend)
+    await add_book(shop)
+    assert shop.backend.units_of_work > 0
