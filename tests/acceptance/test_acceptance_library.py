@@ -231,10 +231,10 @@ async def test_sql_stores_integer_cents(tmp_path: Path) -> None:
 
 
 def test_structure_rejects_each_unknown_field() -> None:
-    """structure refuses unknown fields (no mass assignment), naming every one."""
+    """structure(strict=True) refuses unknown fields (no mass assignment), naming every one."""
     data = {"title": "T", "author": "A", "price": "1", "stock_quantity": 5, "id": 9}
     with pytest.raises(ValidationError) as info:
-        structure(data, CreateBook)
+        structure(data, CreateBook, strict=True)
     assert info.value.code == "VALIDATION_ERROR"
     assert {e.loc for e in info.value.errors} == {("stock_quantity",), ("id",)}
     assert {e.type for e in info.value.errors} == {"extra_forbidden"}

@@ -70,6 +70,11 @@ ShopDep = Annotated[Shop, Depends(get_shop)]
 def structure_input(data: Mapping[str, object], cls: type[T], *, source: str) -> T:
     """Build the command ``cls`` from request input with the core's validation.
 
+    Input is read leniently, as the bookstore REST API this app is compatible with always read
+    it: query-string values are parsed (``"true"``, ``"3"``) and an unknown body field is
+    ignored, never applied (a ``role`` sent with a registration opens a plain user account), so
+    a client that sends a field this API does not know keeps working.
+
     Each reported field is located like FastAPI's own errors, under ``source`` (``"query"``,
     ``"body"``, ``"path"``), so a client sees one shape of 422 whatever caught the problem.
 
@@ -77,7 +82,7 @@ def structure_input(data: Mapping[str, object], cls: type[T], *, source: str) ->
         ValidationError: every bad field at once.
     """
     try:
-        return structure(dict(data), cls)
+        return structure(dict(data), cls, strict=False)
     except ValidationError as exc:
         raise exc.located(source) from None
 
@@ -99,7 +104,7 @@ def located_in(source: str) -> Iterator[None]:
 # -- request bodies -----------------------------------------------------------------------------
 
 #: A JSON object body, handed to the route undecoded so that the core's command does all the
-#: checking (unknown fields included) via :func:`structure_input`.
+#: checking via :func:`structure_input` (unknown fields are ignored there).
 JsonObject = dict[str, Any]
 
 

@@ -316,7 +316,8 @@ class ListBooks:
     def __attrs_post_init__(self) -> None:
         problems = check_fields(self)
         if (
-            not problems.errors
+            not problems.failed("min_price")
+            and not problems.failed("max_price")
             and self.min_price is not None
             and self.max_price is not None
             and self.min_price > self.max_price
