@@ -82,10 +82,6 @@ def sqlite_url(path: Path) -> str:
 @pytest.fixture(scope="module")
 def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file the CLI's ``migrate`` brought to the latest schema."""
-    try:
-        from bookshop_adapters.sqlalchemy import migrate, open_sql_backend  # noqa: F401
-    except ImportError:
-        pytest.skip("the SQLAlchemy backend is not available yet")
     path = tmp_path_factory.mktemp("cli-template") / "template.db"
     result = Cli(sqlite_url(path)).ok("migrate")
     assert "up to date" in result.stdout

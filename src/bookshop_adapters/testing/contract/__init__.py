@@ -1,21 +1,22 @@
 """The contract suite: how every backend must behave, written once against the use cases.
 
-Each class holds the tests of one topic. They take the fixtures of
-``bookshop_adapters.testing.pytest_plugin`` (``shop``, ``clock``, ``admin``, ``customer``,
-``shop_factory``, ``backend_name``), so running them on a backend is a matter of subclassing
-them in a test module::
+Each class holds the tests of one topic (catalog, identity, OAuth, whole-shop properties and
+the :class:`~bookshop_adapters.testing.ShopMachine`). They take the fixtures of
+``bookshop_adapters.testing.pytest_plugin``, which all derive from one hook,
+``bookshop_backend_factory``; running them on a backend is a matter of subclassing them in a
+test module::
 
-    # tests/test_my_adapter.py
-    from bookshop_adapters.testing.contract import BookContract, GenreContract
+    # tests/test_my_backend.py
+    from bookshop_adapters.testing import contract
 
-    class TestBooks(BookContract):
+    class TestBooks(contract.BookContract):
         "The catalog's book rules, on my store."
 
-    class TestGenres(GenreContract):
-        "The catalog's genre rules, on my store."
+    class TestTokens(contract.IdentityTokenContract):
+        "Refresh rotation, reuse detection, logout, on my store."
 
-with ``pytest_plugins = ["bookshop_adapters.testing.pytest_plugin"]`` in the ``conftest.py``
-and the ``shop_factory``/``backend_name`` fixtures overridden to build shops on your store.
+with ``pytest_plugins = ["bookshop_adapters.testing.pytest_plugin"]`` and your
+``bookshop_backend_factory`` fixture in the ``conftest.py`` (see ``docs/testing.md``).
 A backend quirk is a marked skip with a reason inside the shared test, never a forked copy.
 """
 
