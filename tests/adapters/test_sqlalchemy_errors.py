@@ -12,20 +12,30 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import ForeignKeyConstraint, event, text
+from sqlalchemy import ForeignKeyConstraint, text
 from sqlalchemy.exc import IntegrityError
 
 from bookshop_adapters.sqlalchemy import (
     CONSTRAINT_ERRORS,
     Base,
     SqlBackend,
+    StoreTimeouts,
     create_engine_for_url,
     migrate,
     open_sql_backend,
     translate_error,
 )
+from bookshop_adapters.sqlalchemy.errors import translating_errors
 from bookshop_core.catalog.entities import BookChanges, NewBook
-from bookshop_core.errors import Conflict, DomainError, Unavailable, ValidationError
+from bookshop_core.errors import (
+    Conflict,
+    DomainError,
+    StoreBusy,
+    StoreSchemaMissing,
+    StoreUnavailable,
+    Unavailable,
+    ValidationError,
+)
 from bookshop_core.identity.entities import NewExternalIdentity, NewUser
 from bookshop_core.identity.errors import EmailConflict, OAuthAlreadyLinked
 from bookshop_core.kernel.principal import Role
@@ -224,20 +234,14 @@ async def test_unreachable_store_is_store_unavailable(url: str, tmp_path: Any) -
     # aiosqlite stops the worker thread of a failed connection asynchronously; let it finish
     # before this test's event loop closes (else the thread reports "Event loop is closed").
     await asyncio.sleep(0.1)
-    assert_error(caught, Unavailable, "STORE_UNAVAILABLE", None)
+    assert_error(caught, StoreUnavailable, "STORE_UNAVAILABLE", None)
 
 
 async def test_lock_wait_timeout_is_store_busy(backend: SqlBackend, url: str) -> None:
-    """Waiting too long for another writer's lock is STORE_BUSY (retryable)."""
+    """Waiting too long for another writer's lock is STORE_BUSY (retryable): SQLite's busy
+    timeout (StoreTimeouts.lock), PostgreSQL's lock_timeout."""
     if backend.dialect_name == "sqlite":
-        engine = create_engine_for_url(url)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def short_busy_timeout(dbapi_connection: Any, record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA busy_timeout = 100")
-            cursor.close()
-
+        engine = create_engine_for_url(url, timeouts=StoreTimeouts(lock=0.1))
     else:
         engine = create_engine_for_url(
             url, connect_args={"server_settings": {"lock_timeout": "100"}}
@@ -258,7 +262,47 @@ async def test_lock_wait_timeout_is_store_busy(backend: SqlBackend, url: str) ->
                 await contend()
     finally:
         await impatient.aclose()
-    assert_error(caught, Unavailable, "STORE_BUSY", None)
+    assert_error(caught, StoreBusy, "STORE_BUSY", None)
+
+
+async def test_postgres_statement_timeout_is_store_unavailable(url: str) -> None:
+    """A statement the server cancels after StoreTimeouts.statement is STORE_UNAVAILABLE,
+    and the connection stays usable."""
+    if not url.startswith("postgresql"):
+        pytest.skip("SQLite statements run in-process: only lock waits are bounded")
+    await migrate(url)
+    impatient = await open_sql_backend(url, timeouts=StoreTimeouts(statement=0.1))
+    try:
+        async with impatient.unit_of_work(read_only=True) as uow:
+            with pytest.raises(Unavailable) as caught, translating_errors():
+                await uow.connection.execute(text("SELECT pg_sleep(5)"))
+        assert await impatient.ping() is True
+    finally:
+        await impatient.aclose()
+    assert_error(caught, StoreUnavailable, "STORE_UNAVAILABLE", None)
+
+
+def test_no_answer_within_the_client_bound_is_store_unavailable() -> None:
+    """asyncpg's command_timeout (a server that does not answer at all) raises TimeoutError:
+    STORE_UNAVAILABLE (for real, through a frozen network: test_store_timeouts.py)."""
+    assert type(translate_error(TimeoutError())) is StoreUnavailable
+
+
+async def test_writing_a_read_only_sqlite_file_is_store_unavailable(tmp_path: Any) -> None:
+    """A write refused by a read-only database (SQLITE_READONLY: a file or mount the process
+    may not write; here a read-only open, which binds root too) is STORE_UNAVAILABLE."""
+    path = tmp_path / "shop.db"
+    await migrate(f"sqlite+aiosqlite:///{path}")
+    read_only = await open_sql_backend(f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true")
+    try:
+        async with read_only.unit_of_work(read_only=True) as uow:
+            assert await uow.books.get(1) is None  # reads still work
+        async with read_only.unit_of_work() as uow:
+            with pytest.raises(Unavailable) as caught:
+                await uow.books.add(new_book())
+    finally:
+        await read_only.aclose()
+    assert_error(caught, StoreUnavailable, "STORE_UNAVAILABLE", None)
 
 
 async def test_exhausted_pool_is_store_busy(url: str) -> None:
@@ -307,7 +351,7 @@ async def test_postgres_connection_lost_is_store_unavailable(backend: SqlBackend
             await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         with pytest.raises(Unavailable) as caught:
             await uow.books.get(1)
-    assert_error(caught, Unavailable, "STORE_UNAVAILABLE", None)
+    assert_error(caught, StoreUnavailable, "STORE_UNAVAILABLE", None)
     assert await backend.ping() is True
 
 
@@ -320,4 +364,4 @@ async def test_unmigrated_database_is_store_schema_missing(url: str) -> None:
                 await uow.books.get(1)
     finally:
         await backend.aclose()
-    assert_error(caught, Unavailable, "STORE_SCHEMA_MISSING", None)
+    assert_error(caught, StoreSchemaMissing, "STORE_SCHEMA_MISSING", None)
