@@ -1,4 +1,5 @@
-"""GET /health: 200 with the version while the store answers, 503 otherwise."""
+"""GET /health: 200 with the version while the store can serve requests, 503 otherwise; and
+the store failures health reports (unmigrated, read-only) are 503 on the routes too."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from fastapi import FastAPI
 import bookshop_core
 from bookshop_adapters.bootstrap import Shop, build_shop
 from bookshop_adapters.memory import MemoryBackend
+from bookshop_adapters.sqlalchemy import migrate
+from bookshop_adapters.testing.identity import open_test_shop
 from bookshop_core import ManualClock
 from bookshop_examples.http.app import create_app
 from bookshop_examples.http.routes import health
@@ -97,3 +100,52 @@ async def test_routes_are_503_when_no_shop_is_open() -> None:
         response = await client.get("/books")
     assert response.status_code == 503
     assert response.json()["code"] == "STORE_UNAVAILABLE"
+
+
+# -- real SQLite stores that answer but cannot serve ------------------------------------------
+
+
+def read_only(url: str) -> str:
+    """The same SQLite file opened read-only (binds root too, unlike chmod 0444)."""
+    return url.replace(":///", ":///file:", 1) + "?mode=ro&uri=true"
+
+
+async def test_health_is_503_on_an_unmigrated_database(serve: Serve, sqlite_file_url: str) -> None:
+    """A database that was never migrated answers pings but fails every request: 503."""
+    async with open_test_shop(sqlite_file_url) as shop, serve(create_app(shop=shop)) as client:
+        response = await client.get("/health")
+    assert (response.status_code, response.json()) == (503, {"status": "unavailable"})
+
+
+async def test_health_is_ok_once_migrated(serve: Serve, sqlite_file_url: str) -> None:
+    """The same database, migrated, is healthy."""
+    await migrate(sqlite_file_url)
+    async with open_test_shop(sqlite_file_url) as shop, serve(create_app(shop=shop)) as client:
+        response = await client.get("/health")
+    assert response.status_code == 200
+
+
+async def test_a_read_only_database_is_503_on_health_register_and_login(
+    serve: Serve, sqlite_file_url: str
+) -> None:
+    """A database that refuses writes: health 503, and the writes of register and login are
+    503 STORE_UNAVAILABLE, not 500."""
+    await migrate(sqlite_file_url)
+    account = {"email": "reader@example.com", "password": "a long enough passphrase"}
+    async with open_test_shop(sqlite_file_url) as shop, serve(create_app(shop=shop)) as client:
+        assert (await client.post("/auth/register", json=account)).status_code == 201
+    async with (
+        open_test_shop(read_only(sqlite_file_url)) as shop,
+        serve(create_app(shop=shop)) as client,
+    ):
+        health_response = await client.get("/health")
+        other = {"email": "new@example.com", "password": "a long enough passphrase"}
+        register = await client.post("/auth/register", json=other)
+        login = await client.post("/auth/login", json=account)
+    assert (health_response.status_code, health_response.json()) == (
+        503,
+        {"status": "unavailable"},
+    )
+    for response in (register, login):
+        assert response.status_code == 503, response.text
+        assert response.json()["code"] == "STORE_UNAVAILABLE"
