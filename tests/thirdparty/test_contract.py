@@ -37,6 +37,10 @@ class TestIdentityAccounts(contract.IdentityAccountContract):
     """Accounts and sign-in."""
 
 
+class TestIdentityLogin(contract.IdentityLoginContract):
+    """Sign-in."""
+
+
 class TestIdentityAdmin(contract.IdentityAdminContract):
     """Administration."""
 
