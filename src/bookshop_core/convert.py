@@ -220,13 +220,20 @@ def _unstructure_genre(genre: Genre) -> dict[str, Any]:
     return {"id": genre.id, "name": genre.name, "parent_id": genre.parent_id}
 
 
-def _unstructure_genre_node(node: GenreNode) -> dict[str, Any]:
-    return {
-        "id": node.id,
-        "name": node.name,
-        "parent_id": node.parent_id,
-        "children": [_unstructure_genre_node(child) for child in node.children],
-    }
+def _unstructure_genre_node(root: GenreNode) -> dict[str, Any]:
+    # With a stack, not recursion: a tree of any depth renders (stores may hold chains from
+    # before the depth limit).
+    def shell(node: GenreNode) -> dict[str, Any]:
+        return {"id": node.id, "name": node.name, "parent_id": node.parent_id, "children": []}
+
+    top = shell(root)
+    stack = [(root, top)]
+    while stack:
+        node, rendered = stack.pop()
+        for child in node.children:
+            rendered["children"].append(shell(child))
+            stack.append((child, rendered["children"][-1]))
+    return top
 
 
 def _unstructure_page(page: Page[Any]) -> dict[str, Any]:

@@ -474,3 +474,22 @@ async def test_genre_tree_nests_sub_genres(client: httpx.AsyncClient, catalog: C
         },
         {"id": catalog.genres["science"], "name": "Science", "parent_id": None, "children": []},
     ]
+
+
+async def test_genre_tree_of_a_chain_deeper_than_the_limit_answers(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    """A 300-deep chain planted in the store (data from before the depth limit) is 200 with
+    the whole chain, not a 500 from recursion."""
+    async with shop.unit_of_work() as uow:
+        parent: int | None = None
+        for level in range(1, 301):
+            parent = (await uow.genres.add(f"Deep {level}", parent)).id
+        await uow.commit()
+    response = await client.get("/genres/tree")
+    assert response.status_code == 200
+    depth, level = 0, response.json()
+    while level:
+        depth += 1
+        level = level[0]["children"]
+    assert depth == 300

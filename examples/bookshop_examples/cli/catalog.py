@@ -132,10 +132,14 @@ def genre() -> None:
     """
 
 
-def _echo_tree(nodes: Sequence[GenreNode], depth: int = 0) -> None:
-    for node in nodes:
+def _echo_tree(nodes: Sequence[GenreNode]) -> None:
+    """Print the tree depth first, indented by level; a stack, not recursion, so that a tree
+    of any depth prints."""
+    stack = [(node, 0) for node in reversed(nodes)]
+    while stack:
+        node, depth = stack.pop()
         click.echo(f"{node.id:>5}  {'  ' * depth}{node.name}")
-        _echo_tree(node.children, depth + 1)
+        stack.extend((child, depth + 1) for child in reversed(node.children))
 
 
 @genre.command("list")
