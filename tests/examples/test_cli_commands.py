@@ -330,6 +330,45 @@ def test_stock_set_and_adjust(cli: Cli) -> None:
 # -- errors -------------------------------------------------------------------------------
 
 
+def run_without(modules: list[str], *args: str) -> Result:
+    """Run the CLI in a process where ``modules`` cannot be imported, as if their extra had
+    not been installed (``sys.modules[name] = None`` makes ``import name`` fail)."""
+    script = (
+        "import runpy, sys\n"
+        f"for name in {modules!r}: sys.modules[name] = None\n"
+        f"sys.argv = ['bookshop', *{list(args)!r}]\n"
+        "runpy.run_module('bookshop_examples.cli', run_name='__main__')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def test_postgres_without_asyncpg_is_one_line_naming_the_extra() -> None:
+    """migrate on a PostgreSQL URL without asyncpg: one line naming the extra, exit 1."""
+    url = "postgresql+asyncpg://shop:secret@127.0.0.1:1/shop"
+    result = run_without(["asyncpg"], "--database-url", url, "migrate")
+    assert (result.code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: PostgreSQL support needs the 'postgres' extra: pip install 'bookshop[postgres]'\n"
+    )
+
+
+def test_serve_without_the_http_extra_is_one_line_naming_it() -> None:
+    """serve without uvicorn: one line naming the http extra, exit 1."""
+    result = run_without(["uvicorn"], "--database-url", "memory://", "serve")
+    assert (result.code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: bookshop serve needs the 'http' extra: pip install 'bookshop[http]'\n"
+    )
+
+
 def test_validation_error_is_one_line_then_each_field() -> None:
     """Bad input: ``error: VALIDATION_ERROR: ...`` and one line per bad field, exit 1."""
     cli = Cli("memory://")

@@ -16,6 +16,7 @@ import attrs
 import click
 
 from bookshop_adapters.bootstrap import Shop, build_shop
+from bookshop_adapters.extras import MissingExtra
 from bookshop_core.errors import DomainError, ValidationError
 from bookshop_examples.settings import AppSettings
 
@@ -77,13 +78,17 @@ def print_domain_error(exc: DomainError) -> None:
 
 
 class BookshopGroup(click.Group):
-    """The root group: turns every :class:`DomainError` into one clean line and exit code 1."""
+    """The root group: turns every :class:`DomainError`, and a missing optional dependency,
+    into one clean line and exit code 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except DomainError as exc:
             print_domain_error(exc)
+            raise click.exceptions.Exit(1) from None
+        except MissingExtra as exc:  # one line naming the extra to install, no traceback
+            click.echo(f"Error: {exc}", err=True)
             raise click.exceptions.Exit(1) from None
 
 

@@ -24,6 +24,7 @@ import click
 from bookshop_adapters.bootstrap import Shop
 from bookshop_adapters.demo import DemoUsers, create_demo_users
 from bookshop_adapters.demo import seed_demo as seed_demo_catalog
+from bookshop_adapters.extras import MissingExtra
 from bookshop_core.catalog.importing import ImportReport
 from bookshop_examples.cli._support import BookshopGroup, CliState, redact_url
 from bookshop_examples.cli.catalog import book, genre, import_books, stock
@@ -122,10 +123,8 @@ def serve(state: CliState, host: str, port: int, reload: bool) -> None:
     """
     try:
         import uvicorn
-    except ImportError:
-        raise click.ClickException(
-            "serve needs the HTTP extra: pip install 'bookshop[http]'"
-        ) from None
+    except ImportError as exc:
+        raise MissingExtra("bookshop serve", "http", exc.name) from exc
     # The app factory reads its settings from the environment (AppSettings.from_env), which
     # reload workers inherit too: hand it the URL this command was given.
     os.environ["BOOKSHOP_DATABASE_URL"] = state.database_url

@@ -65,6 +65,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 from sqlalchemy.util import await_
 
+from bookshop_adapters.extras import require
 from bookshop_adapters.sqlalchemy.errors import store_unavailable, translate_error
 from bookshop_adapters.sqlalchemy.timeouts import StoreTimeouts
 from bookshop_adapters.sqlalchemy.uow import READ_ONLY_OPTION, SqlUnitOfWork
@@ -147,6 +148,7 @@ def create_engine_for_url(
 
     Raises:
         ValueError: any other scheme or driver, an unparsable URL, or in-memory SQLite.
+        MissingExtra: a PostgreSQL URL without asyncpg installed (the ``postgres`` extra).
     """
     timeouts = timeouts or StoreTimeouts()
     try:
@@ -164,6 +166,7 @@ def create_engine_for_url(
         _install_sqlite_hooks(engine, timeouts)
         return engine
     if parsed.drivername == "postgresql+asyncpg":
+        require("asyncpg", feature="PostgreSQL support", extra="postgres")
         return create_async_engine(parsed, **{**_postgres_defaults(timeouts), **engine_kwargs})
     raise ValueError(
         f"unsupported database URL scheme {parsed.drivername!r}; "
