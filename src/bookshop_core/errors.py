@@ -182,7 +182,7 @@ class ValidationError(DomainError):
         )
         super().__init__(text or "invalid input", field=only)
         if rule and self.errors:
-            # The flat form names the field by its last key, as the seed API did.
+            # The flat form names the field by its last key, as existing web clients expect.
             self.field = str(self.errors[0].loc[-1]) if self.errors[0].loc else None
 
     @classmethod

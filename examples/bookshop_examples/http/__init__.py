@@ -1,4 +1,5 @@
-"""The example HTTP app: FastAPI over a bookshop, wire-compatible with ``API.md``.
+"""The example HTTP app: FastAPI over a bookshop, wire-compatible with the bookstore REST API
+that the existing web client speaks.
 
 Run it with uvicorn's factory mode::
 

@@ -2,7 +2,7 @@
 
 A route never builds an error response itself: it raises (or lets a use case raise) a
 :class:`~bookshop_core.errors.DomainError`, and :func:`install_error_handlers` turns it into the
-wire body of ``API.md``: ``{"detail", "code", "field"?, ...details}``.
+wire body the bookstore REST API uses: ``{"detail", "code", "field"?, ...details}``.
 
 The status of a domain error is looked up by its ``code`` in :data:`STATUS_BY_CODE`, built from
 the core's registry (:data:`bookshop_core.errors.ERRORS`: each error class suggests its status),

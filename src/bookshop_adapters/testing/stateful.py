@@ -2,7 +2,7 @@
 
 :class:`ShopMachine` drives a real shop through its public use cases (genres, books, stock,
 accounts, sign-in, refresh, deactivation), keeps a tiny reference model of what the shop must
-hold, and after every step checks the invariants of DESIGN.md section 3:
+hold, and after every step checks the shop's invariants:
 
 - stock is never negative and equals the model's; listing totals equal the model's book count,
   and listing by a genre includes every book of its sub-genres;

@@ -65,7 +65,7 @@ class InsufficientStock(Conflict):
 
 
 class UploadRejected(BadRequest):
-    """The upload is not an acceptable image. The code stays ``HTTP_400``, the seed API's,
+    """The upload is not an acceptable image. The code stays ``HTTP_400``, the one existing web clients know,
     so existing clients keep working; ``details['reason']`` says why."""
 
     code = "HTTP_400"

@@ -41,7 +41,7 @@ IsoDate = Annotated[str, Field(json_schema_extra={"format": "date"})]
 
 
 class BookOut(BaseModel):
-    """A book as ``API.md`` shows it, plus the additive rating and stock fields."""
+    """A book as the bookstore REST API shows it, plus the additive rating and stock fields."""
 
     id: int
     title: str
