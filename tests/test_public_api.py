@@ -12,6 +12,7 @@ import pytest
 CORE = [
     "ERRORS",
     "IMPORT_COLUMNS",
+    "MAX_GENRE_DEPTH",
     "UNSET",
     "AccessClaims",
     "AccountDeactivated",
@@ -19,6 +20,7 @@ CORE = [
     "AuthenticationError",
     "BadRequest",
     "Book",
+    "BookChanges",
     "BookIsbnConflict",
     "BookNotFound",
     "BookQuery",

@@ -5,8 +5,10 @@ Import what you need from here; submodules are organised by bounded context.
 
 from bookshop_core.catalog import (
     IMPORT_COLUMNS,
+    MAX_GENRE_DEPTH,
     AdjustStock,
     Book,
+    BookChanges,
     BookQuery,
     BookRepository,
     BookRestocked,
@@ -130,6 +132,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ERRORS",
     "IMPORT_COLUMNS",
+    "MAX_GENRE_DEPTH",
     "UNSET",
     "AccessClaims",
     "AccountDeactivated",
@@ -137,6 +140,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequest",
     "Book",
+    "BookChanges",
     "BookIsbnConflict",
     "BookNotFound",
     "BookQuery",

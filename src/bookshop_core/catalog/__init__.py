@@ -10,7 +10,9 @@ from bookshop_core.catalog.commands import (
     UpdateGenre,
 )
 from bookshop_core.catalog.entities import (
+    MAX_GENRE_DEPTH,
     Book,
+    BookChanges,
     BookQuery,
     BookRestocked,
     BookSort,
@@ -19,6 +21,7 @@ from bookshop_core.catalog.entities import (
     NewBook,
     SortDirection,
     StockChange,
+    Taxonomy,
 )
 from bookshop_core.catalog.errors import (
     BookIsbnConflict,
@@ -50,9 +53,11 @@ from bookshop_core.catalog.use_cases import Catalog, build_genre_tree
 
 __all__ = [
     "IMPORT_COLUMNS",
+    "MAX_GENRE_DEPTH",
     "MAX_IMAGE_BYTES",
     "AdjustStock",
     "Book",
+    "BookChanges",
     "BookIsbnConflict",
     "BookNotFound",
     "BookQuery",
@@ -82,6 +87,7 @@ __all__ = [
     "SortDirection",
     "StockChange",
     "StoredImage",
+    "Taxonomy",
     "UpdateBook",
     "UpdateGenre",
     "UploadRejected",
