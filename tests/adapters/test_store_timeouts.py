@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.engine import URL, make_url
 
-from bookshop_adapters.bootstrap import Shop, build_shop
-from bookshop_adapters.sqlalchemy import StoreTimeouts, migrate, open_sql_backend
+from bookshop_adapters.bootstrap import Shop, ShopSettings, build_shop
+from bookshop_adapters.sqlalchemy import StoreTimeouts, migrate
 from bookshop_core.catalog.commands import CreateGenre
 from bookshop_core.errors import StoreUnavailable
 from bookshop_core.kernel.principal import Principal, Role
@@ -122,14 +122,10 @@ async def proxied_url(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str
 async def frozen_shop(
     proxied_url: tuple[str, FreezableProxy],
 ) -> AsyncIterator[tuple[Shop, FreezableProxy]]:
-    """A shop on the proxied database, with the short bounds."""
+    """A shop on the proxied database, with the short bounds given to the composition root."""
     url, proxy = proxied_url
-    backend = await open_sql_backend(url, timeouts=SHORT)
-    try:
-        async with build_shop(backend=backend) as shop:
-            yield shop, proxy
-    finally:
-        await backend.aclose()
+    async with build_shop(url, settings=ShopSettings(store_timeouts=SHORT)) as shop:
+        yield shop, proxy
 
 
 async def read(shop: Shop) -> int:
