@@ -36,6 +36,16 @@ __all__ = ["main"]
 #: The HTTP app ``serve`` runs, as an import string for uvicorn's app factory.
 HTTP_APP = "bookshop_examples.http.app:create_app"
 
+# ``serve``'s protection against stalled connections (bookshop_examples.http.server).
+#: Seconds from connecting (or from the previous response) to a complete request head.
+DEFAULT_HEAD_TIMEOUT = 20.0
+#: The longest silence, in seconds, while a request body arrives.
+DEFAULT_BODY_TIMEOUT = 30.0
+#: Seconds an idle keep-alive connection is kept (uvicorn's own default).
+DEFAULT_KEEP_ALIVE_TIMEOUT = 5
+#: Connections and requests served at once; past it uvicorn answers 503.
+DEFAULT_LIMIT_CONCURRENCY = 1024
+
 
 @click.group(cls=BookshopGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
@@ -115,20 +125,72 @@ def seed_demo(state: CliState) -> None:
 @click.option(
     "--reload/--no-reload", default=False, show_default=True, help="Restart on code changes."
 )
+@click.option(
+    "--head-timeout",
+    default=DEFAULT_HEAD_TIMEOUT,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds a connection has to send a whole request head (line and headers); "
+    "a connection that takes longer is closed.",
+)
+@click.option(
+    "--body-timeout",
+    default=DEFAULT_BODY_TIMEOUT,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Longest silence, in seconds, while a request body arrives; then the connection "
+    "is closed.",
+)
+@click.option(
+    "--keep-alive-timeout",
+    default=DEFAULT_KEEP_ALIVE_TIMEOUT,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Seconds an idle keep-alive connection is kept open.",
+)
+@click.option(
+    "--limit-concurrency",
+    default=DEFAULT_LIMIT_CONCURRENCY,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Connections and requests served at once; past it the server answers 503.",
+)
 @click.pass_obj
-def serve(state: CliState, host: str, port: int, reload: bool) -> None:
+def serve(
+    state: CliState,
+    host: str,
+    port: int,
+    reload: bool,
+    head_timeout: float,
+    body_timeout: float,
+    keep_alive_timeout: int,
+    limit_concurrency: int,
+) -> None:
     """Serve the example HTTP API.
 
-    Runs bookshop_examples.http.app with uvicorn (needs the http extra) on the same database.
+    Runs bookshop_examples.http.app with uvicorn (needs the http extra) on the same database,
+    closing connections that stall: a request head must arrive within --head-timeout, a body
+    may not pause for longer than --body-timeout.
     """
     try:
         import uvicorn
+
+        from bookshop_examples.http.server import timed_protocol
     except ImportError as exc:
         raise MissingExtra("bookshop serve", "http", exc.name) from exc
     # The app factory reads its settings from the environment (AppSettings.from_env), which
     # reload workers inherit too: hand it the URL this command was given.
     os.environ["BOOKSHOP_DATABASE_URL"] = state.database_url
-    uvicorn.run(HTTP_APP, factory=True, host=host, port=port, reload=reload)
+    uvicorn.run(
+        HTTP_APP,
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        http=timed_protocol(head_timeout=head_timeout, body_timeout=body_timeout),
+        timeout_keep_alive=keep_alive_timeout,
+        limit_concurrency=limit_concurrency,
+    )
 
 
 # -- catalog administration -----------------------------------------------------------------
