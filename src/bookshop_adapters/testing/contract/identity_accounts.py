@@ -245,8 +245,8 @@ class IdentityAccountContract:
             await shop.identity.login(ghost)
 
     async def test_concurrent_guesses_cannot_slip_past_the_counter(self, shop: Shop) -> None:
-        """Every attempt is counted before its password is checked: of 20 simultaneous wrong
-        guesses, at most 5 reach the password check."""
+        """Every failure is counted and the lock is checked again before answering: of 20
+        simultaneous wrong guesses, 5 are told "wrong" and the rest see the lock."""
         await sign_up(shop, "frank@example.com")
         wrong = Login(email="frank@example.com", password="not the password")
         results = await asyncio.gather(
