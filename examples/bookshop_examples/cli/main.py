@@ -22,7 +22,7 @@ import attrs
 import click
 
 from bookshop_adapters.bootstrap import Shop
-from bookshop_adapters.demo import DemoUsers, create_demo_users
+from bookshop_adapters.demo import DemoUsers, create_demo_users, reset_demo_passwords
 from bookshop_adapters.demo import seed_demo as seed_demo_catalog
 from bookshop_adapters.extras import MissingExtra
 from bookshop_core.catalog.importing import ImportReport
@@ -90,13 +90,27 @@ def migrate(state: CliState) -> None:
 
 
 @main.command("seed-demo")
+@click.option(
+    "--reset-passwords",
+    is_flag=True,
+    help="Give the demo admin and customer new random passwords and print them (signing "
+    "them out everywhere); the catalog is left as it is.",
+)
 @click.pass_obj
-def seed_demo(state: CliState) -> None:
+def seed_demo(state: CliState, reset_passwords: bool) -> None:
     """Fill an empty catalog with the demo books and create a demo admin and customer.
 
     Does nothing (and says so) for a catalog that already has books or accounts that exist;
-    the passwords of new demo accounts are random and printed once.
+    the passwords of new demo accounts are random and printed once. Lost them? Run it again
+    with --reset-passwords.
     """
+    if reset_passwords:
+
+        async def reset(shop: Shop) -> DemoUsers:
+            return await reset_demo_passwords(shop)
+
+        _echo_credentials(state.run(reset))
+        return
 
     async def run(shop: Shop) -> tuple[ImportReport | None, DemoUsers]:
         return await seed_demo_catalog(shop), await create_demo_users(shop)
@@ -112,11 +126,18 @@ def seed_demo(state: CliState) -> None:
         click.echo(
             f"Seeded the demo catalog: {report.imported} books, {report.genres_created} genres."
         )
+    _echo_credentials(users)
+
+
+def _echo_credentials(users: DemoUsers) -> None:
     for account in (users.admin, users.customer):
-        if account.created:
+        if account.password is not None:
             click.echo(f"Demo {account.role.value}: {account.email} / password {account.password}")
         else:
-            click.echo(f"Demo {account.role.value} {account.email} exists already; left unchanged.")
+            click.echo(
+                f"Demo {account.role.value} {account.email} exists already; left unchanged "
+                "(new passwords: bookshop seed-demo --reset-passwords)."
+            )
 
 
 @main.command()

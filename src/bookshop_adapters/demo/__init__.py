@@ -7,6 +7,7 @@ from bookshop_adapters.demo.users import (
     DemoCredentials,
     DemoUsers,
     create_demo_users,
+    reset_demo_passwords,
 )
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "DemoUsers",
     "create_demo_users",
     "demo_rows",
+    "reset_demo_passwords",
     "seed_demo",
 ]

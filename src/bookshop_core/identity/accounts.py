@@ -17,6 +17,7 @@ from bookshop_core.identity.entities import (
     NewExternalIdentity,
     NewUser,
     OAuthUserInfo,
+    RevokeReason,
     TokenPair,
     User,
     UserRegistered,
@@ -128,6 +129,35 @@ class Accounts:
             Conflict: ``AUTH_EMAIL_CONFLICT`` when the email is taken.
         """
         return await self.create_account(email, password, role=Role.ADMIN)
+
+    async def reset_password(self, email: str, password: str) -> UserView:
+        """Give an account a new password and sign it out everywhere, for operator tooling
+        (``bookshop seed-demo --reset-passwords``). No principal: only trusted code that
+        controls the store calls this.
+
+        Every outstanding access token dies (the token version is bumped) and every refresh
+        family is revoked, so only the new password opens a session.
+
+        Raises:
+            ValidationError: a bad email or a password that breaks the policy.
+            NotFound: ``USER_NOT_FOUND`` when no account has this email.
+        """
+        command = Register(email=email, password=password)
+        self._check_policy(command)
+        password_hash = await self._hasher.hash(command.password)
+        now = self._clock.now()
+        async with self._tx.write() as tx:
+            user = await tx.uow.users.get_by_email(command.email)
+            if user is None:
+                raise UserNotFound(f"No account has the email {command.email}", field="email")
+            await tx.uow.users.set_password_hash(
+                user.id, password_hash, expected=user.password_hash, now=now
+            )
+            await tx.uow.users.bump_token_version(user.id)
+            await tx.uow.refresh_tokens.revoke_all(user.id, now=now, reason=RevokeReason.LOGOUT_ALL)
+            await tx.commit()
+        log.info("password of account %d reset by an operator", user.id)
+        return UserView.of(user)
 
     async def me(self, principal: Principal) -> UserView:
         """The caller's own account.
