@@ -1,6 +1,6 @@
 """The request-body limit in front of every route: 413 HTTP_413 before the body is read.
 
-The limit is transport, not storage: memory only. Uploads have their own, larger limit
+Uploads have their own, larger limit
 (tests/examples/test_http_uploads.py).
 """
 
@@ -27,11 +27,8 @@ Serve = Callable[[FastAPI], AbstractAsyncContextManager[httpx.AsyncClient]]
 TEN_MB = 10 * 2**20
 CHUNK = 64 * 1024
 
-
-@pytest.fixture
-def backend_url() -> str:
-    """The limit does not depend on the store: memory only."""
-    return "memory://"
+# The limit does not depend on the store: memory only.
+pytestmark = pytest.mark.bookshop_backends("memory")
 
 
 class Body:
