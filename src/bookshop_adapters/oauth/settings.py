@@ -1,7 +1,11 @@
 """Configuration of the OAuth providers: client credentials and every provider URL.
 
-Each provider is configured from its own environment variables (``PROVIDER`` is ``GITHUB``
-or ``GOOGLE``); a provider whose client id is unset is simply not configured:
+Build the settings in code (:meth:`OAuthProviderSettings.github` / ``.google``), or read them
+from environment variables with an explicit :meth:`OAuthSettings.from_env` call: the library
+never calls it itself (a shop offers exactly the providers its ``ShopSettings.oauth`` names);
+the example frontends do, through ``AppSettings.from_env``. Each provider has its own
+variables (``PROVIDER`` is ``GITHUB`` or ``GOOGLE``); a provider whose client id is unset is
+simply not configured:
 
 =====================================  =============================================
 ``BOOKSHOP_<PROVIDER>_CLIENT_ID``      the OAuth client id (required to enable it)

@@ -2,14 +2,14 @@
 
 Normally run through ``bookshop_adapters.sqlalchemy.migrate`` (``migrate(url)``), which hands
 this script an open connection inside one transaction in ``config.attributes["connection"]``.
-Run with the ``alembic`` command, it reads the URL from the ``sqlalchemy.url`` option or
-``$BOOKSHOP_DATABASE_URL`` and connects itself; ``--sql`` (offline) mode renders the DDL.
+Run with the ``alembic`` command, it reads the URL from the ``sqlalchemy.url`` option (the
+library reads no environment variable) and connects itself; ``--sql`` (offline) mode renders
+the DDL.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -22,9 +22,9 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    url = config.get_main_option("sqlalchemy.url") or os.environ.get("BOOKSHOP_DATABASE_URL")
+    url = config.get_main_option("sqlalchemy.url")
     if not url:
-        raise RuntimeError("set sqlalchemy.url or BOOKSHOP_DATABASE_URL")
+        raise RuntimeError("set the sqlalchemy.url option to the database URL")
     return url
 
 
