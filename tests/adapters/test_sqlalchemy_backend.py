@@ -27,7 +27,14 @@ from bookshop_adapters.sqlalchemy import (
     migrate,
     open_sql_backend,
 )
-from bookshop_core.catalog.entities import BookQuery, BookSort, NewBook, SortDirection
+from bookshop_adapters.sqlalchemy.catalog import genre_subtree_ids
+from bookshop_core.catalog.entities import (
+    BookChanges,
+    BookQuery,
+    BookSort,
+    NewBook,
+    SortDirection,
+)
 from bookshop_core.errors import Conflict, Unavailable
 from bookshop_core.kernel.pagination import PageRequest
 
@@ -523,7 +530,7 @@ async def test_genres_agree_with_the_memory_reference(backend: SqlBackend) -> No
     for target in (memory, backend):
         async with target.unit_of_work() as uow:
             ids = await _seed(uow)
-            await uow.genres.update(attrs.evolve(await uow.genres.get(ids["other"]), name="épée"))
+            await uow.genres.update(ids["other"], name="épée")
             await uow.commit()
         async with target.unit_of_work(read_only=True) as uow:
             results.append(
@@ -535,31 +542,51 @@ async def test_genres_agree_with_the_memory_reference(backend: SqlBackend) -> No
     assert results[0] == results[1]
 
 
-async def test_update_writes_descriptive_fields_only(backend: SqlBackend) -> None:
-    """update() changes text, price, keys; never stock or review counters."""
+async def test_update_writes_the_given_fields_only(backend: SqlBackend) -> None:
+    """update() writes the given text and price with their sort keys, and ``updated_at``;
+    never another field, the stock or the review counters; it returns the stored book."""
     async with backend.unit_of_work() as uow:
         book = await uow.books.add(new_book("zzz", stock=5))
         other = await uow.books.add(new_book("mmm"))
         await uow.connection.execute(text("UPDATE books SET review_count = 2, rating_sum = 9"))
-        changed = attrs.evolve(
-            book,
-            title="Aardvark",
-            author="New Author",
-            price=Decimal("12.34"),
-            stock_quantity=999,
-            review_count=0,
-            rating_sum=0,
-            updated_at=NOW + timedelta(days=1),
-        )
-        await uow.books.update(changed)
+        later = NOW + timedelta(days=1)
+        changes = BookChanges(title="Aardvark", author="New Author", price=Decimal("12.34"))
+        returned = await uow.books.update(book.id, changes, later)
         await uow.commit()
     async with backend.unit_of_work(read_only=True) as uow:
         stored = await uow.books.get(book.id)
         by_title = await uow.books.list(BookQuery(author="new author"), PageRequest())
         ordered = await uow.books.list(BookQuery(sort=BookSort.TITLE), PageRequest())
-    assert stored == attrs.evolve(changed, stock_quantity=5, review_count=2, rating_sum=9)
+    expected = attrs.evolve(
+        book,
+        title="Aardvark",
+        author="New Author",
+        price=Decimal("12.34"),
+        updated_at=later,
+        review_count=2,
+        rating_sum=9,
+    )
+    assert stored == returned == expected
     assert [b.id for b in by_title.items] == [book.id]
     assert [b.id for b in ordered.items] == [book.id, other.id]
+
+
+async def test_update_of_a_missing_row_returns_none(backend: SqlBackend) -> None:
+    """books.update and genres.update of a row that does not exist write nothing: None."""
+    async with backend.unit_of_work() as uow:
+        assert await uow.books.update(12345, BookChanges(title="X"), NOW) is None
+        assert await uow.genres.update(12345, name="X") is None
+        assert await uow.genres.update(12345) is None
+
+
+async def test_genre_subtree_query_ends_on_a_cycle(backend: SqlBackend) -> None:
+    """The recursive genre subtree query is bounded: a cycle in the data still ends."""
+    async with backend.unit_of_work() as uow:
+        a = await uow.genres.add("A", None)
+        b = await uow.genres.add("B", a.id)
+        await uow.genres.update(a.id, parent_id=b.id)
+        rows = await uow.connection.execute(genre_subtree_ids(a.id))
+        assert {row.id for row in rows} == {a.id, b.id}
 
 
 async def test_stock_changes_on_missing_books_return_none(backend: SqlBackend) -> None:
