@@ -131,6 +131,20 @@ def _sqlite_defaults(timeouts: StoreTimeouts) -> dict[str, Any]:
     }
 
 
+def _merged(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` over ``defaults``, with ``connect_args`` and its ``server_settings`` merged
+    key by key (adding a server setting keeps the timeouts)."""
+    merged = {**defaults, **given}
+    if "connect_args" in given:
+        connect_args = {**defaults["connect_args"], **given["connect_args"]}
+        connect_args["server_settings"] = {
+            **defaults["connect_args"]["server_settings"],
+            **given["connect_args"].get("server_settings", {}),
+        }
+        merged["connect_args"] = connect_args
+    return merged
+
+
 def _sqlite_pragmas(timeouts: StoreTimeouts) -> tuple[str, ...]:
     return (f"PRAGMA busy_timeout = {timeouts.lock_ms}", *SQLITE_PRAGMAS[1:])
 
@@ -144,7 +158,8 @@ def create_engine_for_url(
         url: ``sqlite+aiosqlite:///PATH`` or ``postgresql+asyncpg://USER:PASSWORD@HOST/DB``.
         timeouts: The bounds on every wait (default: ``StoreTimeouts()``).
         **engine_kwargs: Passed to :func:`sqlalchemy.ext.asyncio.create_async_engine`,
-            overriding the defaults.
+            overriding the defaults (PostgreSQL ``connect_args`` and their
+            ``server_settings`` are merged into the defaults key by key).
 
     Raises:
         ValueError: any other scheme or driver, an unparsable URL, or in-memory SQLite.
@@ -167,7 +182,7 @@ def create_engine_for_url(
         return engine
     if parsed.drivername == "postgresql+asyncpg":
         require("asyncpg", feature="PostgreSQL support", extra="postgres")
-        return create_async_engine(parsed, **{**_postgres_defaults(timeouts), **engine_kwargs})
+        return create_async_engine(parsed, **_merged(_postgres_defaults(timeouts), engine_kwargs))
     raise ValueError(
         f"unsupported database URL scheme {parsed.drivername!r}; "
         "use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASSWORD@HOST/DB"
