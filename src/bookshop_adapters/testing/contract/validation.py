@@ -120,7 +120,12 @@ BAD_INPUTS: list[tuple[str, type, Any, set[str]]] = [
         _book(cover_image_url="//evil.example/x.png"),
         {"cover_image_url"},
     ),
-    ("backslash-url", UpdateBook, {"cover_image_url": "/\\evil.example/x.png"}, {"cover_image_url"}),
+    (
+        "backslash-url",
+        UpdateBook,
+        {"cover_image_url": "/\\evil.example/x.png"},
+        {"cover_image_url"},
+    ),
     ("hostless-url", UpdateBook, {"cover_image_url": "https:///x.png"}, {"cover_image_url"}),
     ("empty-genre-name", CreateGenre, {"name": ""}, {"name"}),
     ("long-genre-name", CreateGenre, {"name": "g" * 101}, {"name"}),
