@@ -9,10 +9,8 @@ import httpx
 import pytest
 
 
-@pytest.fixture
-def backend_url() -> str:
-    """The schema does not depend on the store: memory only."""
-    return "memory://"
+# The schema does not depend on the store: memory only.
+pytestmark = pytest.mark.bookshop_backends("memory")
 
 
 @pytest.fixture

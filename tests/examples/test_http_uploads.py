@@ -20,7 +20,6 @@ from bookshop_adapters.bootstrap import Shop, ShopSettings
 from bookshop_adapters.images import LocalDirectoryImageStore, MemoryImageStore
 from bookshop_adapters.oauth import OAuthSettings
 from bookshop_adapters.testing.identity import open_test_shop, sign_up
-from bookshop_adapters.testing.pytest_plugin import ShopFactory
 from bookshop_core import ManualClock, Role
 from bookshop_core.catalog.images import MAX_IMAGE_BYTES
 from bookshop_examples.http.app import create_app
@@ -34,14 +33,6 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(64))
 WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(range(64))
 GIF = b"GIF89a\x01\x00\x01\x00" + bytes(range(64))
 URL = re.compile(r"^http://testserver/uploads/[0-9a-f]{32}\.(png|jpg|webp)$")
-
-
-@pytest.fixture
-async def backend_url(shop_factory: ShopFactory) -> AsyncIterator[str]:
-    """A fresh store of each backend of the shared harness (memory, sqlite, postgres)."""
-    url = await shop_factory.new_url()
-    yield url
-    await shop_factory.discard(url)
 
 
 @pytest.fixture
