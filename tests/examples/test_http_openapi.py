@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 
-
 # The schema does not depend on the store: memory only.
 pytestmark = pytest.mark.bookshop_backends("memory")
 

@@ -113,7 +113,10 @@ def create_app(
     app = FastAPIOffline(
         title="bookshop example API",
         version=bookshop_core.__version__,
-        description="The bookshop library over HTTP, wire-compatible with the existing bookstore web client.",
+        description=(
+            "The bookshop library over HTTP, wire-compatible with the existing bookstore "
+            "web client."
+        ),
         lifespan=lifespan,
     )
     app.state.shop = None

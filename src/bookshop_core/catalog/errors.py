@@ -65,8 +65,8 @@ class InsufficientStock(Conflict):
 
 
 class UploadRejected(BadRequest):
-    """The upload is not an acceptable image. The code stays ``HTTP_400``, the one existing web clients know,
-    so existing clients keep working; ``details['reason']`` says why."""
+    """The upload is not an acceptable image. The code stays ``HTTP_400``, the one existing web
+    clients know; ``details['reason']`` says why."""
 
     code = "HTTP_400"
     default_message = "The file is not an acceptable image"
