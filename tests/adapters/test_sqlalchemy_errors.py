@@ -27,6 +27,13 @@ from bookshop_adapters.sqlalchemy import (
 )
 from bookshop_adapters.sqlalchemy.errors import translating_errors
 from bookshop_core.catalog.entities import BookChanges, NewBook
+from bookshop_core.catalog.errors import (
+    BookIsbnConflict,
+    GenreConflict,
+    GenreInUse,
+    GenreNotFound,
+    InsufficientStock,
+)
 from bookshop_core.errors import (
     Conflict,
     DomainError,
@@ -94,11 +101,11 @@ async def test_uq_books_isbn_is_book_isbn_conflict(backend: SqlBackend) -> None:
     async with backend.unit_of_work() as uow:
         with pytest.raises(Conflict) as caught:
             await uow.books.add(new_book(isbn="9780306406157"))
-    assert_error(caught, Conflict, "BOOK_ISBN_CONFLICT", "isbn")
+    assert_error(caught, BookIsbnConflict, "BOOK_ISBN_CONFLICT", "isbn")
     async with backend.unit_of_work() as uow:
         with pytest.raises(Conflict) as caught:
             await uow.books.update(other.id, BookChanges(isbn="9780306406157"), other.updated_at)
-    assert_error(caught, Conflict, "BOOK_ISBN_CONFLICT", "isbn")
+    assert_error(caught, BookIsbnConflict, "BOOK_ISBN_CONFLICT", "isbn")
 
 
 async def test_uq_genres_name_key_is_genre_conflict(backend: SqlBackend) -> None:
@@ -109,7 +116,7 @@ async def test_uq_genres_name_key_is_genre_conflict(backend: SqlBackend) -> None
     async with backend.unit_of_work() as uow:
         with pytest.raises(Conflict) as caught:
             await uow.genres.add("STRASSE", None)
-    assert_error(caught, Conflict, "GENRE_CONFLICT", "name")
+    assert_error(caught, GenreConflict, "GENRE_CONFLICT", "name")
 
 
 async def test_ck_books_stock_nonnegative_is_insufficient_stock(backend: SqlBackend) -> None:
@@ -118,7 +125,7 @@ async def test_ck_books_stock_nonnegative_is_insufficient_stock(backend: SqlBack
         book = await uow.books.add(new_book())
         with pytest.raises(Conflict) as caught:
             await uow.books.set_stock(book.id, -1)
-    assert_error(caught, Conflict, "BOOK_INSUFFICIENT_STOCK", "stock_quantity")
+    assert_error(caught, InsufficientStock, "BOOK_INSUFFICIENT_STOCK", "stock_quantity")
 
 
 async def test_ck_books_price_positive_is_validation_error(backend: SqlBackend) -> None:
@@ -130,11 +137,12 @@ async def test_ck_books_price_positive_is_validation_error(backend: SqlBackend) 
 
 
 async def test_fk_books_genre_id_genres_on_write_is_genre_not_found(backend: SqlBackend) -> None:
-    """A book pointing at a missing genre is GENRE_NOT_FOUND on field genre_id."""
+    """A book pointing at a missing genre is GENRE_NOT_FOUND (a NotFound, as the core raises
+    it) on field genre_id."""
     async with backend.unit_of_work() as uow:
-        with pytest.raises(Conflict) as caught:
+        with pytest.raises(GenreNotFound) as caught:
             await uow.books.add(new_book(genre_id=424242))
-    assert_error(caught, Conflict, "GENRE_NOT_FOUND", "genre_id")
+    assert_error(caught, GenreNotFound, "GENRE_NOT_FOUND", "genre_id")
 
 
 async def test_fk_books_genre_id_genres_on_delete_is_genre_in_use(backend: SqlBackend) -> None:
@@ -146,7 +154,7 @@ async def test_fk_books_genre_id_genres_on_delete_is_genre_in_use(backend: SqlBa
     async with backend.unit_of_work() as uow:
         with pytest.raises(Conflict) as caught:
             await uow.genres.delete(genre.id)
-    assert_error(caught, Conflict, "GENRE_IN_USE", "genre_id")
+    assert_error(caught, GenreInUse, "GENRE_IN_USE", "genre_id")
 
 
 async def test_fk_genres_parent_id_genres_on_write_is_genre_not_found(
@@ -154,9 +162,9 @@ async def test_fk_genres_parent_id_genres_on_write_is_genre_not_found(
 ) -> None:
     """A genre under a missing parent is GENRE_NOT_FOUND on field parent_id."""
     async with backend.unit_of_work() as uow:
-        with pytest.raises(Conflict) as caught:
+        with pytest.raises(GenreNotFound) as caught:
             await uow.genres.add("Orphan", 424242)
-    assert_error(caught, Conflict, "GENRE_NOT_FOUND", "parent_id")
+    assert_error(caught, GenreNotFound, "GENRE_NOT_FOUND", "parent_id")
 
 
 async def test_fk_genres_parent_id_genres_on_delete_is_genre_in_use(backend: SqlBackend) -> None:
@@ -168,7 +176,7 @@ async def test_fk_genres_parent_id_genres_on_delete_is_genre_in_use(backend: Sql
     async with backend.unit_of_work() as uow:
         with pytest.raises(Conflict) as caught:
             await uow.genres.delete(parent.id)
-    assert_error(caught, Conflict, "GENRE_IN_USE", "genre_id")
+    assert_error(caught, GenreInUse, "GENRE_IN_USE", "genre_id")
 
 
 def new_user(email: str) -> NewUser:
