@@ -91,10 +91,14 @@ def assert_error(
 
 
 def assert_validation(response: httpx.Response, *fields: str) -> None:
-    """422 VALIDATION_ERROR whose detail list names each of ``fields`` (last part of loc)."""
+    """422 VALIDATION_ERROR naming each of ``fields``: in the detail list (last part of loc)
+    for a request of the wrong shape, or as the flat ``field`` for a value a rule refused."""
     assert response.status_code == 422, response.text
     body = response.json()
     assert body["code"] == "VALIDATION_ERROR"
+    if isinstance(body["detail"], str):  # the flat form: one sentence about one field
+        assert set(fields) == {body["field"]}, body
+        return
     assert isinstance(body["detail"], list)
     assert body["detail"]
     for item in body["detail"]:

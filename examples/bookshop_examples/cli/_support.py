@@ -69,8 +69,10 @@ class CliState:
 
 
 def print_domain_error(exc: DomainError) -> None:
-    """``error: CODE: message`` on stderr, then each bad field of a multi-field validation."""
-    click.echo(f"error: {exc.code}: {exc.message}", err=True)
+    """``error: CODE: message`` on stderr (``error: CODE: field: message`` for a value a rule
+    refused), then each bad field of a multi-field validation."""
+    where = f"{exc.field}: " if isinstance(exc, ValidationError) and exc.rule else ""
+    click.echo(f"error: {exc.code}: {where}{exc.message}", err=True)
     if isinstance(exc, ValidationError) and len(exc.errors) > 1:
         for error in exc.errors:
             where = ".".join(str(part) for part in error.loc) or "(input)"
