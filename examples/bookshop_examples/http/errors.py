@@ -121,10 +121,15 @@ class FieldErrorBody(BaseModel):
 
 
 class ValidationErrorBody(BaseModel):
-    """Request validation: every bad field at once."""
+    """A 422: a request of the wrong shape lists every bad field in ``detail``; a well-formed
+    value a domain rule refused (a common password, an unknown genre) is one sentence in
+    ``detail`` with the ``field`` at fault."""
 
-    detail: list[FieldErrorBody]
+    detail: list[FieldErrorBody] | str
     code: str = Field(default="VALIDATION_ERROR", examples=["VALIDATION_ERROR"])
+    field: str | None = Field(
+        default=None, description="The input a rule refused (flat form only)."
+    )
 
 
 def error_responses(*statuses: int, codes: Iterable[str] = ()) -> dict[int | str, Any]:
