@@ -32,7 +32,7 @@ from bookshop_adapters.backend import Backend, ShopUnitOfWork
 from bookshop_adapters.images import LocalDirectoryImageStore, MemoryImageStore
 from bookshop_adapters.jwt import PyJwtTokenCodec
 from bookshop_adapters.memory import MemoryBackend
-from bookshop_adapters.oauth import OAuthAdapters, OAuthSettings
+from bookshop_adapters.oauth import OAuthAdapters, OAuthSettings, require_oauth_extra
 from bookshop_core.catalog.images import CoverImages, ImageStore
 from bookshop_core.catalog.ports import BookRepository, GenreRepository
 from bookshop_core.catalog.use_cases import Catalog
@@ -371,6 +371,8 @@ def build_shop(
     Raises:
         TypeError: neither or both of ``url`` and ``backend``; ``migrate`` with ``backend``.
         ValueError: an unsupported URL; a JWT secret shorter than 32 bytes.
+        MissingExtra: ``settings.oauth`` configures a provider without the ``oauth`` extra
+            installed.
     """
     if url is not None and backend is not None:
         raise TypeError("build_shop takes a URL or backend=, not both")
@@ -384,6 +386,8 @@ def build_shop(
     chosen = settings or ShopSettings()
     # Built now, so that a bad secret fails before any store is opened.
     codec = token_codec or _token_codec(chosen)
+    if chosen.oauth.any_configured:  # the providers' adapters import the oauth extra
+        require_oauth_extra(chosen.oauth)
 
     async def open_shop() -> Shop:
         if backend is not None:

@@ -1,10 +1,11 @@
 """Optional dependencies: one clear error naming the extra to install.
 
-PostgreSQL (``asyncpg``) and the HTTP example (``fastapi``, ``uvicorn``) are extras of the
-``bookshop`` distribution, not base dependencies. Code that needs one calls :func:`require`
-first, so that a missing package is a :class:`MissingExtra` whose message is the one line a
-user needs, ``PostgreSQL support needs the 'postgres' extra: pip install 'bookshop[postgres]'``,
-rather than a traceback from deep inside SQLAlchemy or uvicorn.
+PostgreSQL (``asyncpg``), OAuth sign-in and asymmetric token keys (``httpx``,
+``cryptography``: the ``oauth`` extra) and the HTTP example (``fastapi``, ``uvicorn``) are
+extras of the ``bookshop`` distribution, not base dependencies. Code that needs one calls
+:func:`require` first, so that a missing package is a :class:`MissingExtra` whose message is
+the one line a user needs (``PostgreSQL support needs the 'postgres' extra: pip install
+'bookshop[postgres]'``) rather than a traceback from deep inside SQLAlchemy or uvicorn.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ small leeway. Whatever the input, :meth:`PyJwtTokenCodec.decode` raises only
 
 Key rotation: sign with the current key under a ``kid``; list retired keys in
 ``verification_keys`` (by ``kid``) until every token they signed has expired.
+
+HMAC (the default) needs only PyJWT. Asymmetric keys need ``cryptography`` (the ``oauth``
+extra), imported only when such a key is given; without it the codec raises
+:class:`~bookshop_adapters.extras.MissingExtra`.
 """
 
 from __future__ import annotations
@@ -25,9 +29,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
+from bookshop_adapters.extras import require
 from bookshop_core.identity.entities import AccessClaims
 from bookshop_core.identity.errors import TokenExpired, TokenInvalid
 from bookshop_core.kernel.principal import Role
@@ -59,7 +62,7 @@ ALGORITHMS: Final = frozenset(
     }
 )
 _HMAC_MIN_BYTES: Final = {"HS256": 32, "HS384": 48, "HS512": 64}
-_EC_CURVES: Final = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}
+_EC_CURVES: Final = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
 _RSA_MIN_BITS: Final = 2048
 #: Every access token has all of these, or it is refused.
 REQUIRED_CLAIMS: Final = ("exp", "iat", "iss", "aud", "sub", "jti", "typ", "role", "sid", "ver")
@@ -93,8 +96,15 @@ def _check_hmac_secret(algorithm: str, secret: str | bytes | None) -> bytes:
     return raw
 
 
+def _require_cryptography(algorithm: str) -> None:
+    """Asymmetric keys are loaded by cryptography, an extra (HMAC needs only PyJWT)."""
+    require("cryptography", feature=f"{algorithm} access-token keys", extra="oauth")
+
+
 def _check_asymmetric_key(algorithm: str, key: Any) -> None:
     """Refuse a key that does not belong with ``algorithm`` (or is too weak)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
     family = algorithm[:2]
     if family in ("RS", "PS"):
         if not isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
@@ -104,8 +114,8 @@ def _check_asymmetric_key(algorithm: str, key: Any) -> None:
     elif family == "ES":
         if not isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
             raise ValueError(f"{algorithm} needs an EC key")
-        if not isinstance(key.curve, _EC_CURVES[algorithm]):
-            raise ValueError(f"{algorithm} needs a key on {_EC_CURVES[algorithm].name}")
+        if key.curve.name != _EC_CURVES[algorithm]:
+            raise ValueError(f"{algorithm} needs a key on {_EC_CURVES[algorithm]}")
     elif not isinstance(
         key,
         ed25519.Ed25519PrivateKey
@@ -117,6 +127,8 @@ def _check_asymmetric_key(algorithm: str, key: Any) -> None:
 
 
 def _load_private(algorithm: str, pem: str | bytes) -> Any:
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     try:
         key = load_pem_private_key(_as_bytes(pem), password=None)
     except (ValueError, TypeError) as exc:
@@ -126,6 +138,8 @@ def _load_private(algorithm: str, pem: str | bytes) -> Any:
 
 
 def _load_public(algorithm: str, pem: str | bytes) -> Any:
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
     try:
         key = load_pem_public_key(_as_bytes(pem))
     except (ValueError, TypeError) as exc:
@@ -173,6 +187,8 @@ class PyJwtTokenCodec:
     Raises:
         ValueError: an unsupported algorithm (``none`` included), a short HMAC secret, a key
             of the wrong type, size or curve, or a missing key.
+        MissingExtra: an asymmetric algorithm without cryptography installed (the ``oauth``
+            extra).
     """
 
     def __init__(
@@ -205,6 +221,7 @@ class PyJwtTokenCodec:
         else:
             if secret is not None:
                 raise ValueError(f"{algorithm} takes PEM keys, not a secret")
+            _require_cryptography(algorithm)
             if private_key is not None:
                 self._signing_key = _load_private(algorithm, private_key)
                 self._keys[self.kid] = self._signing_key.public_key()
