@@ -18,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     Constraint,
     Date,
     ForeignKey,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
@@ -37,6 +39,7 @@ from bookshop_adapters.sqlalchemy.types import UTCDateTime
 
 __all__ = [
     "NAMING_CONVENTION",
+    "SEARCH_METADATA",
     "Base",
     "BookRow",
     "ExternalIdentityRow",
@@ -46,8 +49,10 @@ __all__ = [
     "RefreshFamilyRow",
     "RefreshTokenRow",
     "UserRow",
+    "book_search",
     "code_point_string",
     "id_type",
+    "is_described_by_metadata",
     "table_of",
 ]
 
@@ -266,3 +271,30 @@ class OAuthStateRow(Base):
     redirect_uri: Mapped[str] = mapped_column(String(2048))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+# -- search -------------------------------------------------------------------------------
+
+#: The search index's tables differ by dialect (PostgreSQL: ``book_search``, a tsvector under a
+#: GIN index; SQLite: the FTS5 virtual table ``book_search_fts``, its shadow tables and its
+#: ``fts5vocab`` view ``book_search_vocab``, created by raw DDL), so they live outside
+#: ``Base.metadata``, which must match the migrated schema on every dialect. Migration 0004
+#: creates them; tests/adapters/test_sqlalchemy_search.py checks them.
+SEARCH_METADATA: Final = MetaData(naming_convention=NAMING_CONVENTION)
+
+#: PostgreSQL only: one analysed document per book (see ``sqlalchemy/search.py``).
+book_search: Final = Table(
+    "book_search",
+    SEARCH_METADATA,
+    Column("book_id", BigInteger(), primary_key=True),
+    Column("document", TSVECTOR(), nullable=False),
+)
+
+#: Every table of the search index starts with this (FTS5 names its shadow tables after it).
+SEARCH_TABLE_PREFIX: Final = "book_search"
+
+
+def is_described_by_metadata(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic's ``include_name`` hook: False for the search index's dialect-specific tables
+    (see :data:`SEARCH_METADATA`), which autogenerate must neither add nor drop."""
+    return not (type_ == "table" and name is not None and name.startswith(SEARCH_TABLE_PREFIX))

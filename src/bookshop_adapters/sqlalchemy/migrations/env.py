@@ -15,7 +15,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from bookshop_adapters.sqlalchemy.migrate import VERSION_TABLE
-from bookshop_adapters.sqlalchemy.tables import Base
+from bookshop_adapters.sqlalchemy.tables import Base, is_described_by_metadata
 
 config = context.config
 target_metadata = Base.metadata
@@ -34,6 +34,7 @@ def _run_with(connection: Connection) -> None:
         target_metadata=target_metadata,
         version_table=VERSION_TABLE,
         compare_type=True,
+        include_name=is_described_by_metadata,  # not the search index's per-dialect tables
         # SQLite alters tables by copying them; autogenerate should write batch operations.
         render_as_batch=connection.dialect.name == "sqlite",
     )

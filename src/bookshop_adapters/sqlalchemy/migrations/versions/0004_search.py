@@ -1,0 +1,68 @@
+"""Search: the full-text index of the books (PostgreSQL tsvector + GIN, SQLite FTS5).
+
+Both hold what the core's analyzer produced in Python (stems and folded surface words), so
+every backend matches the same lexemes; ``bookshop_adapters.sqlalchemy.search`` writes and
+queries them. The index starts empty: run ``bookshop search-reindex`` (``Search.reindex``) to
+fill it for the books already in the store.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2024-06-04
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# SQLite: stems in title/author/description, folded surface words in the *_words columns, each
+# a space-joined token list; rowid = the book's id. unicode61 keeps the analyzer's \w+ tokens
+# whole once "_" is a token character (it is a separator by default); diacritics stay (the
+# analyzer already folded them). The 2- and 3-character prefix indexes serve prefix queries of
+# a user still typing. detail=full (the default) keeps positions, for phrases.
+_CREATE_FTS = (
+    "CREATE VIRTUAL TABLE book_search_fts USING fts5("
+    "title, author, description, title_words, author_words, description_words, "
+    "tokenize = \"unicode61 remove_diacritics 0 tokenchars '_'\", prefix = '2 3')"
+)
+# Its vocabulary (term, column, documents, occurrences), for "did you mean".
+_CREATE_VOCAB = "CREATE VIRTUAL TABLE book_search_vocab USING fts5vocab(book_search_fts, 'col')"
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(_CREATE_FTS)
+        op.execute(_CREATE_VOCAB)
+        return
+    op.create_table(
+        "book_search",
+        sa.Column("book_id", sa.BigInteger(), nullable=False),
+        sa.Column("document", postgresql.TSVECTOR(), nullable=False),
+        sa.PrimaryKeyConstraint("book_id", name=op.f("pk_book_search")),
+        # The index row goes with its book, whatever deletes it.
+        sa.ForeignKeyConstraint(
+            ["book_id"],
+            ["books.id"],
+            name=op.f("fk_book_search_book_id_books"),
+            ondelete="CASCADE",
+        ),
+    )
+    op.create_index(
+        op.f("ix_book_search_document"), "book_search", ["document"], postgresql_using="gin"
+    )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TABLE book_search_vocab")
+        op.execute("DROP TABLE book_search_fts")
+        return
+    op.drop_table("book_search")  # its index goes with it
