@@ -126,14 +126,6 @@ async def test_list_books_pages_with_exact_total(
     assert (body["total"], body["page"], body["size"]) == (4, 2, 2)
 
 
-async def test_list_books_past_the_last_page_is_empty(
-    client: httpx.AsyncClient, catalog: Catalog
-) -> None:
-    """A page after the last one is an empty page with the true total, not an error."""
-    body = (await client.get("/books", params={"page": 9, "size": 2})).json()
-    assert (body["items"], body["total"]) == ([], 4)
-
-
 async def test_list_books_item_is_the_same_as_the_book_detail(
     client: httpx.AsyncClient, catalog: Catalog
 ) -> None:
@@ -144,46 +136,6 @@ async def test_list_books_item_is_the_same_as_the_book_detail(
 
 
 # -- GET /books: filters and sorts pass through -------------------------------------------------
-
-
-async def test_genre_filter_includes_sub_genres(
-    client: httpx.AsyncClient, catalog: Catalog
-) -> None:
-    """genre_id=Fiction lists Fiction's books and those of its sub-genre Fantasy."""
-    names = await list_names(client, catalog, genre_id=catalog.genres["fiction"])
-    assert names == ["dune", "hobbit"]
-
-
-async def test_author_filter_is_a_case_insensitive_substring(
-    client: httpx.AsyncClient, catalog: Catalog
-) -> None:
-    """author=tolk matches J.R.R. Tolkien."""
-    assert await list_names(client, catalog, author="tolk") == ["hobbit"]
-
-
-async def test_author_filter_treats_wildcards_literally(
-    client: httpx.AsyncClient, catalog: Catalog
-) -> None:
-    """author=% matches no author: SQL wildcards are literal characters."""
-    assert await list_names(client, catalog, author="%") == []
-
-
-async def test_min_price_filter_is_inclusive(client: httpx.AsyncClient, catalog: Catalog) -> None:
-    """min_price=12.50 keeps the 12.50 book and dearer ones."""
-    assert await list_names(client, catalog, min_price="12.50") == ["brief", "dune", "hobbit"]
-
-
-async def test_max_price_filter_is_inclusive(client: httpx.AsyncClient, catalog: Catalog) -> None:
-    """max_price=12.5 keeps the 12.50 book and cheaper ones."""
-    assert await list_names(client, catalog, max_price="12.5") == ["cosmos", "hobbit"]
-
-
-async def test_equal_min_and_max_price_is_allowed(
-    client: httpx.AsyncClient, catalog: Catalog
-) -> None:
-    """min_price == max_price is a valid range of one price."""
-    names = await list_names(client, catalog, min_price="15.99", max_price="15.99")
-    assert names == ["dune"]
 
 
 async def test_in_stock_filter_drops_books_without_stock(
@@ -203,53 +155,24 @@ async def test_in_stock_false_lists_everything(client: httpx.AsyncClient, catalo
     ]
 
 
-async def test_filters_combine_with_and(client: httpx.AsyncClient, catalog: Catalog) -> None:
-    """Every given filter must match."""
-    names = await list_names(
-        client, catalog, genre_id=catalog.genres["science"], max_price="10", in_stock="true"
-    )
-    assert names == ["cosmos"]
+async def test_filters_reach_the_use_case(client: httpx.AsyncClient, catalog: Catalog) -> None:
+    """genre_id and max_price given together both reach the use case (each alone would
+    list another book too)."""
+    names = await list_names(client, catalog, genre_id=catalog.genres["fiction"], max_price="15")
+    assert names == ["hobbit"]
 
 
-@pytest.mark.parametrize(
-    ("params", "expected"),
-    [
-        pytest.param({"sort": "price"}, ["cosmos", "hobbit", "dune", "brief"], id="price-asc"),
-        pytest.param(
-            {"sort": "price", "sort_dir": "desc"},
-            ["brief", "dune", "hobbit", "cosmos"],
-            id="price-desc",
-        ),
-        pytest.param(
-            {"sort": "title", "sort_dir": "desc"},
-            ["hobbit", "dune", "cosmos", "brief"],
-            id="title-desc",
-        ),
-        pytest.param(
-            {"sort": "date"}, ["hobbit", "dune", "brief", "cosmos"], id="date-asc-undated-last"
-        ),
-        pytest.param(
-            {"sort": "created_at"},
-            ["cosmos", "brief", "dune", "hobbit"],
-            id="created_at-defaults-to-newest-first",
-        ),
-        pytest.param(
-            {"sort": "created_at", "sort_dir": "asc"},
-            ["hobbit", "dune", "brief", "cosmos"],
-            id="created_at-asc",
-        ),
-        pytest.param(
-            {"sort": "avg_rating"},
-            ["hobbit", "dune", "brief", "cosmos"],
-            id="avg_rating-unrated-by-id",
-        ),
-    ],
-)
-async def test_sort_and_direction_pass_through(
-    client: httpx.AsyncClient, catalog: Catalog, params: dict[str, str], expected: list[str]
+async def test_an_absent_sort_dir_is_the_use_cases_default(
+    client: httpx.AsyncClient, catalog: Catalog
 ) -> None:
-    """sort and sort_dir reach the use case, with its default directions."""
-    assert await list_names(client, catalog, **params) == expected
+    """sort without sort_dir reaches the use case with no direction, so it applies its own
+    default (newest first for created_at) rather than one the route picks."""
+    assert await list_names(client, catalog, sort="created_at") == [
+        "cosmos",
+        "brief",
+        "dune",
+        "hobbit",
+    ]
 
 
 async def test_list_books_matches_the_use_case(
@@ -300,28 +223,16 @@ async def test_full_text_query_is_501_until_search_lands(
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        pytest.param({"size": 0}, "size", id="size-0"),
-        pytest.param({"size": 101}, "size", id="size-101"),
         pytest.param({"size": "ten"}, "size", id="size-not-int"),
-        pytest.param({"page": 0}, "page", id="page-0"),
-        pytest.param({"page": 10**9}, "page", id="page-too-deep"),
-        pytest.param({"sort": "bogus"}, "sort", id="sort-bogus"),
-        pytest.param({"sort_dir": "sideways"}, "sort_dir", id="sort_dir-bogus"),
-        pytest.param({"min_price": "20", "max_price": "10"}, "min_price", id="min-above-max"),
-        pytest.param({"min_price": "abc"}, "min_price", id="min_price-not-a-number"),
-        pytest.param({"max_price": "1.001"}, "max_price", id="max_price-three-decimals"),
-        pytest.param({"max_price": "-1"}, "max_price", id="max_price-negative"),
-        pytest.param({"max_price": "NaN"}, "max_price", id="max_price-nan"),
-        pytest.param({"genre_id": -1}, "genre_id", id="genre_id-negative"),
-        pytest.param({"genre_id": 2**63}, "genre_id", id="genre_id-too-large"),
         pytest.param({"in_stock": "maybe"}, "in_stock", id="in_stock-not-bool"),
-        pytest.param({"author": "x" * 256}, "author", id="author-too-long"),
+        pytest.param({"size": 101}, "size", id="size-refused-by-the-core"),
     ],
 )
 async def test_bad_list_parameter_is_422_naming_it(
     client: httpx.AsyncClient, params: dict[str, Any], field: str
 ) -> None:
-    """Each bad query parameter gets 422 VALIDATION_ERROR locating it under "query"."""
+    """A query parameter the route cannot parse, or one the core refuses, is 422
+    VALIDATION_ERROR located under "query"."""
     response = await client.get("/books", params=params)
     assert response.status_code == 422
     body = response.json()
