@@ -25,6 +25,7 @@ from bookshop_core import (
     AuthenticationError,
     Conflict,
     ManualClock,
+    NotFound,
     PermissionDenied,
     RateLimited,
     Role,
@@ -331,6 +332,32 @@ class IdentityAccountContract:
         again = await create_demo_users(shop)
         assert not again.admin.created
         assert again.admin.password is None
+
+    async def test_reset_password_replaces_it_and_ends_every_session(self, shop: Shop) -> None:
+        """The operator's reset: only the new password signs in, outstanding access and
+        refresh tokens die, the policy refuses flatly, and an unknown email is USER_NOT_FOUND
+        (nothing created)."""
+        principal, before = await sign_up(shop, "ivy@example.com")
+        new_password = "a brand new passphrase 42"
+        view = await shop.identity.accounts.reset_password("IVY@example.com", new_password)
+        assert (view.id, view.email) == (principal.user_id, "ivy@example.com")
+        with pytest.raises(AuthenticationError):
+            await shop.identity.login(Login(email="ivy@example.com", password=TEST_PASSWORD))
+        with pytest.raises(AuthenticationError):
+            await shop.identity.authenticate(before.access_token)
+        with pytest.raises(AuthenticationError):
+            await shop.identity.refresh(before.refresh_token)
+        after = await shop.identity.login(Login(email="ivy@example.com", password=new_password))
+        assert (await shop.identity.authenticate(after.access_token)).user_id == view.id
+        with pytest.raises(ValidationError) as refused:
+            await shop.identity.accounts.reset_password("ivy@example.com", "password1")
+        assert (refused.value.rule, refused.value.field) == (True, "password")
+        await shop.identity.login(Login(email="ivy@example.com", password=new_password))
+        with pytest.raises(NotFound) as unknown:
+            await shop.identity.accounts.reset_password("nobody@example.com", new_password)
+        assert (unknown.value.code, unknown.value.field) == ("USER_NOT_FOUND", "email")
+        with pytest.raises(AuthenticationError):
+            await shop.identity.login(Login(email="nobody@example.com", password=new_password))
 
     # -- OAuth sign-in ------------------------------------------------------------------------
 
