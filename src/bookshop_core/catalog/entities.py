@@ -21,6 +21,8 @@ __all__ = [
     "BookQuery",
     "BookRestocked",
     "BookSort",
+    "BooksChanged",
+    "BooksRemoved",
     "Genre",
     "GenreNode",
     "NewBook",
@@ -297,3 +299,20 @@ class BookRestocked(DomainEvent):
     book_id: int
     title: str
     stock_quantity: int
+
+
+@frozen
+class BooksChanged(DomainEvent):
+    """Books were created, changed or imported (one event per use case, every id in it).
+
+    The search context indexes them again in the same transaction.
+    """
+
+    book_ids: tuple[int, ...]
+
+
+@frozen
+class BooksRemoved(DomainEvent):
+    """Books were deleted (the search context forgets them in the same transaction)."""
+
+    book_ids: tuple[int, ...]

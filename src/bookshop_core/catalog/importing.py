@@ -8,7 +8,7 @@ from typing import Any
 from attrs import frozen
 
 from bookshop_core.catalog.commands import CreateBook, CreateGenre, SetStock
-from bookshop_core.catalog.entities import MAX_GENRE_DEPTH, Book, Genre, NewBook
+from bookshop_core.catalog.entities import MAX_GENRE_DEPTH, Book, BooksChanged, Genre, NewBook
 from bookshop_core.catalog.ports import CatalogUnitOfWork
 from bookshop_core.convert import structure
 from bookshop_core.errors import FieldError, ValidationError
@@ -239,5 +239,7 @@ async def import_rows(
             )
         )
     added: Sequence[Book] = await tx.uow.books.add_many(drafts, progress=progress)
+    if added:
+        tx.record(BooksChanged(tuple(book.id for book in added)))
     await tx.commit()
     return ImportReport(len(added), tuple(errors), committed=True, genres_created=paths.created)

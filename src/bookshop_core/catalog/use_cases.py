@@ -20,6 +20,8 @@ from bookshop_core.catalog.entities import (
     BookChanges,
     BookQuery,
     BookRestocked,
+    BooksChanged,
+    BooksRemoved,
     Genre,
     GenreNode,
     NewBook,
@@ -215,6 +217,7 @@ class Catalog:
                     created_at=now,
                 )
             )
+            tx.record(BooksChanged((book.id,)))
             await tx.commit()
         return book
 
@@ -246,6 +249,8 @@ class Catalog:
                 if isinstance(changes.genre_id, int):
                     await _check_genre_exists(tx, changes.genre_id)
                 book = await tx.uow.books.update(book_id, changes, self._clock.now())
+                if book is not None:
+                    tx.record(BooksChanged((book.id,)))
             else:
                 book = await tx.uow.books.get(book_id)
             if book is None:
@@ -260,6 +265,7 @@ class Catalog:
         async with self._tx.write() as tx:
             if not await tx.uow.books.delete(book_id):
                 raise _book_not_found(book_id)
+            tx.record(BooksRemoved((book_id,)))
             await tx.commit()
 
     async def set_stock(self, principal: Principal, book_id: int, command: SetStock) -> Book:

@@ -1,0 +1,143 @@
+"""The search command: what a shopper asks for, validated on construction."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Final
+
+from attrs import field, frozen
+
+from bookshop_core.catalog.commands import (
+    _GENRE_ID,
+    AUTHOR_MAX,
+    _check_flag,
+    _check_page,
+    _check_size,
+    _choice,
+    _money,
+)
+from bookshop_core.catalog.entities import SortDirection
+from bookshop_core.errors import ValidationError
+from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, PageRequest
+from bookshop_core.kernel.validation import (
+    Problems,
+    check_fields,
+    has_lone_surrogates,
+    install_normalisers,
+    rule,
+    text,
+)
+from bookshop_core.search.entities import SearchFilters, SearchOrder, SearchSort
+from bookshop_core.search.query import MAX_QUERY_LENGTH
+
+__all__ = ["SORT_ALIASES", "SearchBooks"]
+
+#: The catalog listing's sort names a search accepts too (``date`` and ``created_at`` both
+#: mean the newest books first).
+SORT_ALIASES: Final = {"date": SearchSort.NEWEST, "created_at": SearchSort.NEWEST}
+
+
+def _sort_value(value: Any) -> Any:
+    if isinstance(value, str) and not isinstance(value, SearchSort):
+        alias = SORT_ALIASES.get(str(value))
+        if alias is not None:
+            return alias
+        try:
+            return SearchSort(str(value))
+        except ValueError:
+            return value
+    return value
+
+
+def _check_sort(problems: Problems, name: str, value: Any) -> None:
+    if value is not None and not isinstance(value, SearchSort):
+        allowed = ", ".join([*(s.value for s in SearchSort), *SORT_ALIASES])
+        problems.add(name, f"must be one of: {allowed}", "enum")
+
+
+def _check_q(problems: Problems, name: str, value: Any) -> None:
+    if not isinstance(value, str):
+        problems.add(name, "must be a string", "type_error")
+    elif len(value) > MAX_QUERY_LENGTH:
+        problems.add(name, f"must have at most {MAX_QUERY_LENGTH} characters")
+    elif has_lone_surrogates(value):
+        problems.add(name, "must be valid Unicode (no lone surrogates)")
+
+
+@frozen(field_transformer=install_normalisers)
+class SearchBooks:
+    """Search the catalog: a text query (see :mod:`bookshop_core.search.query`), filters,
+    order and page, and the optional extras.
+
+    ``sort`` defaults to ``relevance`` with a text query and ``title`` without; ``sort_dir``
+    defaults to descending for ``newest`` and ascending otherwise (``relevance`` is always
+    best first). ``sort`` also accepts the catalog's ``date`` and ``created_at`` (newest).
+
+    Args:
+        q: What the shopper typed (blank: no text query, a plain filtered listing).
+        facets: Also count the results per top-level genre, in stock and per price bucket.
+        suggest: When nothing is found, suggest a close query from the catalog's words.
+        highlight: Return highlighted fragments of the fields that matched.
+
+    Raises:
+        ValidationError: every bad field at once (a query the parser refuses is reported on
+            ``q`` when the search runs).
+    """
+
+    q: str = field(default="", metadata=rule(_check_q))
+    genre_id: int | None = field(default=None, metadata=_GENRE_ID)
+    author: str | None = field(default=None, metadata=text(max_length=AUTHOR_MAX, nullable=True))
+    min_price: Decimal | None = field(default=None, metadata=_money(positive=False))
+    max_price: Decimal | None = field(default=None, metadata=_money(positive=False))
+    in_stock: bool = field(default=False, metadata=rule(_check_flag))
+    sort: SearchSort | None = field(default=None, metadata=rule(_check_sort, _sort_value))
+    sort_dir: SortDirection | None = field(
+        default=None, metadata=_choice(SortDirection, nullable=True)
+    )
+    page: int = field(default=1, metadata=rule(_check_page))
+    size: int = field(default=DEFAULT_PAGE_SIZE, metadata=rule(_check_size))
+    facets: bool = field(default=False, metadata=rule(_check_flag))
+    suggest: bool = field(default=True, metadata=rule(_check_flag))
+    highlight: bool = field(default=False, metadata=rule(_check_flag))
+
+    def __attrs_post_init__(self) -> None:
+        problems = check_fields(self)
+        if (
+            not problems.failed("min_price")
+            and not problems.failed("max_price")
+            and self.min_price is not None
+            and self.max_price is not None
+            and self.min_price > self.max_price
+        ):
+            problems.add("min_price", "must not be greater than max_price")
+        if not problems.errors:
+            try:
+                PageRequest(self.page, self.size)  # how deep a page may go
+            except ValidationError as exc:
+                problems.absorb(exc)
+        problems.raise_if_any()
+
+    @property
+    def has_text(self) -> bool:
+        """Whether ``q`` holds anything but whitespace."""
+        return bool(self.q.strip())
+
+    @property
+    def order(self) -> SearchOrder:
+        """The effective sort and direction."""
+        sort = self.sort or (SearchSort.RELEVANCE if self.has_text else SearchSort.TITLE)
+        return SearchOrder(sort, self.sort_dir or sort.default_direction)
+
+    @property
+    def filters(self) -> SearchFilters:
+        return SearchFilters(
+            genre_id=self.genre_id,
+            author=self.author,
+            min_price=self.min_price,
+            max_price=self.max_price,
+            in_stock=self.in_stock,
+        )
+
+    @property
+    def page_request(self) -> PageRequest:
+        return PageRequest(self.page, self.size)

@@ -1,0 +1,160 @@
+"""What a search answers with, and the order and filters an index receives."""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+from typing import Final
+
+from attrs import frozen
+
+from bookshop_core.catalog.entities import Book, SortDirection
+from bookshop_core.kernel.pagination import Page
+
+__all__ = [
+    "PRICE_BUCKETS",
+    "Facets",
+    "GenreCount",
+    "Highlight",
+    "Hit",
+    "PriceBucket",
+    "ScoredId",
+    "SearchFilters",
+    "SearchOrder",
+    "SearchResult",
+    "SearchSort",
+    "VocabularyWord",
+]
+
+#: Ranking weights: a must clause found in the title counts 4, in the author 2, in the
+#: description 1 (each field once, whatever the number of clauses it matches).
+FIELD_WEIGHTS: Final = {"title": 4, "author": 2, "description": 1}
+
+#: The fixed price buckets of the facets, ``[min, max)``; ``None`` is unbounded.
+PRICE_BUCKETS: Final[tuple[tuple[Decimal | None, Decimal | None], ...]] = (
+    (Decimal("0"), Decimal("10")),
+    (Decimal("10"), Decimal("20")),
+    (Decimal("20"), Decimal("50")),
+    (Decimal("50"), None),
+)
+
+
+class SearchSort(enum.StrEnum):
+    """How results are ordered; every order ends with the book id ascending.
+
+    ``relevance``: score descending (see :data:`FIELD_WEIGHTS`), whatever the direction;
+    ``price``; ``newest``: the time the book was added (descending by default); ``title``:
+    the catalog's title order (case-folded).
+    """
+
+    RELEVANCE = "relevance"
+    PRICE = "price"
+    NEWEST = "newest"
+    TITLE = "title"
+
+    @property
+    def default_direction(self) -> SortDirection:
+        newest_first = {SearchSort.NEWEST, SearchSort.RELEVANCE}
+        return SortDirection.DESC if self in newest_first else SortDirection.ASC
+
+
+@frozen
+class SearchOrder:
+    """The order an index returns results in: ``sort`` in ``direction``, then id ascending
+    (``relevance`` ignores ``direction``: best first)."""
+
+    sort: SearchSort = SearchSort.RELEVANCE
+    direction: SortDirection = SortDirection.DESC
+
+
+@frozen
+class SearchFilters:
+    """Filters AND-combined with the text query, with the catalog listing's semantics.
+
+    ``genre_id`` includes its sub-genres; ``author`` is a case-insensitive substring matched
+    literally (``%`` and ``_`` are plain characters); prices are inclusive; ``in_stock`` keeps
+    books with stock above 0.
+    """
+
+    genre_id: int | None = None
+    author: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock: bool = False
+
+
+@frozen
+class ScoredId:
+    """A matching book's id and score (0 without a text query)."""
+
+    book_id: int
+    score: int
+
+
+@frozen
+class Highlight:
+    """A fragment of one field (``title``, ``author`` or ``description``) around its first
+    match, HTML-escaped, with the matched words wrapped in ``<mark>``...``</mark>``."""
+
+    field: str
+    fragment: str
+
+
+@frozen
+class Hit:
+    """A found book, its score and (when asked for) the highlighted fragments."""
+
+    book: Book
+    score: int
+    highlights: tuple[Highlight, ...] = ()
+
+
+@frozen
+class GenreCount:
+    """How many results are in a top-level genre (its sub-genres included)."""
+
+    genre_id: int
+    name: str
+    count: int
+
+
+@frozen
+class PriceBucket:
+    """How many results cost from ``min`` (inclusive) to ``max`` (exclusive; ``None``:
+    unbounded)."""
+
+    min: Decimal | None
+    max: Decimal | None
+    count: int
+
+
+@frozen
+class Facets:
+    """Counts over every result of the query and filters (not only the page).
+
+    ``genres``: per top-level genre with at least one result, by count descending then name
+    (books without a genre are not counted); ``in_stock``: how many results are in stock;
+    ``prices``: the four :data:`PRICE_BUCKETS`, in order, zeros included.
+    """
+
+    genres: tuple[GenreCount, ...]
+    in_stock: int
+    prices: tuple[PriceBucket, ...]
+
+
+@frozen
+class VocabularyWord:
+    """An indexed folded surface word and the number of books it occurs in."""
+
+    word: str
+    documents: int
+
+
+@frozen
+class SearchResult:
+    """One page of hits with the exact total, the facets when asked for, and a suggested
+    query ("did you mean") when the query found nothing and a close one exists."""
+
+    page: Page[Hit]
+    facets: Facets | None = None
+    suggestion: str | None = None

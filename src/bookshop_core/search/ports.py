@@ -1,0 +1,82 @@
+"""The search index port and the unit of work that carries it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from bookshop_core.catalog.ports import CatalogUnitOfWork
+from bookshop_core.kernel.pagination import Page, PageRequest
+from bookshop_core.search.analysis import SearchDocument
+from bookshop_core.search.entities import (
+    Facets,
+    ScoredId,
+    SearchFilters,
+    SearchOrder,
+    VocabularyWord,
+)
+from bookshop_core.search.query import TextQuery
+
+__all__ = ["SearchIndex", "SearchUnitOfWork"]
+
+
+class SearchIndex(Protocol):
+    """The books' analysed text, kept in the same store (and transaction) as the books.
+
+    Every backend answers exactly the same: a book matches when every ``must`` clause of the
+    query occurs in one of its fields (title, author, description) and no ``must_not`` clause
+    occurs in any, and the filters hold (read from the books as they are now). Its score is
+    4 if some must clause occurs in the title, plus 2 for the author, plus 1 for the
+    description. The contract suite in ``bookshop_adapters.testing`` checks an implementation
+    against a plain-Python reference.
+    """
+
+    async def put(self, documents: Sequence[SearchDocument]) -> None:
+        """Index these documents, replacing what was indexed for the same books."""
+        ...
+
+    async def remove(self, book_ids: Sequence[int]) -> None:
+        """Forget these books (ids not indexed are ignored)."""
+        ...
+
+    async def search(
+        self,
+        query: TextQuery | None,
+        filters: SearchFilters,
+        order: SearchOrder,
+        page: PageRequest,
+    ) -> Page[ScoredId]:
+        """One page of the matching books' ids with their scores, and the exact total.
+
+        ``query=None`` lists every book the filters keep (score 0). Order: ``relevance`` is
+        score descending; ``price``, ``newest`` (created_at) and ``title`` (the catalog's
+        case-folded title order) follow ``order.direction``; every order ends with the id
+        ascending. At most two statements (the page and the total), whatever the row count.
+        """
+        ...
+
+    async def facets(self, query: TextQuery | None, filters: SearchFilters) -> Facets:
+        """The facets of every matching book, in at most three statements."""
+        ...
+
+    async def vocabulary(self, near: str, max_distance: int) -> Sequence[VocabularyWord]:
+        """Candidate words for a suggestion close to ``near`` (a folded word).
+
+        Must include every indexed folded surface word that starts with the same character as
+        ``near`` and whose length differs from it by at most ``max_distance``, with the number
+        of books it occurs in; may include more (the core filters and measures the distance
+        itself, so every backend suggests the same).
+        """
+        ...
+
+    async def clear(self) -> None:
+        """Forget every book (before a rebuild)."""
+        ...
+
+
+class SearchUnitOfWork(CatalogUnitOfWork, Protocol):
+    """What the search context needs from a unit of work: the catalog's repositories and the
+    search index, in the same transaction."""
+
+    @property
+    def search_index(self) -> SearchIndex: ...

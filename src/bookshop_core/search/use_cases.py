@@ -1,0 +1,289 @@
+"""Search use cases: search the catalog, rebuild the index; and the handlers that keep the
+index in step with the catalog inside the catalog's own transactions."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Final
+
+from bookshop_core.catalog.entities import Book, BookQuery, BooksChanged, BooksRemoved
+from bookshop_core.kernel.events import EventBus
+from bookshop_core.kernel.pagination import MAX_PAGE_SIZE, Page, PageRequest
+from bookshop_core.kernel.principal import Principal, require_admin
+from bookshop_core.kernel.uow import Transactions
+from bookshop_core.search.analysis import FIELD_NAMES, Analyzer, FieldName, TokenSpan
+from bookshop_core.search.commands import SearchBooks
+from bookshop_core.search.entities import (
+    Highlight,
+    Hit,
+    SearchFilters,
+    SearchOrder,
+    SearchResult,
+    VocabularyWord,
+)
+from bookshop_core.search.ports import SearchIndex, SearchUnitOfWork
+from bookshop_core.search.query import Clause, Prefix, Term, TextQuery, parse
+
+__all__ = [
+    "FRAGMENT_LENGTH",
+    "MAX_SUGGESTION_DISTANCE",
+    "Search",
+    "SearchIndexing",
+    "highlight",
+    "levenshtein",
+    "suggest_word",
+]
+
+#: "Did you mean" replaces a word by an indexed word at most this many edits away.
+MAX_SUGGESTION_DISTANCE: Final = 2
+#: Shorter words are never replaced (everything is two edits from a two-letter word).
+MIN_SUGGESTION_LENGTH: Final = 3
+#: About how many characters of a field a highlight shows.
+FRAGMENT_LENGTH: Final = 160
+
+
+class SearchIndexing:
+    """The in-transaction handlers that keep the index in step with the catalog.
+
+    Subscribed by ``build_shop`` (:meth:`subscribe`), they run inside the transaction of the
+    catalog change, so the index commits or rolls back with it.
+
+    Args:
+        analyzer: The analyzer of the shop's index.
+    """
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        self.analyzer = analyzer
+
+    def subscribe(self, bus: EventBus) -> None:
+        """Run the handlers for every :class:`BooksChanged` and :class:`BooksRemoved`."""
+        bus.subscribe_in_transaction(BooksChanged, self.index_books)
+        bus.subscribe_in_transaction(BooksRemoved, self.unindex_books)
+
+    async def index_books(self, event: BooksChanged, uow: SearchUnitOfWork) -> None:
+        """Index the changed books as they are now (a book gone meanwhile is forgotten)."""
+        books = await uow.books.get_many(event.book_ids)
+        await uow.search_index.put([self.analyzer.document(book) for book in books])
+        gone = set(event.book_ids) - {book.id for book in books}
+        if gone:
+            await uow.search_index.remove(sorted(gone))
+
+    async def unindex_books(self, event: BooksRemoved, uow: SearchUnitOfWork) -> None:
+        """Forget the deleted books."""
+        await uow.search_index.remove(event.book_ids)
+
+
+class Search:
+    """The search context's use cases.
+
+    Args:
+        transactions: Opens units of work carrying the search index.
+        analyzer: The analyzer the index was built with.
+    """
+
+    def __init__(self, transactions: Transactions[SearchUnitOfWork], analyzer: Analyzer) -> None:
+        self._tx = transactions
+        self.analyzer = analyzer
+
+    async def search(self, command: SearchBooks | None = None) -> SearchResult:
+        """One page of the books matching the query and filters, with the exact total.
+
+        In one read-only unit of work and a bounded number of statements whatever the number
+        of matches: the page and its total (2), the page's books (1), the facets when asked
+        for (at most 3); a suggestion is looked for only when a text query found nothing.
+
+        Raises:
+            ValidationError: (on ``q``) a query the parser refuses (see
+                :mod:`bookshop_core.search.query`).
+        """
+        command = command or SearchBooks()
+        query = parse(command.q, self.analyzer)
+        filters, request = command.filters, command.page_request
+        async with self._tx.read() as uow:
+            index = uow.search_index
+            found = await index.search(query, filters, command.order, request)
+            books = {b.id: b for b in await uow.books.get_many([s.book_id for s in found.items])}
+            facets = await index.facets(query, filters) if command.facets else None
+            suggestion = None
+            if command.suggest and query is not None and found.total == 0:
+                suggestion = await _suggestion(index, query)
+        hits = [
+            Hit(
+                books[s.book_id],
+                s.score,
+                highlight(self.analyzer, books[s.book_id], query)
+                if command.highlight and query is not None
+                else (),
+            )
+            for s in found.items
+            if s.book_id in books
+        ]
+        return SearchResult(Page.of(hits, found.total, request), facets, suggestion)
+
+    async def reindex(self, principal: Principal, *, batch: int = 500) -> int:
+        """Rebuild the whole index from the books (after the analyzer changed), in one
+        transaction.
+
+        Args:
+            principal: Must be an admin.
+            batch: How many documents are written at a time.
+
+        Returns:
+            How many books were indexed.
+
+        Raises:
+            PermissionDenied: ``AUTH_FORBIDDEN`` for non-admins.
+        """
+        require_admin(principal)
+        count = 0
+        async with self._tx.write() as tx:
+            index = tx.uow.search_index
+            await index.clear()
+            pending: list[Book] = []
+            page_number = 1
+            while True:
+                page = await tx.uow.books.list(BookQuery(), PageRequest(page_number, MAX_PAGE_SIZE))
+                pending.extend(page.items)
+                last = page_number * MAX_PAGE_SIZE >= page.total or not page.items
+                if len(pending) >= batch or last:
+                    await index.put([self.analyzer.document(book) for book in pending])
+                    count += len(pending)
+                    pending = []
+                if last:
+                    break
+                page_number += 1
+            await tx.commit()
+        return count
+
+
+# -- did you mean ---------------------------------------------------------------------------
+
+
+def levenshtein(a: str, b: str, limit: int) -> int:
+    """The edit distance of ``a`` and ``b`` (insert, delete, substitute), or ``limit + 1``
+    when it exceeds ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return min(previous[-1], limit + 1)
+
+
+def suggest_word(word: str, candidates: Sequence[VocabularyWord]) -> str | None:
+    """The candidate closest to ``word`` that shares its first character and is at most
+    :data:`MAX_SUGGESTION_DISTANCE` edits away: the nearest, then the one in most books, then
+    alphabetically first; ``None`` when there is none."""
+    best: tuple[int, int, str] | None = None
+    for candidate in candidates:
+        other = candidate.word
+        if other == word or not other or other[0] != word[0]:
+            continue
+        distance = levenshtein(word, other, MAX_SUGGESTION_DISTANCE)
+        if distance > MAX_SUGGESTION_DISTANCE:
+            continue
+        key = (distance, -candidate.documents, other)
+        if best is None or key < best:
+            best = key
+    return None if best is None else best[2]
+
+
+async def _suggestion(index: SearchIndex, query: TextQuery) -> str | None:
+    """The query with each word that finds nothing on its own replaced by the closest
+    indexed word; ``None`` when no word changes."""
+    changed = False
+    must: list[Clause] = []
+    for clause in query.must:
+        replacement = None
+        if isinstance(clause, Term | Prefix):
+            word = clause.word or clause.lexeme
+            if len(word) >= MIN_SUGGESTION_LENGTH and not await _finds_any(index, clause):
+                near = await index.vocabulary(word, MAX_SUGGESTION_DISTANCE)
+                replacement = suggest_word(word, near)
+        if replacement is None:
+            must.append(clause)
+        else:
+            changed = True
+            must.append(Term(replacement, replacement))
+    return TextQuery(tuple(must), query.must_not).text() if changed else None
+
+
+async def _finds_any(index: SearchIndex, clause: Clause) -> bool:
+    page = await index.search(
+        TextQuery((clause,)), SearchFilters(), SearchOrder(), PageRequest(1, 1)
+    )
+    return page.total > 0
+
+
+# -- highlights -----------------------------------------------------------------------------
+
+
+def _marked(spans: list[TokenSpan], clauses: Sequence[Clause]) -> list[TokenSpan]:
+    """The spans of ``spans`` that some clause matches (every word of a matched phrase)."""
+    marked: set[int] = set()
+    lexemes = [s.token.lexeme for s in spans]
+    for clause in clauses:
+        if isinstance(clause, Term):
+            marked.update(i for i, lex in enumerate(lexemes) if lex == clause.lexeme)
+        elif isinstance(clause, Prefix):
+            marked.update(
+                i
+                for i, s in enumerate(spans)
+                if s.token.word.startswith(clause.word) or s.token.lexeme == clause.lexeme
+            )
+        else:
+            n = len(clause.lexemes)
+            for i in range(len(lexemes) - n + 1):
+                if tuple(lexemes[i : i + n]) == clause.lexemes:
+                    marked.update(range(i, i + n))
+    return [spans[i] for i in sorted(marked)]
+
+
+def _fragment(text: str, marked: list[TokenSpan]) -> str:
+    """About :data:`FRAGMENT_LENGTH` characters of ``text`` around its first marked word,
+    HTML-escaped, the marked words wrapped in ``<mark>``."""
+    first = marked[0]
+    start = 0
+    if len(text) > FRAGMENT_LENGTH:
+        start = max(0, min(first.start - FRAGMENT_LENGTH // 3, len(text) - FRAGMENT_LENGTH))
+        while start > 0 and not text[start - 1].isspace() and first.start - start < 80:
+            start -= 1  # do not cut the word the fragment starts in
+    end = min(len(text), start + FRAGMENT_LENGTH)
+    while end < len(text) and not text[end].isspace() and end - start < FRAGMENT_LENGTH + 40:
+        end += 1
+    out: list[str] = ["…" if start > 0 else ""]
+    cursor = start
+    for span in marked:
+        if span.start < cursor or span.end > end:
+            continue
+        out.append(html.escape(text[cursor : span.start]))
+        out.append(f"<mark>{html.escape(text[span.start : span.end])}</mark>")
+        cursor = span.end
+    out.append(html.escape(text[cursor:end]))
+    out.append("…" if end < len(text) else "")
+    return "".join(out).strip()
+
+
+def highlight(analyzer: Analyzer, book: Book, query: TextQuery) -> tuple[Highlight, ...]:
+    """A fragment of each field of ``book`` that a must clause of ``query`` matches, in
+    title, author, description order."""
+    texts: dict[FieldName, str | None] = {
+        "title": book.title,
+        "author": book.author,
+        "description": book.description,
+    }
+    found: list[Highlight] = []
+    for name in FIELD_NAMES:
+        text = texts[name]
+        if not text:
+            continue
+        marked = _marked(analyzer.spans(text), query.must)
+        if marked:
+            found.append(Highlight(name, _fragment(text, marked)))
+    return tuple(found)
