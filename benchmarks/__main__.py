@@ -1,3 +1,10 @@
+import sys
+
+if sys.argv[1:2] == ["search"]:
+    from benchmarks.search.run import main as search
+
+    raise SystemExit(search(sys.argv[2:]))
+
 from benchmarks.run import main
 
 raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The search benchmark: ``python -m benchmarks search`` (see ``benchmarks/README.md``)."""

@@ -1,0 +1,3 @@
+from benchmarks.search.run import main
+
+raise SystemExit(main())

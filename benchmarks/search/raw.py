@@ -1,0 +1,330 @@
+"""The hand-written baselines of the search benchmark: the same searches straight on the
+drivers (asyncpg, aiosqlite; no SQLAlchemy), against the tables the library's migration
+created and the index the library built.
+
+What a careful person would write by hand for the same answers: the typed query is split into
+words, quoted phrases and the word being typed with a few lines of ``re``, folded and stemmed
+with PyStemmer (the stemmer the library's adapter wraps), then rendered into the backend's own
+query text (a ``tsquery``, an FTS5 ``MATCH`` expression) passed as a bound parameter. The
+ranking is the library's integer formula (title 4, author 2, description 1 for a field holding
+one of the words; then the id), so both sides return the same page. One statement returns the
+page with the books' columns (the search joined to ``books``), one the exact total; with
+facets, the total comes with the in-stock and price-bucket counts in one aggregate, and one
+more statement counts per top-level genre. SQLite reads run in one ``BEGIN`` ... ``COMMIT``
+(one snapshot); PostgreSQL's run outside a transaction (in the baseline's favour, as in
+``benchmarks/raw.py``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+import aiosqlite
+import asyncpg  # type: ignore[import-untyped]
+import Stemmer
+from attrs import frozen
+
+from benchmarks.raw import BOOK_COLUMNS, _postgres_book, _sqlite_book
+from bookshop_adapters.sqlalchemy.engine import SQLITE_PRAGMAS
+
+__all__ = ["RawFilters", "RawPostgresSearch", "RawQuery", "RawResult", "RawSqliteSearch"]
+
+_WORD: Final = re.compile(r"[^\W_]+")
+_QUOTED: Final = re.compile(r'"([^"]*)"?')
+_STEMMER: Final = Stemmer.Stemmer("english")
+#: The library's fixed price buckets, in cents: [0, 10), [10, 20), [20, 50), [50, inf).
+BUCKETS: Final = ((0, 1000), (1000, 2000), (2000, 5000), (5000, None))
+_WEIGHTS: Final = (("title", "A", 4), ("author", "B", 2), ("description", "C", 1))
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+@frozen
+class RawQuery:
+    """A typed query, split by hand: stemmed terms, phrases (stems), and the word being typed
+    (``(word, stem)``: the last bare word when the query does not end in a space)."""
+
+    terms: tuple[str, ...]
+    phrases: tuple[tuple[str, ...], ...]
+    prefix: tuple[str, str] | None
+
+    @classmethod
+    def parse(cls, q: str) -> RawQuery:
+        phrases = []
+        for quoted in _QUOTED.findall(q):
+            words = _WORD.findall(_fold(quoted))
+            if words:
+                phrases.append(tuple(_STEMMER.stemWords(words)))
+        bare = _WORD.findall(_fold(_QUOTED.sub(" ", q)))
+        prefix = None
+        if bare and not q[-1].isspace() and not q.endswith('"') and len(bare[-1]) >= 2:
+            word = bare.pop()
+            prefix = (word, _STEMMER.stemWord(word))
+        terms = [*_STEMMER.stemWords(bare), *(p[0] for p in phrases if len(p) == 1)]
+        return cls(
+            terms=tuple(dict.fromkeys(terms)),
+            phrases=tuple(p for p in dict.fromkeys(phrases) if len(p) > 1),
+            prefix=prefix,
+        )
+
+
+@frozen
+class RawFilters:
+    genre_id: int | None = None
+    min_price_cents: int | None = None
+    max_price_cents: int | None = None
+    in_stock: bool = False
+
+
+@frozen
+class RawResult:
+    books: list[dict[str, Any]]
+    scores: list[int]
+    total: int
+    # facets: (root genre id, name, count) by count desc then name; in-stock count; bucket counts
+    genres: list[tuple[int, str, int]] | None = None
+    in_stock: int | None = None
+    buckets: list[int] | None = None
+
+
+# --- PostgreSQL: tsquery text over book_search.document (stems A/B/C, surface words "=w") ---
+
+
+def _pg_lexeme(lexeme: str, suffix: str = "") -> str:
+    return "'" + lexeme.replace("'", "''").replace("\\", "\\\\") + "'" + suffix
+
+
+def _pg_clauses(query: RawQuery, weight: str = "") -> list[str]:
+    w = f":{weight}" if weight else ""
+    clauses = [_pg_lexeme(t, w) for t in query.terms]
+    clauses += ["(" + " <-> ".join(_pg_lexeme(x, w) for x in p) + ")" for p in query.phrases]
+    if query.prefix:
+        word, stem = query.prefix
+        clauses.append(f"({_pg_lexeme('=' + word, ':*' + weight)} | {_pg_lexeme(stem, w)})")
+    return clauses
+
+
+def _pg_filters(filters: RawFilters, first: int) -> tuple[str, str, list[Any]]:
+    """``(WITH prefix, AND conditions on b, parameters)``, numbered from ``$first``."""
+    cte, where, params = "", [], []
+    if filters.genre_id is not None:
+        params.append(filters.genre_id)
+        cte = (
+            "WITH RECURSIVE genre_tree(id) AS ("
+            f" SELECT id FROM genres WHERE id = ${first}"
+            " UNION SELECT g.id FROM genres g JOIN genre_tree t ON g.parent_id = t.id) "
+        )
+        where.append("b.genre_id IN (SELECT id FROM genre_tree)")
+    for value, condition in (
+        (filters.min_price_cents, "b.price_cents >= ${}"),
+        (filters.max_price_cents, "b.price_cents <= ${}"),
+    ):
+        if value is not None:
+            params.append(value)
+            where.append(condition.format(first + len(params) - 1))
+    if filters.in_stock:
+        where.append("b.stock_quantity > 0")
+    return cte, "".join(f" AND {c}" for c in where), params
+
+
+_BOOK_COLUMNS_B: Final = ", ".join(f"b.{c.strip()}" for c in BOOK_COLUMNS.split(","))
+_ROOTS: Final = (
+    "roots(id, root) AS (SELECT id, id FROM genres WHERE parent_id IS NULL"
+    " UNION ALL SELECT g.id, r.root FROM genres g JOIN roots r ON g.parent_id = r.id)"
+)
+
+
+class RawPostgresSearch:
+    """The search on an asyncpg pool (JIT off, like the engine)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, dsn: str) -> RawPostgresSearch:
+        pool = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=4, server_settings={"jit": "off"}
+        )
+        return cls(pool)
+
+    async def aclose(self) -> None:
+        await self._pool.close()
+
+    async def search(
+        self, q: str, filters: RawFilters, page: int, size: int, facets: bool = False
+    ) -> RawResult:
+        query = RawQuery.parse(q)
+        match = " & ".join(_pg_clauses(query))
+        fields = [" | ".join(_pg_clauses(query, weight)) for _, weight, _ in _WEIGHTS]
+        score = " + ".join(
+            f"CASE WHEN s.document @@ ${i}::tsquery THEN {points} ELSE 0 END"
+            for i, (_, _, points) in zip((2, 3, 4), _WEIGHTS, strict=True)
+        )
+        cte, where, extra = _pg_filters(filters, 7)
+        page_sql = (
+            f"{cte}SELECT {_BOOK_COLUMNS_B}, hit.score FROM ("
+            f"SELECT s.book_id, {score} AS score FROM book_search s"
+            f" JOIN books b ON b.id = s.book_id WHERE s.document @@ $1::tsquery{where}"
+            " ORDER BY score DESC, s.book_id LIMIT $5 OFFSET $6) hit"
+            " JOIN books b ON b.id = hit.book_id ORDER BY hit.score DESC, hit.book_id"
+        )
+        cte, where, extra2 = _pg_filters(filters, 2)
+        joins = "FROM book_search s JOIN books b ON b.id = s.book_id"
+        matches = f"WHERE s.document @@ $1::tsquery{where}"
+        async with self._pool.acquire() as connection:
+            rows = await connection.fetch(page_sql, match, *fields, size, (page - 1) * size, *extra)
+            books = [_postgres_book({k: v for k, v in row.items() if k != "score"}) for row in rows]
+            scores = [row["score"] for row in rows]
+            if not facets:
+                total = await connection.fetchval(
+                    f"{cte}SELECT count(*) {joins} {matches}", match, *extra2
+                )
+                return RawResult(books, scores, total)
+            counts = await connection.fetchrow(
+                f"{cte}SELECT {_aggregates()} {joins} {matches}", match, *extra2
+            )
+            roots = f"{cte[:-1]}, {_ROOTS} " if cte else f"WITH RECURSIVE {_ROOTS} "
+            genres = await connection.fetch(
+                f"{roots}SELECT r.root, g.name, count(*) AS n {joins}"
+                f" JOIN roots r ON r.id = b.genre_id JOIN genres g ON g.id = r.root {matches}"
+                " GROUP BY r.root, g.name ORDER BY n DESC, g.name",
+                match,
+                *extra2,
+            )
+        return _with_facets(RawResult(books, scores, counts[0]), counts, genres)
+
+
+def _aggregates() -> str:
+    """The total, the in-stock count and the price-bucket counts of the matches, in one row
+    (sums of booleans: PostgreSQL's ``FILTER`` would do, SQLite's ``sum`` of a comparison too;
+    this spelling works on both)."""
+    parts = ["count(*)", "count(CASE WHEN b.stock_quantity > 0 THEN 1 END)"]
+    for low, high in BUCKETS:
+        condition = f"b.price_cents >= {low}" + (f" AND b.price_cents < {high}" if high else "")
+        parts.append(f"count(CASE WHEN {condition} THEN 1 END)")
+    return ", ".join(parts)
+
+
+def _with_facets(result: RawResult, counts: Sequence[int], genres: Iterable[Any]) -> RawResult:
+    return RawResult(
+        books=result.books,
+        scores=result.scores,
+        total=counts[0],
+        genres=[(g[0], g[1], g[2]) for g in genres],
+        in_stock=counts[1],
+        buckets=list(counts[2:]),
+    )
+
+
+# --- SQLite: FTS5 MATCH over book_search_fts (stems in title/author/description, surface
+# words in the *_words columns; rowid = book id) ---
+
+_STEM_COLUMNS: Final = "title author description"
+_WORD_COLUMNS: Final = "title_words author_words description_words"
+
+
+def _fts(token: str, star: str = "") -> str:
+    return '"' + token.replace('"', '""') + '"' + star
+
+
+def _fts_clauses(query: RawQuery, stems: str, surface: str) -> list[str]:
+    clauses = [f"{{{stems}}} : {_fts(t)}" for t in query.terms]
+    clauses += [f"{{{stems}}} : {_fts(' '.join(p))}" for p in query.phrases]
+    if query.prefix:
+        word, stem = query.prefix
+        clauses.append(f"({{{surface}}} : {_fts(word, '*')} OR {{{stems}}} : {_fts(stem)})")
+    return clauses
+
+
+def _sqlite_filters(filters: RawFilters, params: dict[str, Any]) -> tuple[str, str]:
+    """``(WITH prefix, AND conditions on b)``; adds their named parameters to ``params``."""
+    cte, where = "", []
+    if filters.genre_id is not None:
+        params["genre"] = filters.genre_id
+        cte = (
+            "WITH RECURSIVE genre_tree(id) AS ("
+            " SELECT id FROM genres WHERE id = :genre"
+            " UNION SELECT g.id FROM genres g JOIN genre_tree t ON g.parent_id = t.id) "
+        )
+        where.append("b.genre_id IN (SELECT id FROM genre_tree)")
+    if filters.min_price_cents is not None:
+        params["min_price"] = filters.min_price_cents
+        where.append("b.price_cents >= :min_price")
+    if filters.max_price_cents is not None:
+        params["max_price"] = filters.max_price_cents
+        where.append("b.price_cents <= :max_price")
+    if filters.in_stock:
+        where.append("b.stock_quantity > 0")
+    return cte, "".join(f" AND {c}" for c in where)
+
+
+class RawSqliteSearch:
+    """The search on one aiosqlite connection, configured like the engine's."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    @classmethod
+    async def open(cls, path: str) -> RawSqliteSearch:
+        connection = await aiosqlite.connect(path, isolation_level=None)
+        for pragma in SQLITE_PRAGMAS:
+            await connection.execute(pragma)
+        return cls(connection)
+
+    async def aclose(self) -> None:
+        await self._db.close()
+
+    async def search(
+        self, q: str, filters: RawFilters, page: int, size: int, facets: bool = False
+    ) -> RawResult:
+        query = RawQuery.parse(q)
+        params: dict[str, Any] = {
+            "match": " AND ".join(_fts_clauses(query, _STEM_COLUMNS, _WORD_COLUMNS)),
+            "limit": size,
+            "offset": (page - 1) * size,
+        }
+        for name, _, _ in _WEIGHTS:
+            params[name] = " OR ".join(_fts_clauses(query, name, f"{name}_words"))
+        cte, where = _sqlite_filters(filters, params)
+        score = " + ".join(
+            "CASE WHEN book_search_fts.rowid IN (SELECT rowid FROM book_search_fts"
+            f" WHERE book_search_fts MATCH :{name}) THEN {points} ELSE 0 END"
+            for name, _, points in _WEIGHTS
+        )
+        joins = "FROM book_search_fts JOIN books b ON b.id = book_search_fts.rowid"
+        matches = f"WHERE book_search_fts MATCH :match{where}"
+        page_sql = (
+            f"{cte}SELECT {_BOOK_COLUMNS_B}, hit.score FROM ("
+            f"SELECT book_search_fts.rowid AS id, {score} AS score {joins} {matches}"
+            " ORDER BY score DESC, id LIMIT :limit OFFSET :offset) hit"
+            " JOIN books b ON b.id = hit.id ORDER BY hit.score DESC, hit.id"
+        )
+        await self._db.execute("BEGIN")
+        try:
+            rows = await self._db.execute_fetchall(page_sql, params)
+            books = [_sqlite_book(tuple(row)[:-1]) for row in rows]
+            scores = [row[-1] for row in rows]
+            if not facets:
+                ((total,),) = await self._db.execute_fetchall(
+                    f"{cte}SELECT count(*) {joins} {matches}", params
+                )
+                return RawResult(books, scores, total)
+            (counts,) = await self._db.execute_fetchall(
+                f"{cte}SELECT {_aggregates()} {joins} {matches}", params
+            )
+            roots = f"{cte[:-1]}, {_ROOTS} " if cte else f"WITH RECURSIVE {_ROOTS} "
+            genres = await self._db.execute_fetchall(
+                f"{roots}SELECT r.root, g.name, count(*) AS n {joins}"
+                f" JOIN roots r ON r.id = b.genre_id JOIN genres g ON g.id = r.root {matches}"
+                " GROUP BY r.root, g.name ORDER BY n DESC, g.name",
+                params,
+            )
+        finally:
+            await self._db.execute("COMMIT")
+        return _with_facets(RawResult(books, scores, counts[0]), tuple(counts), genres)
