@@ -21,26 +21,42 @@ do, through :meth:`AppSettings.from_env`, and hand the result to ``build_shop`` 
 ``BOOKSHOP_<PROVIDER>_*``               OAuth providers (GitHub, Google), including each one's
                                         fixed ``REDIRECT_URI``: see
                                         :mod:`bookshop_adapters.oauth.settings`
+``BOOKSHOP_STORE_CONNECT_TIMEOUT``      seconds to open a store connection (default 10)
+``BOOKSHOP_STORE_STATEMENT_TIMEOUT``    seconds per statement, PostgreSQL (default 30)
+``BOOKSHOP_STORE_NETWORK_GRACE``        seconds the client waits past the statement timeout for
+                                        a PostgreSQL server that does not answer (default 2)
+``BOOKSHOP_STORE_POOL_TIMEOUT``         seconds to wait for a free pooled connection (default 30)
+``BOOKSHOP_STORE_LOCK_TIMEOUT``         seconds to wait for SQLite's write lock (default 30)
+``BOOKSHOP_STORE_PING_TIMEOUT``         seconds for a whole health check (default 5); see
+                                        :class:`~bookshop_adapters.sqlalchemy.StoreTimeouts`
+``BOOKSHOP_MAX_BODY_BYTES``             the HTTP app's largest request body on a route without a
+                                        limit of its own (default 262144, 256 KiB)
 ======================================  ==========================================================
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from attrs import field, frozen
+from attrs.validators import gt, optional
 
 from bookshop_adapters import ShopSettings
 from bookshop_adapters.oauth import OAuthSettings
+
+if TYPE_CHECKING:  # the SQL adapter is imported only when a store bound is configured
+    from bookshop_adapters.sqlalchemy import StoreTimeouts
 
 __all__ = [
     "DEFAULT_ALLOWED_HOSTS",
     "DEFAULT_CORS_ORIGINS",
     "DEFAULT_DATABASE_URL",
     "DEFAULT_UPLOAD_DIR",
+    "STORE_TIMEOUT_VARIABLES",
     "AppSettings",
 ]
 
@@ -49,6 +65,15 @@ DEFAULT_DATABASE_URL: Final = "sqlite+aiosqlite:///bookshop.db"
 DEFAULT_UPLOAD_DIR: Final = "uploads"
 DEFAULT_ALLOWED_HOSTS: Final = ("localhost", "127.0.0.1")
 DEFAULT_CORS_ORIGINS: Final = ("http://localhost:3000", "http://127.0.0.1:3000")
+#: Each ``BOOKSHOP_STORE_*`` variable and the :class:`StoreTimeouts` field it sets.
+STORE_TIMEOUT_VARIABLES: Final = {
+    "BOOKSHOP_STORE_CONNECT_TIMEOUT": "connect",
+    "BOOKSHOP_STORE_STATEMENT_TIMEOUT": "statement",
+    "BOOKSHOP_STORE_NETWORK_GRACE": "network_grace",
+    "BOOKSHOP_STORE_POOL_TIMEOUT": "pool",
+    "BOOKSHOP_STORE_LOCK_TIMEOUT": "lock",
+    "BOOKSHOP_STORE_PING_TIMEOUT": "ping",
+}
 
 _log = logging.getLogger("bookshop.settings")
 
@@ -57,6 +82,46 @@ def _names(values: Sequence[str] | str) -> tuple[str, ...]:
     """Comma-separated or listed names, trimmed, blanks dropped."""
     items = values.split(",") if isinstance(values, str) else values
     return tuple(item.strip() for item in items if item.strip())
+
+
+def _store_timeouts(env: Mapping[str, str]) -> StoreTimeouts | None:
+    """The ``BOOKSHOP_STORE_*`` bounds that are set, the rest at their defaults; ``None``
+    when none is set (the library's defaults).
+
+    Raises:
+        ValueError: a value that is not a positive number of seconds (naming the variable).
+    """
+    given: dict[str, float] = {}
+    for variable, name in STORE_TIMEOUT_VARIABLES.items():
+        raw = env.get(variable, "").strip()
+        if not raw:
+            continue
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = 0.0
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ValueError(f"{variable} must be a positive number of seconds, not {raw!r}")
+        given[name] = seconds
+    if not given:
+        return None
+    from bookshop_adapters.sqlalchemy import StoreTimeouts
+
+    return StoreTimeouts(**given)
+
+
+def _positive_int(env: Mapping[str, str], variable: str) -> int | None:
+    """A positive whole number from ``variable``, or ``None`` when it is unset or blank.
+
+    Raises:
+        ValueError: anything else (naming the variable).
+    """
+    raw = env.get(variable, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ValueError(f"{variable} must be a positive whole number, not {raw!r}")
+    return int(raw)
 
 
 @frozen
@@ -75,6 +140,10 @@ class AppSettings:
             built from.
         cors_origins: Browser origins allowed to call the API with credentials.
         oauth: The OAuth providers to offer.
+        store_timeouts: The bounds on every wait for an SQL store, or ``None`` for the
+            library's defaults.
+        max_body_bytes: The HTTP app's largest request body on a route without a limit of
+            its own, or ``None`` for the app's default (256 KiB).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -84,6 +153,8 @@ class AppSettings:
     allowed_hosts: tuple[str, ...] = field(default=DEFAULT_ALLOWED_HOSTS, converter=_names)
     cors_origins: tuple[str, ...] = field(default=DEFAULT_CORS_ORIGINS, converter=_names)
     oauth: OAuthSettings = field(factory=OAuthSettings)
+    store_timeouts: StoreTimeouts | None = None
+    max_body_bytes: int | None = field(default=None, validator=optional(gt(0)))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AppSettings:
@@ -97,7 +168,8 @@ class AppSettings:
             The settings.
 
         Raises:
-            ValueError: a half-configured OAuth provider or a malformed value.
+            ValueError: a half-configured OAuth provider or a malformed value (a bound or
+                body size that is not a positive number).
         """
         env = os.environ if environ is None else environ
 
@@ -113,12 +185,17 @@ class AppSettings:
             allowed_hosts=get("ALLOWED_HOSTS") or defaults.allowed_hosts,
             cors_origins=_names(env.get("BOOKSHOP_CORS_ORIGINS", ",".join(DEFAULT_CORS_ORIGINS))),
             oauth=OAuthSettings.from_env(env),
+            store_timeouts=_store_timeouts(env),
+            max_body_bytes=_positive_int(env, "BOOKSHOP_MAX_BODY_BYTES"),
         )
 
     def shop_settings(self) -> ShopSettings:
         """What ``build_shop`` needs of these settings."""
         return ShopSettings(
-            upload_dir=self.upload_dir, jwt_secret=self.jwt_secret, oauth=self.oauth
+            upload_dir=self.upload_dir,
+            jwt_secret=self.jwt_secret,
+            oauth=self.oauth,
+            store_timeouts=self.store_timeouts,
         )
 
     def warn_if_tokens_are_ephemeral(self) -> None:

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from bookshop_adapters.bootstrap import Shop, build_shop
 from bookshop_adapters.memory import MemoryBackend
+from bookshop_adapters.sqlalchemy import StoreTimeouts
 from bookshop_core import CreateBook, ManualClock, Principal
 from bookshop_examples.http.app import create_app
 from bookshop_examples.settings import AppSettings
@@ -129,3 +130,52 @@ async def test_a_missing_jwt_secret_is_warned_about_at_startup(
     async with serve(create_app("memory://", settings=AppSettings(jwt_secret="s" * 32))):
         pass
     assert not any("JWT secret" in record.getMessage() for record in caplog.records)
+
+
+async def test_store_timeouts_come_from_the_environment(
+    serve: Serve, sqlite_file_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BOOKSHOP_STORE_*_TIMEOUT set the bounds of the store the app opens; unset ones keep
+    the library's defaults."""
+    monkeypatch.setenv("BOOKSHOP_STORE_LOCK_TIMEOUT", "1.5")
+    monkeypatch.setenv("BOOKSHOP_STORE_STATEMENT_TIMEOUT", "4")
+    app = create_app(sqlite_file_url)
+    async with serve(app):
+        timeouts = app.state.shop.backend.timeouts
+    assert timeouts == StoreTimeouts(lock=1.5, statement=4)
+
+
+def test_without_store_variables_the_library_defaults_apply() -> None:
+    """No BOOKSHOP_STORE_* variable: no bounds are passed (build_shop's defaults)."""
+    assert AppSettings.from_env({}).shop_settings().store_timeouts is None
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1", "nan", "inf"])
+def test_a_malformed_store_timeout_names_its_variable(value: str) -> None:
+    """A bound that is not a positive number of seconds is a ValueError naming the variable."""
+    with pytest.raises(ValueError, match="BOOKSHOP_STORE_CONNECT_TIMEOUT"):
+        AppSettings.from_env({"BOOKSHOP_STORE_CONNECT_TIMEOUT": value})
+
+
+@pytest.mark.parametrize(
+    ("size", "status"),
+    [pytest.param(1024, 422, id="at-the-limit"), pytest.param(1025, 413, id="one-byte-over")],
+)
+async def test_max_body_bytes_comes_from_the_environment(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch, size: int, status: int
+) -> None:
+    """BOOKSHOP_MAX_BODY_BYTES=N: a body of N bytes reaches the route, N + 1 is 413."""
+    monkeypatch.setenv("BOOKSHOP_MAX_BODY_BYTES", "1024")
+    content = b"[" + b" " * (size - 2) + b"]"
+    async with serve(create_app("memory://")) as client:
+        response = await client.post(
+            "/auth/login", content=content, headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code == status, response.text
+
+
+@pytest.mark.parametrize("value", ["big", "0", "-5", "1.5"])
+def test_a_malformed_max_body_bytes_names_its_variable(value: str) -> None:
+    """A body limit that is not a positive whole number is a ValueError naming the variable."""
+    with pytest.raises(ValueError, match="BOOKSHOP_MAX_BODY_BYTES"):
+        AppSettings.from_env({"BOOKSHOP_MAX_BODY_BYTES": value})

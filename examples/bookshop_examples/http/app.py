@@ -49,7 +49,7 @@ def create_app(
     cors_origins: Sequence[str] | None = None,
     migrate: bool = True,
     public_url: str | None = None,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_body_bytes: int | None = None,
 ) -> FastAPI:
     """Build the HTTP app.
 
@@ -75,7 +75,8 @@ def create_app(
             answered with absolute URLs on it too.
         max_body_bytes: The largest request body of a route without a limit of its own (the
             image upload has one: 5 MB plus the multipart envelope); a larger one is 413
-            ``HTTP_413`` before it is read.
+            ``HTTP_413`` before it is read. Default ``settings.max_body_bytes``
+            (``BOOKSHOP_MAX_BODY_BYTES``), else 256 KiB.
 
     Raises:
         ValueError: both ``database_url`` and ``shop`` were given.
@@ -87,6 +88,7 @@ def create_app(
         database_url=database_url,
         cors_origins=cors_origins,
         public_url=public_url,
+        max_body_bytes=max_body_bytes,
     )
 
     @asynccontextmanager
@@ -127,7 +129,7 @@ def create_app(
     # The last middleware added is the outermost: CORS must wrap the catch-all so that even a
     # 500 carries the CORS headers a browser needs to let the client read it.
     app.add_middleware(CatchAllMiddleware)
-    app.add_middleware(BodyLimitMiddleware, default=max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, default=config.max_body_bytes or DEFAULT_MAX_BODY_BYTES)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(config.cors_origins),
@@ -147,6 +149,7 @@ def _configure(
     database_url: str | None,
     cors_origins: Sequence[str] | None,
     public_url: str | None,
+    max_body_bytes: int | None,
 ) -> AppSettings:
     """``settings`` with the values create_app was given explicitly."""
     return attrs.evolve(
@@ -154,4 +157,5 @@ def _configure(
         database_url=settings.database_url if database_url is None else database_url,
         cors_origins=settings.cors_origins if cors_origins is None else tuple(cors_origins),
         public_url=settings.public_url if public_url is None else public_url,
+        max_body_bytes=settings.max_body_bytes if max_body_bytes is None else max_body_bytes,
     )
