@@ -33,6 +33,8 @@ from bookshop_adapters.images import LocalDirectoryImageStore, MemoryImageStore
 from bookshop_adapters.jwt import PyJwtTokenCodec
 from bookshop_adapters.memory import MemoryBackend
 from bookshop_adapters.oauth import OAuthAdapters, OAuthSettings, require_oauth_extra
+from bookshop_adapters.stemming import SnowballStemmer
+from bookshop_core.catalog.entities import BooksChanged, BooksRemoved
 from bookshop_core.catalog.images import CoverImages, ImageStore
 from bookshop_core.catalog.ports import BookRepository, GenreRepository
 from bookshop_core.catalog.use_cases import Catalog
@@ -55,6 +57,9 @@ from bookshop_core.identity.use_cases import Identity
 from bookshop_core.kernel.clock import Clock, SystemClock
 from bookshop_core.kernel.events import EventBus
 from bookshop_core.kernel.uow import Transactions, UnitOfWorkFactory
+from bookshop_core.search.analysis import Analyzer, Stemmer
+from bookshop_core.search.ports import SearchIndex, SearchUnitOfWork
+from bookshop_core.search.use_cases import Search, SearchIndexing
 
 if TYPE_CHECKING:  # the SQL adapter is imported only when a SQL store is opened
     from bookshop_adapters.sqlalchemy.timeouts import StoreTimeouts
@@ -118,6 +123,7 @@ class Repositories:
     login_throttles: Callable[[ShopUnitOfWork], LoginThrottleRepository] | None = None
     external_identities: Callable[[ShopUnitOfWork], ExternalIdentityRepository] | None = None
     oauth_states: Callable[[ShopUnitOfWork], OAuthStateRepository] | None = None
+    search_index: Callable[[ShopUnitOfWork], SearchIndex] | None = None
 
     def around(
         self, factory: UnitOfWorkFactory[ShopUnitOfWork]
@@ -181,6 +187,13 @@ class _OverriddenUnitOfWork:
         built = self._override("oauth_states", self._repositories.oauth_states)
         return self._inner.oauth_states if built is None else built
 
+    @property
+    def search_index(self) -> SearchIndex:
+        built = self._override("search_index", self._repositories.search_index)
+        # Until every shipped backend has a search index (the SQL one lands separately).
+        inner = cast(SearchUnitOfWork, self._inner)
+        return inner.search_index if built is None else built
+
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
         return self
@@ -217,6 +230,7 @@ class Shop:
         images: Cover image uploads.
         identity: Accounts, sessions and tokens.
         oauth: Sign-in with the configured OAuth providers.
+        search: Full-text search of the catalog.
         on_close: Called in order by :meth:`aclose` (what the shop opened and must release).
     """
 
@@ -232,6 +246,7 @@ class Shop:
         images: CoverImages,
         identity: Identity,
         oauth: OAuthLogin,
+        search: Search,
         on_close: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.backend = backend
@@ -243,6 +258,7 @@ class Shop:
         self.images = images
         self.identity = identity
         self.oauth = oauth
+        self.search = search
         self._on_close = tuple(on_close)
 
     async def ping(self) -> bool:
@@ -337,6 +353,7 @@ def build_shop(
     token_codec: TokenCodec | None = None,
     oauth_providers: Mapping[str, OAuthProvider] | None = None,
     google_id_tokens: GoogleIdTokenVerifier | None = None,
+    stemmer: Stemmer | None = None,
     migrate: bool = False,
 ) -> _ShopOpener:
     """Build a shop on the store ``url`` names or on ``backend``, swapping any port by keyword.
@@ -363,6 +380,8 @@ def build_shop(
             ``settings.oauth``; ``shop.oauth`` signs in with them.
         google_id_tokens: Verifies Google ID tokens for ``shop.oauth.exchange_google_id_token``
             (default: the JWKS verifier of the configured Google provider).
+        stemmer: Stems words for search (default: English Snowball, PyStemmer); the index
+            must be rebuilt (``shop.search.reindex``) when it changes.
         migrate: Bring an SQL schema up to date before opening (with ``url`` only).
 
     Returns:
@@ -420,6 +439,12 @@ def build_shop(
             providers={**adapters.providers, **(oauth_providers or {})},
             google_id_tokens=google_id_tokens or adapters.google_id_tokens,
         )
+        analyzer = Analyzer(stemmer or SnowballStemmer())
+        indexing = SearchIndexing(analyzer)
+        bus.subscribe_in_transaction(BooksChanged, _when_indexed(indexing.index_books))
+        bus.subscribe_in_transaction(BooksRemoved, _when_indexed(indexing.unindex_books))
+        # Until the SQL backends' units of work carry ``search_index`` too.
+        search_transactions = cast(UnitOfWorkFactory[SearchUnitOfWork], transactions)
         return Shop(
             backend=store,
             unit_of_work=transactions,
@@ -432,10 +457,27 @@ def build_shop(
             images=CoverImages(image_store or _image_store(chosen)),
             identity=identity,
             oauth=oauth,
+            search=Search(Transactions(search_transactions, bus), analyzer),
             on_close=(adapters.aclose, store.aclose) if owned else (adapters.aclose,),
         )
 
     return _ShopOpener(open_shop)
+
+
+E_ = TypeVar("E_")
+
+
+def _when_indexed(
+    handler: Callable[[E_, SearchUnitOfWork], Awaitable[None]],
+) -> Callable[[E_, Any], Awaitable[None]]:
+    """``handler``, skipped for a unit of work without a search index (transitional: until
+    every shipped backend has one)."""
+
+    async def run(event: E_, uow: Any) -> None:
+        if getattr(uow, "search_index", None) is not None:
+            await handler(event, uow)
+
+    return run
 
 
 def _image_store(settings: ShopSettings) -> ImageStore:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Hashable, Iterator, MutableMapping
+from collections.abc import Callable, Hashable, Iterator, MutableMapping
 from typing import Any
 
 __all__ = ["Journal", "MemoryStore", "Table"]
@@ -43,7 +43,7 @@ class Journal:
     """Records the previous value of every key a transaction touches, to undo them."""
 
     def __init__(self) -> None:
-        self._undo: list[tuple[Table, Hashable, Any]] = []
+        self._undo: list[tuple[Table, Hashable, Any] | Callable[[], None]] = []
 
     def put(self, table: Table, key: Hashable, value: Any) -> None:
         self._undo.append((table, key, table.get(key, _MISSING)))
@@ -54,8 +54,17 @@ class Journal:
             self._undo.append((table, key, table[key]))
             del table[key]
 
+    def on_rollback(self, undo: Callable[[], None]) -> None:
+        """Call ``undo`` on rollback, in reverse order with the other undos (for derived
+        structures, such as the search index's postings, that are not plain tables)."""
+        self._undo.append(undo)
+
     def rollback(self) -> None:
-        for table, key, previous in reversed(self._undo):
+        for entry in reversed(self._undo):
+            if callable(entry):
+                entry()
+                continue
+            table, key, previous = entry
             if previous is _MISSING:
                 table.pop(key, None)
             else:
