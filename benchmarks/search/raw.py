@@ -17,8 +17,11 @@ more statement counts per top-level genre. SQLite reads run in one ``BEGIN`` ...
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -30,7 +33,14 @@ from attrs import frozen
 from benchmarks.raw import BOOK_COLUMNS, _postgres_book, _sqlite_book
 from bookshop_adapters.sqlalchemy.engine import SQLITE_PRAGMAS
 
-__all__ = ["RawFilters", "RawPostgresSearch", "RawQuery", "RawResult", "RawSqliteSearch"]
+__all__ = [
+    "RawFilters",
+    "RawMemorySearch",
+    "RawPostgresSearch",
+    "RawQuery",
+    "RawResult",
+    "RawSqliteSearch",
+]
 
 _WORD: Final = re.compile(r"[^\W_]+")
 _QUOTED: Final = re.compile(r'"([^"]*)"?')
@@ -328,3 +338,135 @@ class RawSqliteSearch:
         finally:
             await self._db.execute("COMMIT")
         return _with_facets(RawResult(books, scores, counts[0]), tuple(counts), genres)
+
+
+# --- memory: a hand-written inverted index in plain dicts ---
+
+_FIELD_BITS: Final = {"title": 4, "author": 2, "description": 1}  # also the field's points
+
+
+def _analysed(text: str | None) -> tuple[list[str], list[str]]:
+    """``(surface words, stems)`` of ``text``."""
+    words = [w for w in _WORD.findall(_fold(text or "")) if len(w) <= 64]
+    return words, _STEMMER.stemWords(words)
+
+
+class RawMemorySearch:
+    """The search over a plain-Python inverted index built by hand from the same books:
+    ``stems[lexeme][book_id]`` and ``surface[word][book_id]`` hold the fields (as bits
+    title 4, author 2, description 1: the score is their sum); each book's stems per field are
+    kept for checking phrases; a sorted word list and ``bisect`` serve prefixes."""
+
+    def __init__(
+        self,
+        books: Iterable[dict[str, Any]],
+        parents: dict[int, int | None],
+        names: dict[int, str],
+    ) -> None:
+        self.books: dict[int, dict[str, Any]] = {}
+        self.cents: dict[int, int] = {}
+        self.stems: dict[str, dict[int, int]] = {}
+        self.surface: dict[str, dict[int, int]] = {}
+        self.fields: dict[int, tuple[tuple[str, ...], ...]] = {}
+        self.parents = parents
+        self.names = names
+        for book in books:
+            self.add(book)
+        self.words = sorted(self.surface)
+
+    def add(self, book: dict[str, Any]) -> None:
+        book_id = book["id"]
+        self.books[book_id] = book
+        self.cents[book_id] = int(book["price"] * 100)
+        kept = []
+        for name, bit in _FIELD_BITS.items():
+            words, stems = _analysed(book[name])
+            kept.append(tuple(stems))
+            for stem in stems:
+                postings = self.stems.setdefault(stem, {})
+                postings[book_id] = postings.get(book_id, 0) | bit
+            for word in words:
+                postings = self.surface.setdefault(word, {})
+                postings[book_id] = postings.get(book_id, 0) | bit
+        self.fields[book_id] = tuple(kept)
+
+    def _prefix(self, word: str, stem: str) -> dict[int, int]:
+        found = dict(self.stems.get(stem, {}))
+        lo = bisect.bisect_left(self.words, word)
+        hi = bisect.bisect_left(self.words, word + "\U0010ffff", lo)
+        for surface in self.words[lo:hi]:
+            for book_id, bits in self.surface[surface].items():
+                found[book_id] = found.get(book_id, 0) | bits
+        return found
+
+    def _phrase(self, stems: tuple[str, ...]) -> dict[int, int]:
+        candidates = set(self.stems.get(stems[0], {}))
+        for stem in stems[1:]:
+            candidates &= self.stems.get(stem, {}).keys()
+        found = {}
+        n = len(stems)
+        for book_id in candidates:
+            bits = 0
+            for bit, field in zip(_FIELD_BITS.values(), self.fields[book_id], strict=True):
+                if any(field[i : i + n] == stems for i in range(len(field) - n + 1)):
+                    bits |= bit
+            if bits:
+                found[book_id] = bits
+        return found
+
+    def _subtree(self, genre_id: int) -> set[int]:
+        tree = {genre_id}
+        for child, parent in self.parents.items():  # the genres, parents before children
+            if parent in tree:
+                tree.add(child)
+        return tree
+
+    def _root(self, genre_id: int) -> int:
+        while (parent := self.parents[genre_id]) is not None:
+            genre_id = parent
+        return genre_id
+
+    async def search(
+        self, q: str, filters: RawFilters, page: int, size: int, facets: bool = False
+    ) -> RawResult:
+        query = RawQuery.parse(q)
+        clauses = [self.stems.get(t, {}) for t in query.terms]
+        clauses += [self._phrase(p) for p in query.phrases]
+        if query.prefix:
+            clauses.append(self._prefix(*query.prefix))
+        clauses.sort(key=len)
+        matched = set(clauses[0])
+        for clause in clauses[1:]:
+            matched &= clause.keys()
+        books, cents = self.books, self.cents
+        tree = None if filters.genre_id is None else self._subtree(filters.genre_id)
+        low = -1 if filters.min_price_cents is None else filters.min_price_cents
+        high = math.inf if filters.max_price_cents is None else filters.max_price_cents
+        kept = [
+            book_id
+            for book_id in matched
+            if (tree is None or books[book_id]["genre_id"] in tree)
+            and low <= cents[book_id] <= high
+            and (not filters.in_stock or books[book_id]["stock_quantity"] > 0)
+        ]
+        scored = []
+        for book_id in kept:
+            bits = 0
+            for clause in clauses:
+                bits |= clause[book_id]
+            scored.append((-bits, book_id))  # the bits are the points: 4 + 2 + 1
+        hits = sorted(scored)[(page - 1) * size : page * size]
+        result = RawResult([books[i] for _, i in hits], [-s for s, _ in hits], len(kept))
+        if not facets:
+            return result
+        counts = [len(kept), sum(books[i]["stock_quantity"] > 0 for i in kept)]
+        for start, end in BUCKETS:
+            counts.append(sum(start <= cents[i] < (end or math.inf) for i in kept))
+        roots = Counter(
+            self._root(books[i]["genre_id"]) for i in kept if books[i]["genre_id"] is not None
+        )
+        genres = sorted(
+            ((root, self.names[root], n) for root, n in roots.items()),
+            key=lambda g: (-g[2], g[1]),
+        )
+        return _with_facets(result, counts, genres)

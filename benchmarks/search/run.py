@@ -26,11 +26,18 @@ from attrs import asdict, frozen
 
 from benchmarks.run import machine
 from benchmarks.search.corpus import Corpus, demo_genre_paths
-from benchmarks.search.raw import RawFilters, RawPostgresSearch, RawResult, RawSqliteSearch
+from benchmarks.search.raw import (
+    RawFilters,
+    RawMemorySearch,
+    RawPostgresSearch,
+    RawResult,
+    RawSqliteSearch,
+)
 from benchmarks.stores import SETTINGS, open_store
 from benchmarks.timing import Stats, compare
 from bookshop_adapters.bootstrap import Shop, build_shop
 from bookshop_core.catalog.commands import CreateGenre
+from bookshop_core.catalog.entities import Book
 from bookshop_core.kernel.principal import Principal
 
 __all__ = ["main"]
@@ -130,10 +137,10 @@ def _rss_bytes() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-async def _load(shop: Shop, corpus: Corpus, books: int) -> tuple[dict[str, int], float]:
+async def _load(shop: Shop, corpus: Corpus, books: int) -> tuple[dict[str, int], list[Book], float]:
     """The demo genres, then ``books`` generated books through ``uow.books.add_many`` (one
     multi-row INSERT per 500 books, :data:`LOAD_CHUNK` books per transaction). Returns the
-    genre ids by path and the seconds the books took."""
+    genre ids by path, the books and the seconds the books took."""
     admin = Principal.system()
     genres: dict[str, int] = {}
     for path in demo_genre_paths():
@@ -143,12 +150,13 @@ async def _load(shop: Shop, corpus: Corpus, books: int) -> tuple[dict[str, int],
         )
         genres[path] = genre.id
     drafts = corpus.new_books(books, list(genres.values()))
+    added: list[Book] = []
     began = time.perf_counter()
     for start in range(0, len(drafts), LOAD_CHUNK):
         async with shop.unit_of_work() as uow:
-            await uow.books.add_many(drafts[start : start + LOAD_CHUNK])
+            added += await uow.books.add_many(drafts[start : start + LOAD_CHUNK])
             await uow.commit()
-    return genres, time.perf_counter() - began
+    return genres, added, time.perf_counter() - began
 
 
 async def _index_size(backend: str, target: str) -> dict[str, Any]:
@@ -198,11 +206,12 @@ async def _maintain(backend: str, target: str) -> float:
 # -- the benchmark -----------------------------------------------------------------------------
 
 Search = Callable[[int], Awaitable[Any]]
+RawSearch = RawPostgresSearch | RawSqliteSearch | RawMemorySearch
 
 
 def _sides(
     shop: Shop,
-    raw: RawPostgresSearch | RawSqliteSearch | None,
+    raw: RawSearch | None,
     case: Case,
     genres: dict[str, int],
     page: int,
@@ -250,19 +259,27 @@ async def bench_backend(backend: str, args: argparse.Namespace, corpus: Corpus) 
     report: dict[str, Any] = {"backend": backend, "results": []}
     async with _store(backend) as (url, target):
         shop = await build_shop(url, migrate=backend != "memory", settings=SETTINGS)
-        raw: RawPostgresSearch | RawSqliteSearch | None = None
+        raw: RawSearch | None = None
         try:
-            genres, load_s = await _load(shop, corpus, args.books)
+            genres, books, load_s = await _load(shop, corpus, args.books)
             rss = _rss_bytes()
             began = time.perf_counter()
             indexed = await shop.search.reindex(Principal.system())
-            build = {
+            build: dict[str, Any] = {
                 "books": indexed,
                 "load_s": round(load_s, 2),
                 "index_s": round(time.perf_counter() - began, 2),
             }
             if backend == "memory":
                 build["rss_growth_bytes"] = _rss_bytes() - rss
+                began = time.perf_counter()
+                listed = sorted(await shop.catalog.list_genres(), key=lambda g: g.id)
+                raw = RawMemorySearch(
+                    (asdict(book) for book in books),
+                    {g.id: g.parent_id for g in listed},
+                    {g.id: g.name for g in listed},
+                )
+                build["raw_index_s"] = round(time.perf_counter() - began, 2)
             else:
                 build["maintenance_s"] = round(await _maintain(backend, target), 2)
                 build["size"] = await _index_size(backend, target)
@@ -283,7 +300,7 @@ async def bench_backend(backend: str, args: argparse.Namespace, corpus: Corpus) 
                 report["results"].append(result)
                 _print_row(result)
         finally:
-            if raw is not None:
+            if isinstance(raw, RawPostgresSearch | RawSqliteSearch):
                 await raw.aclose()
             await shop.aclose()
     return report
@@ -291,7 +308,7 @@ async def bench_backend(backend: str, args: argparse.Namespace, corpus: Corpus) 
 
 async def _bench_case(
     shop: Shop,
-    raw: RawPostgresSearch | RawSqliteSearch | None,
+    raw: RawSearch | None,
     case: Case,
     genres: dict[str, int],
     args: argparse.Namespace,
@@ -304,7 +321,7 @@ async def _bench_case(
         if first != other:
             raise AssertionError(f"{case.name}: ours and raw disagree:\n{first}\n{other}")
     statements = None
-    if raw is not None:
+    if not isinstance(raw, RawMemorySearch | None):
         from bookshop_adapters.sqlalchemy.statements import count_statements
 
         with count_statements(shop.backend) as counted:  # type: ignore[arg-type]
@@ -340,6 +357,8 @@ def _print_build(backend: str, build: dict[str, Any]) -> None:
         f"{backend}: {build['books']:,} books loaded in {build['load_s']:.1f} s,"
         f" indexed (Search.reindex) in {build['index_s']:.1f} s"
     )
+    if "raw_index_s" in build:
+        line += f" (the hand-written dict index: {build['raw_index_s']:.1f} s)"
     if "maintenance_s" in build:
         line += f", VACUUM/ANALYZE {build['maintenance_s']:.1f} s"
     if "rss_growth_bytes" in build:
