@@ -25,6 +25,10 @@ class TestListing(contract.ListingContract):
     """Listing and filtering."""
 
 
+class TestSearchRelevance(contract.SearchRelevanceContract):
+    """Search relevance on the demo corpus."""
+
+
 class TestStock(contract.StockContract):
     """Stock."""
 

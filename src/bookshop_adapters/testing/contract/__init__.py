@@ -34,6 +34,7 @@ from bookshop_adapters.testing.contract.oauth import (
     OAuthStateContract,
 )
 from bookshop_adapters.testing.contract.properties import StoreProperties
+from bookshop_adapters.testing.contract.search_relevance import SearchRelevanceContract
 from bookshop_adapters.testing.contract.stateful import ShopMachineContract
 from bookshop_adapters.testing.contract.stock import StockContract
 from bookshop_adapters.testing.contract.validation import ValidationContract
@@ -50,6 +51,7 @@ __all__ = [
     "OAuthGoogleIdTokenContract",
     "OAuthLoginContract",
     "OAuthStateContract",
+    "SearchRelevanceContract",
     "ShopMachineContract",
     "StockContract",
     "StoreProperties",
