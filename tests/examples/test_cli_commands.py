@@ -421,3 +421,15 @@ def test_usage_errors_exit_2() -> None:
     result = cli("--database-url", "mysql://nope", "book", "list")
     assert result.code == 2
     assert "--database-url" in result.stderr
+
+
+def test_a_malformed_setting_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A BOOKSHOP_* variable that does not parse: one line naming it, exit 1, no traceback."""
+    monkeypatch.setenv("BOOKSHOP_STORE_LOCK_TIMEOUT", "soon")
+    result = Cli("memory://")("book", "list")
+    assert (result.code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: BOOKSHOP_STORE_LOCK_TIMEOUT must be a positive number of seconds, not 'soon'\n"
+    )

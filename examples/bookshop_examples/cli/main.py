@@ -62,7 +62,10 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     Configured by the BOOKSHOP_* environment variables (see bookshop_examples.settings);
     --database-url overrides BOOKSHOP_DATABASE_URL.
     """
-    settings = AppSettings.from_env()
+    try:
+        settings = AppSettings.from_env()
+    except ValueError as exc:  # a malformed BOOKSHOP_* variable: one line naming it
+        raise click.ClickException(str(exc)) from None
     if database_url is not None:
         settings = attrs.evolve(settings, database_url=database_url)
     ctx.obj = CliState(settings=settings)
