@@ -25,6 +25,10 @@ class TestListing(contract.ListingContract):
     """Listing and filtering."""
 
 
+class TestSearch(contract.SearchContract):
+    """Search: matching, ranking, filters, hostile input, index upkeep."""
+
+
 class TestSearchRelevance(contract.SearchRelevanceContract):
     """Search relevance on the demo corpus."""
 

@@ -34,6 +34,7 @@ from bookshop_adapters.testing.contract.oauth import (
     OAuthStateContract,
 )
 from bookshop_adapters.testing.contract.properties import StoreProperties
+from bookshop_adapters.testing.contract.search import SearchContract, SearchProperties
 from bookshop_adapters.testing.contract.search_relevance import SearchRelevanceContract
 from bookshop_adapters.testing.contract.stateful import ShopMachineContract
 from bookshop_adapters.testing.contract.stock import StockContract
@@ -51,6 +52,8 @@ __all__ = [
     "OAuthGoogleIdTokenContract",
     "OAuthLoginContract",
     "OAuthStateContract",
+    "SearchContract",
+    "SearchProperties",
     "SearchRelevanceContract",
     "ShopMachineContract",
     "StockContract",
