@@ -1,0 +1,345 @@
+"""The SQL search index's own mechanics, on SQLite (FTS5) and PostgreSQL (tsvector + GIN).
+
+What a search finds and in which order is pinned once for every backend by the contract suite;
+these tests pin what only the SQL index has: the rendered documents and queries (hostile
+lexemes included), the stored index content, put/remove round trips, and that PostgreSQL
+answers a text query from the GIN index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+
+from bookshop_adapters.sqlalchemy import SqlBackend
+from bookshop_adapters.sqlalchemy.search import (
+    fts5_match,
+    fts5_row,
+    tsquery_text,
+    tsvector_literal,
+)
+from bookshop_adapters.stemming import SnowballStemmer
+from bookshop_core import NewBook
+from bookshop_core.kernel.pagination import PageRequest
+from bookshop_core.search.analysis import Analyzer, Field, SearchDocument, Token
+from bookshop_core.search.entities import SearchFilters, SearchOrder, VocabularyWord
+from bookshop_core.search.query import Phrase, Prefix, Term, TextQuery, parse
+
+ANALYZER = Analyzer(SnowballStemmer())
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
+
+#: Lexemes the analyzer never produces, each with every character the two query languages
+#: give a meaning to (quotes, backslash, colon, operators, braces, NUL, keywords).
+HOSTILE = (
+    "o'brien",
+    "back\\slash",
+    "end\\",
+    "a:b",
+    'say"hi"',
+    "star*",
+    "and&or|not!",
+    "(paren)",
+    "{title}",
+    "near(x)",
+    "caret^",
+    "minus-",
+    "nul\x00byte",
+    "AND",
+    "NEAR",
+    "'",
+    '"',
+    "\\",
+    ":*",
+    "''",
+)
+
+
+def _doc(book_id: int, **fields: Sequence[tuple[str, str]]) -> SearchDocument:
+    """A document whose fields hold the given (word, lexeme) tokens."""
+    return SearchDocument(
+        book_id,
+        tuple(
+            Field(
+                name,
+                tuple(Token(w, lex, i) for i, (w, lex) in enumerate(fields.get(name, ()))),
+            )
+            for name in ("title", "author", "description")
+        ),
+    )
+
+
+def _analysed(book_id: int, title: str, author: str, description: str | None) -> SearchDocument:
+    """The analyzer's document of a book with these texts."""
+    texts = {"title": title, "author": author, "description": description}
+    return SearchDocument(
+        book_id, tuple(Field(name, tuple(ANALYZER.terms(t))) for name, t in texts.items())
+    )
+
+
+def _query(*must: Any, must_not: Sequence[Any] = ()) -> TextQuery:
+    return TextQuery(tuple(must), tuple(must_not))
+
+
+# -- rendering (no database) --------------------------------------------------------------
+
+
+def test_tsvector_literal_weights_fields_and_keeps_them_apart() -> None:
+    """Stems and =words share positions; title A from 1, author B from 1001, description C
+    from 2001."""
+    document = _doc(
+        1,
+        title=[("running", "run")],
+        author=[("king", "king")],
+        description=[("a", "a"), ("run", "run")],
+    )
+    assert tsvector_literal(document) == (
+        "'run':1A,2002C '=running':1A 'king':1001B '=king':1001B 'a':2001C '=a':2001C '=run':2002C"
+    )
+
+
+def test_tsvector_literal_quotes_and_drops_nul() -> None:
+    """Quotes and backslashes are doubled inside the quoted lexeme; NUL is dropped."""
+    document = _doc(1, title=[("o'b\\c\x00", "o'b\\c\x00")])
+    assert tsvector_literal(document) == "'o''b\\\\c':1A '=o''b\\\\c':1A"
+
+
+def test_tsquery_text_renders_each_clause() -> None:
+    """Term, Prefix (surface prefix or exact stem), Phrase (<->), exclusions (!)."""
+    query = _query(
+        Term("run"),
+        Phrase(("dark", "tower")),
+        Prefix("kin", "kin"),
+        must_not=[Term("it"), Phrase(("a", "b"))],
+    )
+    assert tsquery_text(query) == (
+        "('run') & (('dark' <-> 'tower')) & (('=kin':* | 'kin')) & !('it') & !(('a' <-> 'b'))"
+    )
+    assert tsquery_text(query, "author") == (
+        "('run':B) | (('dark':B <-> 'tower':B)) | (('=kin':*B | 'kin':B))"
+    )
+
+
+def test_fts5_match_renders_each_clause_with_column_filters() -> None:
+    """Every token double-quoted under a column filter; exclusions after NOT."""
+    query = _query(Term("run"), Prefix("kin", "kin"), must_not=[Phrase(("a", "b"))])
+    stems = "{title author description}"
+    assert fts5_match(query) == (
+        f'(({stems} : "run") AND '
+        f'({{title_words author_words description_words}} : "kin"* OR {stems} : "kin")) '
+        f'NOT (({stems} : "a" + "b"))'
+    )
+    assert fts5_match(query, "title") == (
+        '({title} : "run") OR ({title_words} : "kin"* OR {title} : "kin")'
+    )
+
+
+def test_fts5_row_holds_stems_and_words_in_position_order() -> None:
+    """One column per field for stems and one for surface words, space-joined."""
+    document = _doc(7, title=[("running", "run"), ("men", "men")])
+    assert fts5_row(document) == {
+        "rowid": 7,
+        "title": "run men",
+        "title_words": "running men",
+        "author": "",
+        "author_words": "",
+        "description": "",
+        "description_words": "",
+    }
+
+
+def test_renderers_never_pass_an_unquoted_character() -> None:
+    """Whatever a lexeme holds, it stays inside one quoted token of each renderer."""
+    for lexeme in HOSTILE:
+        pg = tsquery_text(_query(Term(lexeme)))
+        quoted = pg.removeprefix("(").removesuffix(")")
+        assert quoted[0] + quoted[-1] == "''", pg
+        assert "'" not in quoted[1:-1].replace("''", ""), pg
+        fts = fts5_match(_query(Term(lexeme)))
+        quoted = fts.removeprefix("({title author description} : ").removesuffix(")")
+        assert quoted[0] + quoted[-1] == '""', fts
+        assert '"' not in quoted[1:-1].replace('""', ""), fts
+        assert "\x00" not in pg + fts
+
+
+# -- on the database ----------------------------------------------------------------------
+
+
+async def _add_books(backend: SqlBackend, count: int) -> list[int]:
+    books = [
+        NewBook(
+            title=f"Book {n}",
+            author="Someone",
+            price=Decimal(n % 60 + 1),
+            isbn=None,
+            genre_id=None,
+            description=None,
+            cover_image_url=None,
+            publish_date=None,
+            stock_quantity=n % 2,
+            created_at=NOW,
+        )
+        for n in range(count)
+    ]
+    async with backend.unit_of_work() as uow:
+        added = await uow.books.add_many(books)
+        await uow.commit()
+    return [book.id for book in added]
+
+
+async def _put(backend: SqlBackend, documents: Sequence[SearchDocument]) -> None:
+    async with backend.unit_of_work() as uow:
+        await uow.search_index.put(documents)
+        await uow.commit()
+
+
+async def _found(backend: SqlBackend, query: TextQuery) -> list[tuple[int, int]]:
+    async with backend.unit_of_work(read_only=True) as uow:
+        page = await uow.search_index.search(
+            query, SearchFilters(), SearchOrder(), PageRequest(1, 100)
+        )
+    return [(hit.book_id, hit.score) for hit in page.items]
+
+
+async def test_hostile_lexemes_are_stored_and_found_as_plain_text(backend: SqlBackend) -> None:
+    """Lexemes full of both query languages' operators, quotes, backslashes and NUL are
+    indexed and searched (as terms, prefixes and phrases) without a database error; those
+    with a letter are found again."""
+    ids = await _add_books(backend, len(HOSTILE))
+    pairs = list(zip(ids, HOSTILE, strict=True))
+    await _put(backend, [_doc(i, title=[(lex, lex), ("x", "x")]) for i, lex in pairs])
+    for book_id, lexeme in pairs:
+        queries = [
+            _query(Term(lexeme)),
+            _query(Prefix(lexeme, lexeme)),
+            _query(Phrase((lexeme, "x"))),
+            _query(Term("x"), must_not=[Term(lexeme)]),
+        ]
+        results = [await _found(backend, query) for query in queries]
+        if any(c.isalnum() for c in lexeme):
+            for result in results[:3]:
+                assert (book_id, 4) in result, (lexeme, result)
+            assert book_id not in [found for found, _ in results[3]], lexeme
+
+
+async def test_hostile_typed_queries_find_or_refuse_never_fail(backend: SqlBackend) -> None:
+    """What a user types goes through the parser, whose model both renderers take."""
+    ids = await _add_books(backend, 1)
+    await _put(backend, [_analysed(ids[0], "Dark tower", "King", None)])
+    for typed in [
+        '"dark',
+        "dark AND NOT",
+        "king:* & !x",
+        "dark') OR 1=1 --",
+        "NEAR(dark tower)",
+        "dark\x00tower",
+        "tow",
+        "{title}: dark",
+        "dark \\",
+        "d*",
+    ]:
+        found = await _found(backend, parse(typed, ANALYZER) or _query(Term("dark")))
+        assert [book for book, _ in found] in ([], ids), typed
+
+
+async def test_put_replaces_and_remove_forgets(backend: SqlBackend) -> None:
+    """put twice keeps only the second text; remove forgets (unknown ids ignored); clear
+    empties the index."""
+    first, second = await _add_books(backend, 2)
+    await _put(backend, [_analysed(first, "Running man", "King", "A dark story")])
+    await _put(backend, [_analysed(second, "Dark", "Nobody", None)])
+    assert await _found(backend, parse("dark", ANALYZER)) == [(second, 4), (first, 1)]
+    await _put(backend, [_analysed(first, "Quiet man", "King", None)])
+    assert await _found(backend, parse("dark", ANALYZER)) == [(second, 4)]
+    assert await _found(backend, parse("quiet", ANALYZER)) == [(first, 4)]
+    async with backend.unit_of_work() as uow:
+        await uow.search_index.remove([second, 10_000])
+        await uow.commit()
+    assert await _found(backend, parse("dark", ANALYZER)) == []
+    async with backend.unit_of_work() as uow:
+        await uow.search_index.clear()
+        await uow.commit()
+    assert await _found(backend, parse("quiet", ANALYZER)) == []
+
+
+async def test_index_content_is_the_analyzers_output(backend: SqlBackend) -> None:
+    """FTS5 holds stems and folded surface words per field; the tsvector holds weighted
+    stems and =words at offset positions."""
+    (book_id,) = await _add_books(backend, 1)
+    await _put(backend, [_analysed(book_id, "Running Men", "García Márquez", "Ran 42 miles")])
+    async with backend.unit_of_work(read_only=True) as uow:
+        if backend.engine.dialect.name == "postgresql":
+            statement = "SELECT document::text FROM book_search WHERE book_id = :id"
+            stored = (await uow.connection.execute(text(statement), {"id": book_id})).scalar()
+            entries = set(stored.split(" "))
+            assert {"'run':1A", "'=running':1A", "'men':2A", "'=men':2A"} <= entries
+            assert {"'garcia':1001B", "'=garcia':1001B", "'marquez':1002B"} <= entries
+            assert {"'ran':2001C", "'=ran':2001C", "'42':2002C", "'=42':2002C"} <= entries
+        else:
+            statement = "SELECT * FROM book_search_fts WHERE rowid = :id"
+            row = (await uow.connection.execute(text(statement), {"id": book_id})).one()
+            assert tuple(row) == (
+                "run men",
+                "garcia marquez",
+                "ran 42 mile",
+                "running men",
+                "garcia marquez",
+                "ran 42 miles",
+            )
+
+
+async def test_non_latin_words_and_digits_are_indexed_whole(backend: SqlBackend) -> None:
+    """Words of any script and digits are one token each in both indexes."""
+    (book_id,) = await _add_books(backend, 1)
+    await _put(backend, [_analysed(book_id, "東京 物語 1984 Ελληνικά москва", "A", None)])
+    for typed in ["東京", "1984", "ελληνικα", "москва", '"東京 物語"', "моск"]:
+        assert await _found(backend, parse(typed, ANALYZER)) == [(book_id, 4)], typed
+
+
+async def test_vocabulary_lists_close_surface_words_with_exact_book_counts(
+    backend: SqlBackend,
+) -> None:
+    """Every surface word within the distance is a candidate, with the number of books holding
+    it (a word in two fields of one book counts once); a stem alone is not a word."""
+    ids = await _add_books(backend, 3)
+    await _put(
+        backend,
+        [
+            _analysed(ids[0], "Running", "Runner", "running"),
+            _analysed(ids[1], "running", "x", None),
+            _analysed(ids[2], "Zebra", "x", None),
+        ],
+    )
+    async with backend.unit_of_work(read_only=True) as uow:
+        near = await uow.search_index.vocabulary("runnin", 2)
+    close = {w for w in near if w.word.startswith("run")}
+    assert VocabularyWord("running", 2) in close
+    assert VocabularyWord("runner", 1) in close
+    assert "run" not in {w.word for w in near}  # only a stem here
+    assert all(w.word[0] == "r" for w in near)
+
+
+async def test_facets_count_every_match_in_one_statement(backend: SqlBackend) -> None:
+    """Genre counts per top-level genre, in-stock count and price buckets, in one statement."""
+    from bookshop_adapters.sqlalchemy import count_statements
+
+    ids = await _add_books(backend, 12)  # prices 1..12, stock n % 2
+    async with backend.unit_of_work() as uow:
+        root = await uow.genres.add("Fiction", None)
+        child = await uow.genres.add("Fantasy", root.id)
+        await uow.connection.execute(
+            text("UPDATE books SET genre_id = :g WHERE id IN (:a, :b)"),
+            {"g": child.id, "a": ids[0], "b": ids[1]},
+        )
+        await uow.search_index.put([_analysed(i, "Dark", "x", None) for i in ids])
+        await uow.commit()
+    async with backend.unit_of_work(read_only=True) as uow:
+        with count_statements(backend) as counted:
+            facets = await uow.search_index.facets(parse("dark", ANALYZER), SearchFilters())
+    assert counted.count == 1, counted.statements
+    assert [(g.genre_id, g.name, g.count) for g in facets.genres] == [(root.id, "Fiction", 2)]
+    assert facets.in_stock == 6
+    assert [b.count for b in facets.prices] == [9, 3, 0, 0]
