@@ -30,7 +30,13 @@ from bookshop_core.search.entities import (
 )
 from bookshop_core.search.query import Clause, Phrase, Prefix, Term, TextQuery
 
-__all__ = ["Catalogue", "read_catalogue", "reference_facets", "reference_search"]
+__all__ = [
+    "Catalogue",
+    "has_search_index",
+    "read_catalogue",
+    "reference_facets",
+    "reference_search",
+]
 
 _WEIGHTS = (("title", 4), ("author", 2), ("description", 1))
 
@@ -41,6 +47,12 @@ class Catalogue:
 
     books: tuple[Book, ...]
     genres: tuple[Genre, ...]
+
+
+def has_search_index(shop: Shop) -> bool:
+    """Whether the shop's backend keeps a search index (every shipped backend does; a
+    third-party backend may not have one yet)."""
+    return "search_index" in dir(shop.backend.unit_of_work())
 
 
 async def read_catalogue(shop: Shop) -> Catalogue:

@@ -11,6 +11,9 @@ hold, and after every step checks the shop's invariants:
   timestamps are timezone-aware UTC;
 - a command that fails changes nothing (catalog :func:`snapshot` and the user list, before ==
   after), and fails with the error the model expects;
+- searching finds exactly the books (in the same order, with the same total) that the
+  plain-Python reference matcher finds in the books' current text
+  (:mod:`bookshop_adapters.testing.search_reference`);
 - emails are unique case-insensitively;
 - an access token works exactly while its account is active and its session alive: a
   deactivated user's tokens are refused at once; a spent refresh token never works twice
@@ -40,15 +43,30 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from bookshop_adapters.bootstrap import Shop, ShopSettings
 from bookshop_adapters.testing.identity import TEST_PASSWORD, open_test_shop
+from bookshop_adapters.testing.search_reference import (
+    has_search_index,
+    read_catalogue,
+    reference_search,
+)
 from bookshop_adapters.testing.snapshot import StoreSnapshot, snapshot
 from bookshop_adapters.testing.strategies import isbn_spellings, prices
-from bookshop_core.catalog.commands import AdjustStock, CreateBook, CreateGenre, ListBooks, SetStock
+from bookshop_core.catalog.commands import (
+    AdjustStock,
+    CreateBook,
+    CreateGenre,
+    ListBooks,
+    SetStock,
+    UpdateBook,
+)
 from bookshop_core.errors import DomainError
 from bookshop_core.identity.commands import ListUsers, Login, Register
 from bookshop_core.identity.settings import IdentitySettings, LoginThrottling
 from bookshop_core.kernel.clock import ManualClock
 from bookshop_core.kernel.pagination import MAX_PAGE_SIZE
 from bookshop_core.kernel.principal import Principal, Role
+from bookshop_core.search.analysis import Analyzer
+from bookshop_core.search.commands import SearchBooks
+from bookshop_core.search.query import TextQuery, parse
 
 __all__ = ["ShopMachine", "open_machine_shop"]
 
@@ -73,6 +91,27 @@ _ISBNS = (
     ("9780306406157", "9780306406157"),
     ("0262033844", "9780262033848"),
     ("9791090636071", "9791090636071"),
+)
+#: Titles and descriptions sharing words, stems, accents and phrases, for the search rule.
+_TITLES = ("Dune", "Dune Messiah", "Running Man", "García Márquez", "The Runner", "Man of Dune")
+_DESCRIPTIONS = (None, "A desert planet", "runs and runs", "dune messiah of the sand")
+_SEARCHES = (
+    "dune",
+    "dune ",
+    "run",
+    "runn",
+    "RUNNING ",
+    '"dune messiah"',
+    '"messiah dune"',
+    "dune -messiah",
+    'man -"of dune"',
+    "garcia",
+    "gar",
+    "sand planet",
+    "xyz",
+    "-dune",
+    '"',
+    "dune AND (man)",
 )
 _EMAILS = ("ann@example.com", "ANN@Example.com", "bob@example.com", ADMIN_EMAIL)
 
@@ -101,6 +140,10 @@ async def _outcome(awaitable: Awaitable[T]) -> T | DomainError:
 
 async def _memory_url() -> str:
     return "memory://"
+
+
+async def _parsed(q: str, analyzer: Analyzer) -> TextQuery | None:
+    return parse(q, analyzer)
 
 
 def _isbn13_checksum_ok(isbn: str) -> bool:
@@ -319,6 +362,41 @@ class ShopMachine(RuleBasedStateMachine):
         )
         if expected is None:
             self.books[book_id].stock += delta
+
+    @rule(
+        book=st.integers(-1, 4),
+        title=st.sampled_from(_TITLES),
+        description=st.sampled_from(_DESCRIPTIONS),
+    )
+    def retitle_book(self, book: int, title: str, description: str | None) -> None:
+        book_id = self._pick(sorted(self.books), book) or MISSING_ID
+        expected = "BOOK_NOT_FOUND" if book_id not in self.books else None
+        command = UpdateBook(title=title, description=description)
+        self.attempt(lambda: self.shop.catalog.update_book(self.admin, book_id, command), expected)
+
+    @rule(q=st.sampled_from(_SEARCHES), page=st.integers(1, 2))
+    def search(self, q: str, page: int) -> None:
+        """Searching finds exactly the books the reference matcher finds."""
+        if has_search_index(self.shop):
+            self.run(self._search_matches_reference(SearchBooks(q=q, page=page, size=3)))
+
+    async def _search_matches_reference(self, command: SearchBooks) -> None:
+        analyzer = self.shop.search.analyzer
+        parsed = await _outcome(_parsed(command.q, analyzer))
+        if isinstance(parsed, DomainError):
+            outcome = await _outcome(self.shop.search.search(command))
+            assert isinstance(outcome, DomainError), f"{command.q!r} was not refused"
+            assert (outcome.code, outcome.field) == (parsed.code, "q")
+            return
+        query = parsed
+        result = await self.shop.search.search(command)
+        expected = reference_search(
+            analyzer, await read_catalogue(self.shop), query, command.filters, command.order
+        )
+        start = (command.page - 1) * command.size
+        got = [(hit.book.id, hit.score) for hit in result.page.items]
+        assert got == expected[start : start + command.size], command.q
+        assert result.page.total == len(expected), command.q
 
     @rule(book=st.integers(-1, 4))
     def delete_book(self, book: int) -> None:

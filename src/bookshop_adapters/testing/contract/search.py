@@ -22,6 +22,7 @@ from bookshop_adapters.bootstrap import Shop
 from bookshop_adapters.testing.builders import ADMIN, add_book, add_genre
 from bookshop_adapters.testing.pytest_plugin import ShopFactory
 from bookshop_adapters.testing.search_reference import (
+    has_search_index,
     read_catalogue,
     reference_facets,
     reference_search,
@@ -71,11 +72,6 @@ HOSTILE_QUERIES = (
     "ÄÖÜ ß ﬁ",
     "東京",
 )
-
-
-def has_search_index(shop: Shop) -> bool:
-    """Whether the shop's backend keeps a search index (every shipped backend will)."""
-    return "search_index" in dir(shop.backend.unit_of_work())
 
 
 def _require_index(shop: Shop) -> None:
