@@ -88,7 +88,6 @@ CORE = [
     "Register",
     "Role",
     "RowError",
-    "SearchUnavailable",
     "SetStock",
     "SortDirection",
     "StockChange",

@@ -42,7 +42,6 @@ from bookshop_core.catalog.errors import (
     GenreInUse,
     GenreNotFound,
     InsufficientStock,
-    SearchUnavailable,
 )
 from bookshop_core.convert import converter, structure, unstructure
 from bookshop_core.errors import (
@@ -208,7 +207,6 @@ __all__ = [
     "Register",
     "Role",
     "RowError",
-    "SearchUnavailable",
     "SetStock",
     "SortDirection",
     "StockChange",

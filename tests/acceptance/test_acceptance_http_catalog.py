@@ -336,11 +336,6 @@ async def test_timestamps_are_iso_with_offset(
     assert book["created_at"] == book["updated_at"] == "2030-01-01T00:00:00+00:00"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="search is a later context: GET /books?q= answers 501 SEARCH_UNAVAILABLE until it "
-    "exists (documented in docs/http.md)",
-)
 async def test_query_q_searches_by_relevance(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:

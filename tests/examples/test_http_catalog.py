@@ -205,18 +205,6 @@ async def test_blank_q_is_no_query(client: httpx.AsyncClient, catalog: Catalog) 
     assert await list_names(client, catalog, q="  ") == ["brief", "cosmos", "dune", "hobbit"]
 
 
-async def test_full_text_query_is_501_until_search_lands(
-    client: httpx.AsyncClient, catalog: Catalog
-) -> None:
-    """q=... is refused with 501 SEARCH_UNAVAILABLE rather than silently ignored."""
-    response = await client.get("/books", params={"q": "hobbit"})
-    assert response.status_code == 501
-    assert response.json() == {
-        "detail": "Full-text search is not available yet",
-        "code": "SEARCH_UNAVAILABLE",
-    }
-
-
 # -- GET /books: bad parameters -----------------------------------------------------------------
 
 

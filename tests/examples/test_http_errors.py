@@ -83,7 +83,6 @@ def test_the_status_map_covers_exactly_the_registry() -> None:
         pytest.param(PermissionDenied("no", code="AUTH_FORBIDDEN"), 403, id="forbidden-403"),
         pytest.param(RateLimited("slow", code="AUTH_TOO_MANY_ATTEMPTS"), 429, id="rate-429"),
         pytest.param(Unavailable("down", code="STORE_UNAVAILABLE"), 503, id="store-503"),
-        pytest.param(Unavailable("later", code="SEARCH_UNAVAILABLE"), 501, id="search-501"),
         pytest.param(
             DomainError("setup", code="AUTH_OAUTH_NOT_CONFIGURED"), 500, id="oauth-config-500"
         ),

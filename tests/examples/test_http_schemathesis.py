@@ -40,17 +40,8 @@ pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("BOOKSHOP_FUZZ_EXAMPLES", "12"))
 
 
-def no_server_error(ctx: Any, response: Any, case: Any) -> bool | None:
-    """``not_a_server_error``, but for the one deliberate 5xx: ``GET /books?q=...`` answers
-    501 ``SEARCH_UNAVAILABLE`` until the search context exists (``docs/http.md``)."""
-    searching = case.operation.label == "GET /books" and response.status_code == 501
-    if searching and response.json().get("code") == "SEARCH_UNAVAILABLE":
-        return None
-    return not_a_server_error(ctx, response, case)
-
-
 CHECKS = [
-    no_server_error,
+    not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,

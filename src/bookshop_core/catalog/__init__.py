@@ -32,7 +32,6 @@ from bookshop_core.catalog.errors import (
     GenreInUse,
     GenreNotFound,
     InsufficientStock,
-    SearchUnavailable,
 )
 from bookshop_core.catalog.images import (
     MAX_IMAGE_BYTES,
@@ -86,7 +85,6 @@ __all__ = [
     "ListBooks",
     "NewBook",
     "RowError",
-    "SearchUnavailable",
     "SetStock",
     "SortDirection",
     "StockChange",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bookshop_core.errors import BadRequest, Conflict, NotFound, Unavailable
+from bookshop_core.errors import BadRequest, Conflict, NotFound
 
 __all__ = [
     "BookIsbnConflict",
@@ -11,7 +11,6 @@ __all__ = [
     "GenreInUse",
     "GenreNotFound",
     "InsufficientStock",
-    "SearchUnavailable",
     "UploadRejected",
 ]
 
@@ -75,10 +74,3 @@ class UploadRejected(BadRequest):
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message, details={"reason": reason})
 
-
-class SearchUnavailable(Unavailable):
-    """Full-text search is not built yet (``GET /books?q=``)."""
-
-    code = "SEARCH_UNAVAILABLE"
-    default_message = "Full-text search is not available yet"
-    http_status = 501

@@ -10,21 +10,33 @@ auth routes.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from bookshop_core import BookSort, ListBooks, SearchUnavailable, SortDirection, unstructure
+from bookshop_core import BookSort, ListBooks, SortDirection, unstructure
 from bookshop_core.kernel.ids import MAX_ID
 from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from bookshop_examples.http.deps import ShopDep, structure_input
+from bookshop_core.search import Facets, SearchBooks, SearchResult, SearchSort
+from bookshop_examples.http.deps import ShopDep, located_in, structure_input
 from bookshop_examples.http.errors import error_responses
 
-__all__ = ["BookOut", "BookPageOut", "GenreNodeOut", "GenreOut", "router"]
+__all__ = [
+    "BookOut",
+    "BookPageOut",
+    "FacetsOut",
+    "GenreNodeOut",
+    "GenreOut",
+    "HighlightOut",
+    "SearchBookOut",
+    "router",
+]
 
 router = APIRouter(tags=["catalog"])
+
+T = TypeVar("T")
 
 # -- wire models ------------------------------------------------------------------------------
 
@@ -62,13 +74,59 @@ class BookOut(BaseModel):
     updated_at: Timestamp
 
 
-class BookPageOut(BaseModel):
-    """One page of books and the exact total across pages."""
+class HighlightOut(BaseModel):
+    """A fragment of a field that matched, HTML-escaped, matched words in ``<mark>`` tags."""
 
-    items: list[BookOut]
+    field: str = Field(description="title, author or description.")
+    fragment: str = Field(examples=["The Girl with the <mark>Dragon</mark> Tattoo"])
+
+
+class SearchBookOut(BookOut):
+    """A book of a search page; ``highlights`` only when the request asked for them."""
+
+    highlights: list[HighlightOut] | None = Field(
+        default=None, description="With highlight=true: the fields that matched, marked."
+    )
+
+
+class GenreCountOut(BaseModel):
+    genre_id: int
+    name: str
+    count: int
+
+
+class PriceBucketOut(BaseModel):
+    min: Money | None = Field(description="Inclusive; null: unbounded.")
+    max: Money | None = Field(description="Exclusive; null: unbounded.")
+    count: int
+
+
+class FacetsOut(BaseModel):
+    """Counts over every match of the query and filters, not only the page."""
+
+    genres: list[GenreCountOut] = Field(
+        description="Per top-level genre (sub-genres included), most first, then by name."
+    )
+    in_stock: int
+    prices: list[PriceBucketOut] = Field(
+        description="The fixed buckets: under 10, 10 to 20, 20 to 50, 50 and over."
+    )
+
+
+class BookPageOut(BaseModel):
+    """One page of books and the exact total across pages; when searching, the extras the
+    request asked for (each key only when it applies)."""
+
+    items: list[SearchBookOut]
     total: int
     page: int
     size: int
+    facets: FacetsOut | None = Field(default=None, description="With facets=true.")
+    suggestion: str | None = Field(
+        default=None,
+        description="With q (unless suggest=false): a query that finds books when this one "
+        "found none (did you mean), else null.",
+    )
 
 
 class GenreOut(BaseModel):
@@ -101,17 +159,31 @@ def _one_of(choices: type[StrEnum]) -> dict[str, Any]:
     return {"enum": [choice.value for choice in choices]}
 
 
+#: The sorts ``GET /books`` documents: the catalog's, plus the search's own.
+_BOOK_SORTS = [
+    *(sort.value for sort in BookSort),
+    SearchSort.RELEVANCE.value,
+    SearchSort.NEWEST.value,
+]
+
+
 @router.get(
     "/books",
     response_model=BookPageOut,
-    responses=error_responses(422, 501, codes=["SEARCH_UNAVAILABLE"]),
-    summary="List books",
+    response_model_exclude_unset=True,
+    responses=error_responses(422),
+    summary="List or search books",
 )
 async def list_books(
     shop: ShopDep,
     q: Annotated[
         str | None,
-        Query(description="Full-text search. Not available yet: 501 SEARCH_UNAVAILABLE."),
+        Query(
+            description="Full-text search in titles, authors and descriptions (see the search "
+            'guide): all words must match; "quoted phrase"; -word and -"phrase" exclude; the '
+            "last word is a prefix while typing. Blank: no search.",
+            json_schema_extra={"maxLength": 500},
+        ),
     ] = None,
     genre_id: Annotated[
         int | None,
@@ -133,12 +205,18 @@ async def list_books(
     in_stock: Annotated[bool | None, Query(description="Only books in stock.")] = None,
     sort: Annotated[
         str | None,
-        Query(description="Sort key (default title).", json_schema_extra=_one_of(BookSort)),
+        Query(
+            description="Sort key. Default: relevance with q, else title. With q (or facets, "
+            "highlight): relevance, price, title, newest (date and created_at mean newest); "
+            "avg_rating only without them. relevance without q is the default order.",
+            json_schema_extra={"enum": _BOOK_SORTS},
+        ),
     ] = None,
     sort_dir: Annotated[
         str | None,
         Query(
-            description="Default: desc for created_at and avg_rating, asc otherwise.",
+            description="Default: desc for created_at, newest and avg_rating, asc otherwise; "
+            "relevance is always best first.",
             json_schema_extra=_one_of(SortDirection),
         ),
     ] = None,
@@ -152,13 +230,21 @@ async def list_books(
             json_schema_extra=_bounds(1, MAX_PAGE_SIZE),
         ),
     ] = None,
+    facets: Annotated[
+        bool | None,
+        Query(description="Add `facets`: counts per top-level genre, in stock, price bucket."),
+    ] = None,
+    suggest: Annotated[
+        bool | None,
+        Query(description="With q (default true): add `suggestion`, a did-you-mean query."),
+    ] = None,
+    highlight: Annotated[
+        bool | None,
+        Query(description="Add `highlights` to each book: its matching fields, marked."),
+    ] = None,
 ) -> Any:
-    """Books matching every given filter, one page at a time, with the exact total."""
-    if q is not None and q.strip():
-        # Full-text search lands with the search context; until then a query is refused
-        # rather than ignored, so a client never mistakes an unfiltered list for results.
-        # A blank ``q`` means "no query", as it will then.
-        raise SearchUnavailable()
+    """Books matching every given filter and the query, one page at a time, with the exact
+    total; best match first when searching."""
     given = {
         "genre_id": genre_id,
         "author": author,
@@ -170,12 +256,55 @@ async def list_books(
         "page": page,
         "size": size,
     }
-    query = structure_input(
-        {name: value for name, value in given.items() if value is not None},
-        ListBooks,
-        source="query",
+    searching = bool(q and q.strip())
+    if not (searching or facets or highlight):
+        # A plain listing, exactly as before search existed (avg_rating, publish date sorts).
+        if sort == SearchSort.RELEVANCE:
+            given["sort"] = None  # without a query every book is equally relevant
+        return unstructure(await shop.catalog.list_books(_command(given, ListBooks)))
+    extras = {"q": q or "", "facets": facets, "suggest": suggest, "highlight": highlight}
+    command = _command({**given, **extras}, SearchBooks)
+    with located_in("query"):  # a query the parser refuses is reported on query.q
+        result = await shop.search.search(command)
+    return _search_body(result, command, suggestion=searching and command.suggest)
+
+
+def _command(given: dict[str, Any], cls: type[T]) -> T:
+    """``cls`` built from the parameters the request gave (FastAPI leaves the others None)."""
+    return structure_input(
+        {name: value for name, value in given.items() if value is not None}, cls, source="query"
     )
-    return unstructure(await shop.catalog.list_books(query))
+
+
+def _search_body(result: SearchResult, command: SearchBooks, *, suggestion: bool) -> Any:
+    """The listing's envelope and Book-shaped items, plus the extras the request asked for:
+    ``highlights`` per item, ``facets``, and ``suggestion`` (null when there is none)."""
+    items = []
+    for hit in result.page.items:
+        item = unstructure(hit.book)
+        if command.highlight:
+            item["highlights"] = unstructure(list(hit.highlights))
+        items.append(item)
+    page = result.page
+    body: dict[str, Any] = {
+        "items": items,
+        "total": page.total,
+        "page": page.page,
+        "size": page.size,
+    }
+    if command.facets and result.facets is not None:
+        body["facets"] = _facets_body(result.facets)
+    if suggestion:
+        body["suggestion"] = result.suggestion
+    return body
+
+
+def _facets_body(facets: Facets) -> dict[str, Any]:
+    return {
+        "genres": unstructure(list(facets.genres)),
+        "in_stock": facets.in_stock,
+        "prices": unstructure(list(facets.prices)),
+    }
 
 
 @router.get(
