@@ -8,6 +8,7 @@ from bookshop_adapters.bootstrap import (
     build_shop,
     open_backend,
 )
+from bookshop_adapters.stemming import SnowballStemmer
 
 __all__ = [
     "Backend",
@@ -15,6 +16,7 @@ __all__ = [
     "Shop",
     "ShopSettings",
     "ShopUnitOfWork",
+    "SnowballStemmer",
     "build_shop",
     "open_backend",
 ]

@@ -34,7 +34,6 @@ from bookshop_adapters.jwt import PyJwtTokenCodec
 from bookshop_adapters.memory import MemoryBackend
 from bookshop_adapters.oauth import OAuthAdapters, OAuthSettings, require_oauth_extra
 from bookshop_adapters.stemming import SnowballStemmer
-from bookshop_core.catalog.entities import BooksChanged, BooksRemoved
 from bookshop_core.catalog.images import CoverImages, ImageStore
 from bookshop_core.catalog.ports import BookRepository, GenreRepository
 from bookshop_core.catalog.use_cases import Catalog
@@ -58,7 +57,7 @@ from bookshop_core.kernel.clock import Clock, SystemClock
 from bookshop_core.kernel.events import EventBus
 from bookshop_core.kernel.uow import Transactions, UnitOfWorkFactory
 from bookshop_core.search.analysis import Analyzer, Stemmer
-from bookshop_core.search.ports import SearchIndex, SearchUnitOfWork
+from bookshop_core.search.ports import SearchIndex
 from bookshop_core.search.use_cases import Search, SearchIndexing
 
 if TYPE_CHECKING:  # the SQL adapter is imported only when a SQL store is opened
@@ -190,9 +189,7 @@ class _OverriddenUnitOfWork:
     @property
     def search_index(self) -> SearchIndex:
         built = self._override("search_index", self._repositories.search_index)
-        # Until every shipped backend has a search index (the SQL one lands separately).
-        inner = cast(SearchUnitOfWork, self._inner)
-        return inner.search_index if built is None else built
+        return self._inner.search_index if built is None else built
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
@@ -441,10 +438,7 @@ def build_shop(
         )
         analyzer = Analyzer(stemmer or SnowballStemmer())
         indexing = SearchIndexing(analyzer)
-        bus.subscribe_in_transaction(BooksChanged, _when_indexed(indexing.index_books))
-        bus.subscribe_in_transaction(BooksRemoved, _when_indexed(indexing.unindex_books))
-        # Until the SQL backends' units of work carry ``search_index`` too.
-        search_transactions = cast(UnitOfWorkFactory[SearchUnitOfWork], transactions)
+        indexing.subscribe(bus)
         return Shop(
             backend=store,
             unit_of_work=transactions,
@@ -457,27 +451,11 @@ def build_shop(
             images=CoverImages(image_store or _image_store(chosen)),
             identity=identity,
             oauth=oauth,
-            search=Search(Transactions(search_transactions, bus), analyzer),
+            search=Search(Transactions(transactions, bus), analyzer),
             on_close=(adapters.aclose, store.aclose) if owned else (adapters.aclose,),
         )
 
     return _ShopOpener(open_shop)
-
-
-E_ = TypeVar("E_")
-
-
-def _when_indexed(
-    handler: Callable[[E_, SearchUnitOfWork], Awaitable[None]],
-) -> Callable[[E_, Any], Awaitable[None]]:
-    """``handler``, skipped for a unit of work without a search index (transitional: until
-    every shipped backend has one)."""
-
-    async def run(event: E_, uow: Any) -> None:
-        if getattr(uow, "search_index", None) is not None:
-            await handler(event, uow)
-
-    return run
 
 
 def _image_store(settings: ShopSettings) -> ImageStore:

@@ -1,6 +1,7 @@
 """In-memory adapters: complete, transactional, and the reference model for every port."""
 
 from bookshop_adapters.memory.catalog import MemoryBookRepository, MemoryGenreRepository
+from bookshop_adapters.memory.search import MemorySearchIndex
 from bookshop_adapters.memory.store import Journal, MemoryStore
 from bookshop_adapters.memory.uow import MemoryBackend, MemoryUnitOfWork
 
@@ -9,6 +10,7 @@ __all__ = [
     "MemoryBackend",
     "MemoryBookRepository",
     "MemoryGenreRepository",
+    "MemorySearchIndex",
     "MemoryStore",
     "MemoryUnitOfWork",
 ]
