@@ -21,7 +21,6 @@ import bisect
 import math
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -177,58 +176,66 @@ class RawPostgresSearch:
             for i, (_, _, points) in zip((2, 3, 4), _WEIGHTS, strict=True)
         )
         cte, where, extra = _pg_filters(filters, 7)
+        joined = " JOIN books b ON b.id = s.book_id" if where else ""
         page_sql = (
-            f"{cte}SELECT {_BOOK_COLUMNS_B}, hit.score FROM ("
-            f"SELECT s.book_id, {score} AS score FROM book_search s"
-            f" JOIN books b ON b.id = s.book_id WHERE s.document @@ $1::tsquery{where}"
+            f"{cte}SELECT {_BOOK_COLUMNS_B}, hit.score, hit.total FROM ("
+            f"SELECT s.book_id, {score} AS score, count(*) OVER () AS total"
+            f" FROM book_search s{joined} WHERE s.document @@ $1::tsquery{where}"
             " ORDER BY score DESC, s.book_id LIMIT $5 OFFSET $6) hit"
             " JOIN books b ON b.id = hit.book_id ORDER BY hit.score DESC, hit.book_id"
         )
         cte, where, extra2 = _pg_filters(filters, 2)
-        joins = "FROM book_search s JOIN books b ON b.id = s.book_id"
         matches = f"WHERE s.document @@ $1::tsquery{where}"
         async with self._pool.acquire() as connection:
             rows = await connection.fetch(page_sql, match, *fields, size, (page - 1) * size, *extra)
-            books = [_postgres_book({k: v for k, v in row.items() if k != "score"}) for row in rows]
-            scores = [row["score"] for row in rows]
-            if not facets:
+            total = rows[0]["total"] if rows else None
+            if total is None:  # a page past the end: count apart
                 total = await connection.fetchval(
-                    f"{cte}SELECT count(*) {joins} {matches}", match, *extra2
+                    f"{cte}SELECT count(*) FROM book_search s{joined} {matches}", match, *extra2
                 )
-                return RawResult(books, scores, total)
-            counts = await connection.fetchrow(
-                f"{cte}SELECT {_aggregates()} {joins} {matches}", match, *extra2
-            )
-            roots = f"{cte[:-1]}, {_ROOTS} " if cte else f"WITH RECURSIVE {_ROOTS} "
-            genres = await connection.fetch(
-                f"{roots}SELECT r.root, g.name, count(*) AS n {joins}"
-                f" JOIN roots r ON r.id = b.genre_id JOIN genres g ON g.id = r.root {matches}"
-                " GROUP BY r.root, g.name ORDER BY n DESC, g.name",
-                match,
-                *extra2,
-            )
-        return _with_facets(RawResult(books, scores, counts[0]), counts, genres)
+            groups = None
+            if facets:
+                roots = f"{cte[:-1]}, {_ROOTS} " if cte else f"WITH RECURSIVE {_ROOTS} "
+                groups = await connection.fetch(
+                    f"{roots}{_facets_select(matches, 'book_search s', 's.book_id')}",
+                    match,
+                    *extra2,
+                )
+        books = [_postgres_book(_columns(row)) for row in rows]
+        result = RawResult(books, [row["score"] for row in rows], total)
+        return result if groups is None else _with_facets(result, groups)
 
 
-def _aggregates() -> str:
-    """The total, the in-stock count and the price-bucket counts of the matches, in one row
-    (sums of booleans: PostgreSQL's ``FILTER`` would do, SQLite's ``sum`` of a comparison too;
-    this spelling works on both)."""
-    parts = ["count(*)", "count(CASE WHEN b.stock_quantity > 0 THEN 1 END)"]
+def _columns(row: asyncpg.Record) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in ("score", "total")}
+
+
+def _facets_select(matches: str, source: str, key: str) -> str:
+    """One statement: per top-level genre (``NULL`` for books without one), the matches, the
+    in-stock ones and the ones in each price bucket."""
+    parts = ["r.root", "g.name", "count(*)", "count(CASE WHEN b.stock_quantity > 0 THEN 1 END)"]
     for low, high in BUCKETS:
         condition = f"b.price_cents >= {low}" + (f" AND b.price_cents < {high}" if high else "")
         parts.append(f"count(CASE WHEN {condition} THEN 1 END)")
-    return ", ".join(parts)
+    return (
+        f"SELECT {', '.join(parts)} FROM {source} JOIN books b ON b.id = {key}"
+        " LEFT JOIN roots r ON r.id = b.genre_id LEFT JOIN genres g ON g.id = r.root"
+        f" {matches} GROUP BY r.root, g.name"
+    )
 
 
-def _with_facets(result: RawResult, counts: Sequence[int], genres: Iterable[Any]) -> RawResult:
+def _with_facets(result: RawResult, groups: Iterable[Sequence[Any]]) -> RawResult:
+    rows = [tuple(row) for row in groups]
+    genres = sorted(
+        ((r[0], r[1], r[2]) for r in rows if r[0] is not None), key=lambda g: (-g[2], g[1])
+    )
     return RawResult(
         books=result.books,
         scores=result.scores,
-        total=counts[0],
-        genres=[(g[0], g[1], g[2]) for g in genres],
-        in_stock=counts[1],
-        buckets=list(counts[2:]),
+        total=result.total,
+        genres=genres,
+        in_stock=sum(r[3] for r in rows),
+        buckets=[sum(r[4 + i] for r in rows) for i in range(len(BUCKETS))],
     )
 
 
@@ -307,37 +314,35 @@ class RawSqliteSearch:
             f" WHERE book_search_fts MATCH :{name}) THEN {points} ELSE 0 END"
             for name, _, points in _WEIGHTS
         )
-        joins = "FROM book_search_fts JOIN books b ON b.id = book_search_fts.rowid"
+        joined = " JOIN books b ON b.id = book_search_fts.rowid" if where else ""
         matches = f"WHERE book_search_fts MATCH :match{where}"
         page_sql = (
-            f"{cte}SELECT {_BOOK_COLUMNS_B}, hit.score FROM ("
-            f"SELECT book_search_fts.rowid AS id, {score} AS score {joins} {matches}"
+            f"{cte}SELECT {_BOOK_COLUMNS_B}, hit.score, hit.total FROM ("
+            f"SELECT book_search_fts.rowid AS id, {score} AS score, count(*) OVER () AS total"
+            f" FROM book_search_fts{joined} {matches}"
             " ORDER BY score DESC, id LIMIT :limit OFFSET :offset) hit"
             " JOIN books b ON b.id = hit.id ORDER BY hit.score DESC, hit.id"
         )
+        groups = None
         await self._db.execute("BEGIN")
         try:
-            rows = await self._db.execute_fetchall(page_sql, params)
-            books = [_sqlite_book(tuple(row)[:-1]) for row in rows]
-            scores = [row[-1] for row in rows]
-            if not facets:
+            rows = list(await self._db.execute_fetchall(page_sql, params))
+            total = rows[0][-1] if rows else None
+            if total is None:  # a page past the end: count apart
                 ((total,),) = await self._db.execute_fetchall(
-                    f"{cte}SELECT count(*) {joins} {matches}", params
+                    f"{cte}SELECT count(*) FROM book_search_fts{joined} {matches}", params
                 )
-                return RawResult(books, scores, total)
-            (counts,) = await self._db.execute_fetchall(
-                f"{cte}SELECT {_aggregates()} {joins} {matches}", params
-            )
-            roots = f"{cte[:-1]}, {_ROOTS} " if cte else f"WITH RECURSIVE {_ROOTS} "
-            genres = await self._db.execute_fetchall(
-                f"{roots}SELECT r.root, g.name, count(*) AS n {joins}"
-                f" JOIN roots r ON r.id = b.genre_id JOIN genres g ON g.id = r.root {matches}"
-                " GROUP BY r.root, g.name ORDER BY n DESC, g.name",
-                params,
-            )
+            if facets:
+                roots = f"{cte[:-1]}, {_ROOTS} " if cte else f"WITH RECURSIVE {_ROOTS} "
+                groups = await self._db.execute_fetchall(
+                    roots + _facets_select(matches, "book_search_fts", "book_search_fts.rowid"),
+                    params,
+                )
         finally:
             await self._db.execute("COMMIT")
-        return _with_facets(RawResult(books, scores, counts[0]), tuple(counts), genres)
+        books = [_sqlite_book(tuple(row)[:-2]) for row in rows]
+        result = RawResult(books, [row[-2] for row in rows], total)
+        return result if groups is None else _with_facets(result, groups)
 
 
 # --- memory: a hand-written inverted index in plain dicts ---
@@ -459,14 +464,15 @@ class RawMemorySearch:
         result = RawResult([books[i] for _, i in hits], [-s for s, _ in hits], len(kept))
         if not facets:
             return result
-        counts = [len(kept), sum(books[i]["stock_quantity"] > 0 for i in kept)]
-        for start, end in BUCKETS:
-            counts.append(sum(start <= cents[i] < (end or math.inf) for i in kept))
-        roots = Counter(
-            self._root(books[i]["genre_id"]) for i in kept if books[i]["genre_id"] is not None
+        groups: dict[int | None, list[int]] = {}
+        for i in kept:
+            genre = books[i]["genre_id"]
+            row = groups.setdefault(None if genre is None else self._root(genre), [0] * 6)
+            row[0] += 1
+            row[1] += books[i]["stock_quantity"] > 0
+            for n, (start, end) in enumerate(BUCKETS):
+                row[2 + n] += start <= cents[i] < (end or math.inf)
+        return _with_facets(
+            result,
+            [(root, self.names.get(root or 0), *row) for root, row in groups.items()],
         )
-        genres = sorted(
-            ((root, self.names[root], n) for root, n in roots.items()),
-            key=lambda g: (-g[2], g[1]),
-        )
-        return _with_facets(result, counts, genres)
