@@ -12,6 +12,7 @@ Examples::
     bookshop genre add "Science Fiction" --parent 1
     bookshop book list --in-stock --sort price --json
     bookshop stock adjust 7 -2
+    bookshop search "tolkien -hobbit" --in-stock
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bookshop_core.catalog.importing import ImportReport
 from bookshop_examples.cli._support import BookshopGroup, CliState, redact_url
 from bookshop_examples.cli.catalog import book, genre, import_books, stock
 from bookshop_examples.cli.identity import create_admin
+from bookshop_examples.cli.search import search, search_reindex
 from bookshop_examples.settings import DEFAULT_DATABASE_URL, AppSettings
 
 __all__ = ["main"]
@@ -223,6 +225,11 @@ main.add_command(import_books)
 main.add_command(genre)
 main.add_command(book)
 main.add_command(stock)
+
+# -- search ---------------------------------------------------------------------------------
+
+main.add_command(search)
+main.add_command(search_reindex)
 
 # -- identity administration ----------------------------------------------------------------
 
