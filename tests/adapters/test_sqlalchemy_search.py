@@ -13,10 +13,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from bookshop_adapters.sqlalchemy import SqlBackend
 from bookshop_adapters.sqlalchemy.search import (
+    _search_statements,
+    _shape_and_parameters,
     fts5_match,
     fts5_row,
     tsquery_text,
@@ -343,3 +346,34 @@ async def test_facets_count_every_match_in_one_statement(backend: SqlBackend) ->
     assert [(g.genre_id, g.name, g.count) for g in facets.genres] == [(root.id, "Fiction", 2)]
     assert facets.in_stock == 6
     assert [b.count for b in facets.prices] == [9, 3, 0, 0]
+
+
+async def test_postgres_text_query_uses_the_gin_index(backend: SqlBackend) -> None:
+    """The shipped relevance page for a term and for a prefix can be answered from the GIN
+    index: with sequential scans priced out (``SET LOCAL enable_seqscan = off``: on a small
+    table a scan is rightly cheaper) the plan reads ``ix_book_search_document``. A tsquery the
+    index could not serve (a function of the column, a non-indexable operator) would still
+    plan a sequential scan."""
+    if backend.engine.dialect.name != "postgresql":
+        pytest.skip("the GIN index is PostgreSQL's")
+    ids = await _add_books(backend, 1200)
+    await _put(
+        backend,
+        [
+            _analysed(i, f"Book {n} {'whale' if n % 600 == 0 else 'plain'}", "Someone", "Text")
+            for n, i in enumerate(ids)
+        ],
+    )
+    for typed in ("whale ", "whal"):  # a term, and a prefix being typed
+        query = parse(typed, ANALYZER)
+        shape, parameters = _shape_and_parameters("postgresql", query, SearchFilters(), None)
+        page, _ = _search_statements(shape)
+        async with backend.unit_of_work(read_only=True) as uow:
+            await uow.connection.execute(text("SET LOCAL enable_seqscan = off"))
+            compiled = page.params(**parameters, limit=20, offset=0).compile(
+                dialect=uow.connection.dialect, compile_kwargs={"literal_binds": True}
+            )
+            result = await uow.connection.exec_driver_sql(f"EXPLAIN {compiled}")
+            plan = [str(line) for line in result.scalars()]
+        assert any("ix_book_search_document" in line for line in plan), "\n".join(plan)
+        assert await _found(backend, query) == [(i, 4) for i in ids[::600]]

@@ -22,7 +22,7 @@ author, + 1 for the description; ties by id ascending.
 
 Statements: ``search`` with a text query is one statement (the page, with the total as a
 window count over all matches) plus a count only when the page is past the end; without a
-text query, the page and the count. ``facets`` is one statement, ``put``/``remove`` one or two
+text query, the page and the count. ``facets`` is one statement, ``put`` and ``remove`` one
 per batch of :data:`BATCH_SIZE` books.
 """
 
@@ -400,8 +400,8 @@ def _search_statements(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
         .select_from(source)
         .where(*conditions)
         .order_by(*_ordering(shape, book_id, score))
-        .limit(bindparam("limit"))
-        .offset(bindparam("offset"))
+        .limit(bindparam("limit", type_=Integer()))
+        .offset(bindparam("offset", type_=Integer()))
     )
     count = select(func.count()).select_from(source).where(*conditions)
     return page, count
@@ -476,7 +476,8 @@ _PG_PUT: Final = (
 _PG_REMOVE: Final = delete(book_search).where(
     book_search.c.book_id.in_(bindparam("book_ids", expanding=True))
 )
-_FTS_INSERT: Final = insert(_fts)
+#: FTS5 has no ON CONFLICT, but honours OR REPLACE on its rowid: one statement replaces.
+_FTS_PUT: Final = insert(_fts).prefix_with("OR REPLACE")
 _FTS_REMOVE: Final = delete(_fts).where(_fts.c.rowid.in_(bindparam("book_ids", expanding=True)))
 
 #: PostgreSQL's vocabulary: the ``=``-marked surface words in a code-point range, with the
@@ -516,9 +517,7 @@ class SqlSearchIndex(SqlRepository):
                 rows = [{"book_id": d.book_id, "document": tsvector_literal(d)} for d in batch]
                 await self._execute(_PG_PUT, rows)
             else:
-                # FTS5 has no upsert: delete, then insert.
-                await self._execute(_FTS_REMOVE, {"book_ids": [d.book_id for d in batch]})
-                await self._execute(_FTS_INSERT, [fts5_row(d) for d in batch])
+                await self._execute(_FTS_PUT, [fts5_row(d) for d in batch])
 
     async def remove(self, book_ids: Sequence[int]) -> None:
         wanted = sorted(set(book_ids))
