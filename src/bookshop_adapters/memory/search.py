@@ -318,7 +318,7 @@ def facets_of(books: Sequence[Book], genres: dict[int, Genre]) -> Facets:
             roots[root] += 1
     genre_counts = sorted(
         (GenreCount(gid, genres[gid].name, count) for gid, count in roots.items()),
-        key=lambda g: (-g.count, g.name, g.genre_id),
+        key=lambda g: (-g.count, g.name.casefold(), g.genre_id),
     )
     prices = tuple(
         PriceBucket(

@@ -183,7 +183,7 @@ def reference_facets(
     genre_counts = tuple(
         GenreCount(gid, genres[gid].name, n)
         for gid, n in sorted(
-            counts.items(), key=lambda item: (-item[1], genres[item[0]].name, item[0])
+            counts.items(), key=lambda item: (-item[1], genres[item[0]].name.casefold(), item[0])
         )
     )
     prices = tuple(

@@ -132,9 +132,10 @@ class PriceBucket:
 class Facets:
     """Counts over every result of the query and filters (not only the page).
 
-    ``genres``: per top-level genre with at least one result, by count descending then name
-    (books without a genre are not counted); ``in_stock``: how many results are in stock;
-    ``prices``: the four :data:`PRICE_BUCKETS`, in order, zeros included.
+    ``genres``: per top-level genre with at least one result, by count descending, then by
+    case-folded name as genre lists are (books without a genre are not counted);
+    ``in_stock``: how many results are in stock; ``prices``: the four
+    :data:`PRICE_BUCKETS`, in order, zeros included.
     """
 
     genres: tuple[GenreCount, ...]

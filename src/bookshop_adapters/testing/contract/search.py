@@ -335,6 +335,19 @@ class SearchContract:
         assert result.facets.in_stock == 2
         assert [b.count for b in result.facets.prices] == [1, 1, 1, 1]
 
+    async def test_genres_with_equal_counts_are_ordered_by_case_folded_name(
+        self, shop: Shop
+    ) -> None:
+        """Ties in the genre facet follow the genre list's order ("apple" before "Banana")."""
+        banana = await add_genre(shop, "Banana")
+        apple = await add_genre(shop, "apple")
+        await add_book(shop, "Fruit one", genre=banana)
+        await add_book(shop, "Fruit two", genre=apple)
+        result = await _check_with_reference(shop, SearchBooks(q="fruit", facets=True))
+        assert result is not None
+        assert result.facets is not None
+        assert [g.name for g in result.facets.genres] == ["apple", "Banana"]
+
     async def test_a_query_finding_nothing_suggests_close_words(self, shop: Shop) -> None:
         """ "Did you mean": each word finding nothing becomes the closest indexed word."""
         await add_book(shop, "Pride and Prejudice", author="Jane Austen")
