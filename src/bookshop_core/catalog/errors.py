@@ -73,4 +73,3 @@ class UploadRejected(BadRequest):
 
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message, details={"reason": reason})
-
