@@ -9,7 +9,7 @@ answers a text query from the GIN index.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,9 +27,15 @@ from bookshop_adapters.sqlalchemy.search import (
 )
 from bookshop_adapters.stemming import SnowballStemmer
 from bookshop_core import NewBook
+from bookshop_core.catalog.entities import BookQuery, SortDirection
 from bookshop_core.kernel.pagination import PageRequest
 from bookshop_core.search.analysis import Analyzer, Field, SearchDocument, Token
-from bookshop_core.search.entities import SearchFilters, SearchOrder, VocabularyWord
+from bookshop_core.search.entities import (
+    SearchFilters,
+    SearchOrder,
+    SearchSort,
+    VocabularyWord,
+)
 from bookshop_core.search.query import Phrase, Prefix, Term, TextQuery, parse
 
 ANALYZER = Analyzer(SnowballStemmer())
@@ -377,3 +383,42 @@ async def test_postgres_text_query_uses_the_gin_index(backend: SqlBackend) -> No
             plan = [str(line) for line in result.scalars()]
         assert any("ix_book_search_document" in line for line in plan), "\n".join(plan)
         assert await _found(backend, query) == [(i, 4) for i in ids[::600]]
+
+
+_LISTING_SORTS = [sort for sort in SearchSort if sort.listing_sort is not None]
+
+
+@pytest.mark.parametrize("sort", _LISTING_SORTS, ids=[sort.value for sort in _LISTING_SORTS])
+async def test_listing_sorts_order_search_as_the_listing_with_ratings(
+    backend: SqlBackend, sort: SearchSort
+) -> None:
+    """Every listing sort (avg_rating with equal, missing and different ratings included;
+    date with missing publish dates) orders a search as ``books.list`` orders the listing,
+    both ways; written directly, as no use case sets review counters yet."""
+    listing_sort = sort.listing_sort
+    assert listing_sort is not None
+    ids = await _add_books(backend, 9)
+    reviews = [(0, 0), (2, 4), (1, 2), (3, 14), (4, 20), (0, 0), (6, 7), (2, 9), (1, 5)]
+    async with backend.unit_of_work() as uow:
+        for n, book_id in enumerate(ids):
+            count, total = reviews[n]
+            published = date(2000 + n % 3, 1, 1) if n % 4 else None
+            await uow.connection.execute(
+                text(
+                    "UPDATE books SET review_count = :c, rating_sum = :s, publish_date = :d "
+                    "WHERE id = :id"
+                ),
+                {"c": count, "s": total, "d": published, "id": book_id},
+            )
+        await uow.search_index.put([_analysed(i, "Same words", "x", None) for i in ids])
+        await uow.commit()
+    query = parse("same", ANALYZER)
+    for direction in SortDirection:
+        async with backend.unit_of_work(read_only=True) as uow:
+            found = await uow.search_index.search(
+                query, SearchFilters(), SearchOrder(sort, direction), PageRequest(1, 100)
+            )
+            listed = await uow.books.list(
+                BookQuery(sort=listing_sort, direction=direction), PageRequest(1, 100)
+            )
+        assert [hit.book_id for hit in found.items] == [book.id for book in listed.items]

@@ -7,6 +7,7 @@ Book-shaped items, the extras appear only when asked for, and bad input is a 422
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -42,23 +43,30 @@ ENVELOPE = {"items", "total", "page", "size"}
 @pytest.fixture
 async def genres(shop: Shop, clock: ManualClock) -> dict[str, int]:
     """Fiction > Fantasy, and Science; five books (three about Tolkien) added a minute apart,
-    some in stock."""
+    some in stock, some without a publish date."""
     system = Principal.system()
     fiction = await shop.catalog.create_genre(system, CreateGenre("Fiction"))
     fantasy = await shop.catalog.create_genre(system, CreateGenre("Fantasy", fiction.id))
     science = await shop.catalog.create_genre(system, CreateGenre("Science"))
     rows = [
-        ("The Hobbit", "J. R. R. Tolkien", "12.50", fantasy.id, "A dragon's hoard.", 5),
-        ("The Two Towers", "J. R. R. Tolkien", "10.50", fantasy.id, "The ring goes east.", 0),
-        ("Tolkien: A Biography", "Humphrey Carpenter", "25.00", fiction.id, None, 2),
-        ("Dune", "Frank Herbert", "9.99", fiction.id, "Spice & sand <worms>.", 3),
-        ("Cosmos", "Carl Sagan", "60.00", science.id, "The universe.", 1),
+        ("The Hobbit", "J. R. R. Tolkien", "12.50", fantasy.id, "A dragon's hoard.", 5, 1937),
+        ("The Two Towers", "J. R. R. Tolkien", "10.50", fantasy.id, "The ring goes east.", 0, 1954),
+        ("Tolkien: A Biography", "Humphrey Carpenter", "25.00", fiction.id, None, 2, None),
+        ("Dune", "Frank Herbert", "9.99", fiction.id, "Spice & sand <worms>.", 3, 1965),
+        ("Cosmos", "Carl Sagan", "60.00", science.id, "The universe.", 1, None),
     ]
-    for title, author, price, genre_id, description, stock in rows:
+    for title, author, price, genre_id, description, stock, year in rows:
         clock.advance(minutes=1)
         book = await shop.catalog.create_book(
             system,
-            CreateBook(title, author, Decimal(price), genre_id=genre_id, description=description),
+            CreateBook(
+                title,
+                author,
+                Decimal(price),
+                genre_id=genre_id,
+                description=description,
+                publish_date=None if year is None else date(year, 6, 1),
+            ),
         )
         if stock:
             await shop.catalog.set_stock(system, book.id, SetStock(stock))
@@ -132,15 +140,45 @@ async def test_q_items_equal_the_use_case_result(
     assert (body["total"], body["size"]) == (result.page.total, 1) == (2, 1)
 
 
-@pytest.mark.parametrize("sort", ["date", "created_at", "newest"])
-async def test_q_accepts_the_date_sorts_as_newest(
-    client: httpx.AsyncClient, genres: dict[str, int], sort: str
+_HOBBIT, _TOWERS, _BIOGRAPHY = "The Hobbit", "The Two Towers", "Tolkien: A Biography"
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        pytest.param("relevance", [_BIOGRAPHY, _HOBBIT, _TOWERS], id="relevance"),
+        pytest.param("title", [_HOBBIT, _TOWERS, _BIOGRAPHY], id="title"),
+        pytest.param("price", [_TOWERS, _HOBBIT, _BIOGRAPHY], id="price"),
+        pytest.param("date", [_HOBBIT, _TOWERS, _BIOGRAPHY], id="date-publish-undated-last"),
+        pytest.param("created_at", [_BIOGRAPHY, _TOWERS, _HOBBIT], id="created_at-desc"),
+        pytest.param("newest", [_BIOGRAPHY, _TOWERS, _HOBBIT], id="newest-is-created_at"),
+        pytest.param("avg_rating", [_HOBBIT, _TOWERS, _BIOGRAPHY], id="avg_rating-unrated-by-id"),
+    ],
+)
+async def test_q_takes_every_sort(
+    client: httpx.AsyncClient, genres: dict[str, int], sort: str, expected: list[str]
 ) -> None:
-    """With q, sort=date and sort=created_at mean the newest books first, like newest."""
-    assert titles(await get_books(client, q="tolkien", sort=sort)) == [
-        "Tolkien: A Biography",
-        "The Two Towers",
-        "The Hobbit",
+    """With q, sort takes relevance, newest and every listing sort, in its default
+    direction."""
+    assert titles(await get_books(client, q="tolkien", sort=sort)) == expected
+
+
+@pytest.mark.parametrize("sort", ["title", "price", "date", "created_at", "avg_rating"])
+@pytest.mark.parametrize("sort_dir", [None, "asc", "desc"])
+async def test_q_orders_as_the_listing_for_every_listing_sort(
+    client: httpx.AsyncClient, genres: dict[str, int], sort: str, sort_dir: str | None
+) -> None:
+    """The web client may send any listing sort with q: the found books come in the order
+    GET /books without q lists them."""
+    params: dict[str, Any] = (
+        {"sort": sort} if sort_dir is None else {"sort": sort, "sort_dir": sort_dir}
+    )
+    found = await get_books(client, q="tolkien", **params)
+    listed = await get_books(client, **params)
+    ids = {item["id"] for item in found["items"]}
+    assert found["total"] == 3
+    assert [item["id"] for item in found["items"]] == [
+        item["id"] for item in listed["items"] if item["id"] in ids
     ]
 
 
@@ -243,7 +281,7 @@ async def test_highlights_are_added_to_items_when_asked(
         pytest.param({"q": "-dune"}, "q", id="only-exclusions"),
         pytest.param({"q": "!!! ***"}, "q", id="no-word"),
         pytest.param({"q": "x" * 501}, "q", id="too-long"),
-        pytest.param({"q": "dune", "sort": "avg_rating"}, "sort", id="no-rating-sort-with-q"),
+        pytest.param({"q": "dune", "sort": "rating"}, "sort", id="unknown-sort"),
         pytest.param({"q": "dune", "min_price": "5", "max_price": "1"}, "min_price", id="range"),
         pytest.param({"q": "dune", "facets": "maybe"}, "facets", id="facets-not-bool"),
         pytest.param({"q": "dune", "size": 101}, "size", id="size"),

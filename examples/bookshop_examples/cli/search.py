@@ -10,7 +10,14 @@ from bookshop_adapters.bootstrap import Shop
 from bookshop_core.catalog.entities import SortDirection
 from bookshop_core.convert import structure, unstructure
 from bookshop_core.kernel.principal import Principal
-from bookshop_core.search import Facets, PriceBucket, SearchBooks, SearchResult, SearchSort
+from bookshop_core.search import (
+    SORT_ALIASES,
+    Facets,
+    PriceBucket,
+    SearchBooks,
+    SearchResult,
+    SearchSort,
+)
 from bookshop_examples.cli._support import CliState, echo_json, json_option
 
 __all__ = ["search", "search_reindex"]
@@ -63,8 +70,9 @@ def _echo_result(result: SearchResult) -> None:
 @click.option("--in-stock", is_flag=True, default=None, help="Only books in stock.")
 @click.option(
     "--sort",
-    type=click.Choice([s.value for s in SearchSort]),
-    help="Default: relevance with a query, else title.",
+    type=click.Choice([*(s.value for s in SearchSort), *SORT_ALIASES]),
+    help="Default: relevance with a query, else title; the listing sorts order as the listing "
+    "does (date: publish date; newest: created_at).",
 )
 @click.option("--dir", "sort_dir", type=click.Choice([d.value for d in SortDirection]))
 @click.option("--page", type=int)

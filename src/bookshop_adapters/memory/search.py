@@ -22,9 +22,7 @@ from bookshop_core.catalog.entities import (
     MAX_GENRE_DEPTH,
     Book,
     BookQuery,
-    BookSort,
     Genre,
-    SortDirection,
 )
 from bookshop_core.kernel.pagination import Page, PageRequest
 from bookshop_core.search.analysis import FieldName, SearchDocument
@@ -37,7 +35,6 @@ from bookshop_core.search.entities import (
     ScoredId,
     SearchFilters,
     SearchOrder,
-    SearchSort,
     VocabularyWord,
 )
 from bookshop_core.search.query import Clause, Phrase, Prefix, Term, TextQuery
@@ -47,11 +44,6 @@ __all__ = ["MemorySearchIndex", "MemorySearchState"]
 Occurrences = dict[int, frozenset[FieldName]]
 """The books a clause occurs in, with the fields it occurs in."""
 
-_BOOK_SORTS = {
-    SearchSort.PRICE: BookSort.PRICE,
-    SearchSort.NEWEST: BookSort.CREATED_AT,
-    SearchSort.TITLE: BookSort.TITLE,
-}
 _LAST_CHAR = "\U0010ffff"
 
 
@@ -281,9 +273,10 @@ class MemorySearchIndex:
     def _ordered(self, scored: dict[int, int], order: SearchOrder) -> list[Book]:
         books: dict[int, Book] = self._store.table("books")
         found = [books[book_id] for book_id in scored]
-        if order.sort is SearchSort.RELEVANCE:
+        listing = order.sort.listing_sort
+        if listing is None:
             return sorted(found, key=lambda b: (-scored[b.id], b.id))
-        return order_books(found, _BOOK_SORTS[order.sort], order.direction or SortDirection.ASC)
+        return order_books(found, listing, order.direction)
 
 
 def _adjacent(positions: list[tuple[int, ...]]) -> bool:

@@ -61,6 +61,7 @@ from bookshop_adapters.sqlalchemy.catalog import (
     _like_literal,
     genre_subtree_ids,
 )
+from bookshop_adapters.sqlalchemy.catalog import _ordering as listing_ordering
 from bookshop_adapters.sqlalchemy.repository import SqlRepository
 from bookshop_adapters.sqlalchemy.tables import BookRow, GenreRow, book_search, table_of
 from bookshop_core.catalog.entities import MAX_GENRE_DEPTH, SortDirection
@@ -372,14 +373,12 @@ def _score(shape: _Shape, book_id: ColumnElement[int]) -> ColumnElement[int]:
 
 def _ordering(shape: _Shape, book_id: ColumnElement[int], score: ColumnElement[int]) -> list[Any]:
     """The order of a search: its sort in its direction (relevance: best first), then id."""
-    if shape.sort is SearchSort.RELEVANCE:
+    listing = shape.sort.listing_sort
+    if listing is None:
         return [score.desc(), book_id.asc()] if shape.text else [book_id.asc()]
-    key = {
-        SearchSort.PRICE: _books.c.price_cents,
-        SearchSort.NEWEST: _books.c.created_at,
-        SearchSort.TITLE: _books.c.title_key,
-    }[shape.sort]
-    return [key.desc() if shape.direction is SortDirection.DESC else key.asc(), book_id.asc()]
+    # Exactly the catalog listing's order (its keys, missing values last, then books.id,
+    # which is ``book_id``: a sort by a books column always joins the books table).
+    return listing_ordering(listing, shape.direction)
 
 
 # Built once per shape, like the catalog's listing statements (see catalog.py's _GET_BOOK).

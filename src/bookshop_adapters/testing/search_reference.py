@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from attrs import frozen
@@ -151,15 +152,25 @@ def reference_search(
     found.sort(key=lambda pair: pair[0].id)
     if order.sort is SearchSort.RELEVANCE:
         found.sort(key=lambda pair: -pair[1])
-    else:
-        keys: dict[SearchSort, Callable[[Book], Any]] = {
-            SearchSort.PRICE: lambda b: b.price,
-            SearchSort.NEWEST: lambda b: b.created_at,
-            SearchSort.TITLE: lambda b: b.title.casefold(),
-        }
-        key = keys[order.sort]
-        found.sort(key=lambda pair: key(pair[0]), reverse=order.direction is SortDirection.DESC)
-    return [(book.id, score) for book, score in found]
+        return [(book.id, score) for book, score in found]
+    # The catalog listing's rule: the key in the direction, books without one last (by id).
+    key = _SORT_KEYS[order.sort]
+    present = [pair for pair in found if key(pair[0]) is not None]
+    missing = [pair for pair in found if key(pair[0]) is None]
+    present.sort(key=lambda pair: key(pair[0]), reverse=order.direction is SortDirection.DESC)
+    return [(book.id, score) for book, score in present + missing]
+
+
+#: Each listing sort's key (``None``: the book has no value for it).
+_SORT_KEYS: dict[SearchSort, Callable[[Book], Any]] = {
+    SearchSort.TITLE: lambda b: b.title.casefold(),
+    SearchSort.PRICE: lambda b: b.price,
+    SearchSort.DATE: lambda b: b.publish_date,
+    SearchSort.CREATED_AT: lambda b: b.created_at,
+    SearchSort.AVG_RATING: lambda b: (
+        Fraction(b.rating_sum, b.review_count) if b.review_count else None
+    ),
+}
 
 
 def _in_bucket(book: Book, low: Decimal | None, high: Decimal | None) -> bool:

@@ -32,9 +32,9 @@ from bookshop_core.search.query import MAX_QUERY_LENGTH
 
 __all__ = ["SORT_ALIASES", "SearchBooks"]
 
-#: The catalog listing's sort names a search accepts too (``date`` and ``created_at`` both
-#: mean the newest books first).
-SORT_ALIASES: Final = {"date": SearchSort.NEWEST, "created_at": SearchSort.NEWEST}
+#: Other names a search accepts for a sort: ``newest`` is ``created_at`` (newest first by
+#: default).
+SORT_ALIASES: Final = {"newest": SearchSort.CREATED_AT}
 
 
 def _sort_value(value: Any) -> Any:
@@ -69,9 +69,11 @@ class SearchBooks:
     """Search the catalog: a text query (see :mod:`bookshop_core.search.query`), filters,
     order and page, and the optional extras.
 
-    ``sort`` defaults to ``relevance`` with a text query and ``title`` without; ``sort_dir``
-    defaults to descending for ``newest`` and ascending otherwise (``relevance`` is always
-    best first). ``sort`` also accepts the catalog's ``date`` and ``created_at`` (newest).
+    ``sort`` defaults to ``relevance`` with a text query and ``title`` without; besides
+    ``relevance`` it takes every sort of the catalog listing (``title``, ``price``, ``date``,
+    ``created_at``, ``avg_rating``), which orders the results exactly as the listing does, and
+    ``newest`` (``created_at``). ``sort_dir`` defaults to descending for ``created_at`` and
+    ``avg_rating`` and ascending otherwise (``relevance`` is always best first).
 
     Args:
         q: What the shopper typed (blank: no text query, a plain filtered listing).

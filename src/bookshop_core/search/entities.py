@@ -8,7 +8,7 @@ from typing import Final
 
 from attrs import frozen
 
-from bookshop_core.catalog.entities import Book, SortDirection
+from bookshop_core.catalog.entities import Book, BookSort, SortDirection
 from bookshop_core.kernel.pagination import Page
 
 __all__ = [
@@ -40,22 +40,34 @@ PRICE_BUCKETS: Final[tuple[tuple[Decimal | None, Decimal | None], ...]] = (
 
 
 class SearchSort(enum.StrEnum):
-    """How results are ordered; every order ends with the book id ascending.
+    """How results are ordered: ``relevance`` or any of the catalog listing's sorts, which
+    order a search exactly as they order the listing (:class:`BookSort`).
 
-    ``relevance``: score descending (see :data:`FIELD_WEIGHTS`), whatever the direction;
-    ``price``; ``newest``: the time the book was added (descending by default); ``title``:
-    the catalog's title order (case-folded).
+    ``relevance``: score descending (see :data:`FIELD_WEIGHTS`), whatever the direction, then
+    id ascending; ``title`` (case-folded), ``price``, ``date`` (publish date), ``created_at``
+    (the time the book was added; ``NEWEST`` is another name for it) and ``avg_rating``
+    (the exact mean of the live reviews): the sort key in the direction, books without a
+    value (no publish date, no reviews) last either way, then id ascending. ``created_at``
+    and ``avg_rating`` default to descending, the others to ascending.
     """
 
     RELEVANCE = "relevance"
-    PRICE = "price"
-    NEWEST = "newest"
     TITLE = "title"
+    PRICE = "price"
+    DATE = "date"
+    CREATED_AT = "created_at"
+    AVG_RATING = "avg_rating"
+    NEWEST = "created_at"  # an alias: the newest books first is the created_at order
+
+    @property
+    def listing_sort(self) -> BookSort | None:
+        """The catalog listing's sort this one orders by (``None`` for relevance)."""
+        return None if self is SearchSort.RELEVANCE else BookSort(self.value)
 
     @property
     def default_direction(self) -> SortDirection:
-        newest_first = {SearchSort.NEWEST, SearchSort.RELEVANCE}
-        return SortDirection.DESC if self in newest_first else SortDirection.ASC
+        listing = self.listing_sort
+        return SortDirection.DESC if listing is None else listing.default_direction
 
 
 @frozen

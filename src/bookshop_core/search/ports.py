@@ -49,9 +49,10 @@ class SearchIndex(Protocol):
         """One page of the matching books' ids with their scores, and the exact total.
 
         ``query=None`` lists every book the filters keep (score 0). Order: ``relevance`` is
-        score descending; ``price``, ``newest`` (created_at) and ``title`` (the catalog's
-        case-folded title order) follow ``order.direction``; every order ends with the id
-        ascending. At most two statements (the page and the total), whatever the row count.
+        score descending; every other sort orders exactly as the catalog listing's sort of the
+        same name (``order.sort.listing_sort``: the key in ``order.direction``, missing values
+        last either way); every order ends with the id ascending. At most two statements (the
+        page and the total), whatever the row count.
         """
         ...
 

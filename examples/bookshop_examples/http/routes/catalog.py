@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from bookshop_core import BookSort, ListBooks, SortDirection, unstructure
 from bookshop_core.kernel.ids import MAX_ID
 from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from bookshop_core.search import Facets, SearchBooks, SearchResult, SearchSort
+from bookshop_core.search import SORT_ALIASES, Facets, SearchBooks, SearchResult, SearchSort
 from bookshop_examples.http.deps import ShopDep, located_in, structure_input
 from bookshop_examples.http.errors import error_responses
 
@@ -160,11 +160,7 @@ def _one_of(choices: type[StrEnum]) -> dict[str, Any]:
 
 
 #: The sorts ``GET /books`` documents: the catalog's, plus the search's own.
-_BOOK_SORTS = [
-    *(sort.value for sort in BookSort),
-    SearchSort.RELEVANCE.value,
-    SearchSort.NEWEST.value,
-]
+_BOOK_SORTS = [*(sort.value for sort in BookSort), SearchSort.RELEVANCE.value, *SORT_ALIASES]
 
 
 @router.get(
@@ -206,9 +202,10 @@ async def list_books(
     sort: Annotated[
         str | None,
         Query(
-            description="Sort key. Default: relevance with q, else title. With q (or facets, "
-            "highlight): relevance, price, title, newest (date and created_at mean newest); "
-            "avg_rating only without them. relevance without q is the default order.",
+            description="Sort key. Default: relevance with q, else title. Every sort orders "
+            "as in the plain listing, with or without q: date is the publish date, newest means "
+            "created_at, books without a date or a rating come last. relevance without q is the "
+            "default order.",
             json_schema_extra={"enum": _BOOK_SORTS},
         ),
     ] = None,

@@ -10,7 +10,7 @@ the reference's for every query equals every other such backend.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,8 +27,8 @@ from bookshop_adapters.testing.search_reference import (
     reference_facets,
     reference_search,
 )
-from bookshop_core.catalog.commands import UpdateBook
-from bookshop_core.catalog.entities import BooksChanged, SortDirection
+from bookshop_core.catalog.commands import ListBooks, UpdateBook
+from bookshop_core.catalog.entities import BooksChanged, BookSort, SortDirection
 from bookshop_core.errors import ValidationError
 from bookshop_core.kernel.clock import ManualClock
 from bookshop_core.kernel.pagination import MAX_PAGE_SIZE
@@ -228,17 +228,53 @@ class SearchContract:
         assert await search_ids(shop, "", min_price=Decimal("4")) == [first.id]
         assert len(await search_ids(shop, "  ")) == 2
 
+    async def _sortable_books(self, shop: Shop, clock: ManualClock) -> None:
+        """Books that tie and differ on every sort key: equal and different prices, titles
+        differing in case only, publish dates missing and equal, creation instants equal."""
+        rows = (
+            ("Sea b", "3", date(2001, 5, 1)),
+            ("sea A", "3", None),
+            ("Sea c", "1", date(1999, 1, 1)),
+            ("Ocean sea", "9", date(2001, 5, 1)),
+            ("SEA B", "1", None),
+        )
+        for index, (title, price, published) in enumerate(rows):
+            if index != 2:  # the third book is created at the same instant as the second
+                clock.advance(timedelta(seconds=1))
+            await add_book(shop, title, price=price, publish_date=published)
+        await add_book(shop, "Not found", price="2")
+
     async def test_every_sort_orders_as_the_reference(self, shop: Shop, clock: ManualClock) -> None:
-        """Price, newest and title both ways, and relevance, end with the id ascending."""
-        for title, price in (("Sea b", "3"), ("sea A", "3"), ("Sea c", "1"), ("Ocean sea", "9")):
-            clock.advance(timedelta(seconds=1))
-            await add_book(shop, title, price=price)
+        """Relevance and every listing sort, both ways, end with the id ascending."""
+        await self._sortable_books(shop, clock)
         for sort in SearchSort:
-            for direction in SortDirection:
+            for direction in (*SortDirection, None):
                 command = SearchBooks(q="sea", sort=sort, sort_dir=direction)
                 await _check_with_reference(shop, command)
-        newest = await search_ids(shop, "sea", sort=SearchSort.NEWEST)
-        assert newest == sorted(newest, reverse=True)
+
+    @pytest.mark.parametrize("sort", list(BookSort), ids=[sort.value for sort in BookSort])
+    async def test_a_listing_sort_orders_results_as_the_listing(
+        self, shop: Shop, clock: ManualClock, sort: BookSort
+    ) -> None:
+        """``title``, ``price``, ``date`` (publish date), ``created_at`` and ``avg_rating``
+        order a search exactly as the catalog listing (same default direction, missing values
+        last either way, then id)."""
+        await self._sortable_books(shop, clock)
+        for direction in (*SortDirection, None):
+            listed = await shop.catalog.list_books(ListBooks(sort=sort, sort_dir=direction))
+            wanted = [book.id for book in listed.items if "sea" in book.title.casefold()]
+            found = await search_ids(shop, "sea", sort=sort.value, sort_dir=direction)
+            assert found == wanted, (sort, direction)
+
+    async def test_newest_is_the_created_at_order(self, shop: Shop, clock: ManualClock) -> None:
+        """``newest`` sorts by the time a book was added, newest first by default."""
+        await self._sortable_books(shop, clock)
+        newest = await search_ids(shop, "sea", sort="newest")
+        assert newest == await search_ids(shop, "sea", sort=SearchSort.CREATED_AT)
+        assert newest == await search_ids(
+            shop, "sea", sort=SearchSort.NEWEST, sort_dir=SortDirection.DESC
+        )
+        assert newest[0] == max(newest)
 
     async def test_pages_have_exact_totals(self, shop: Shop) -> None:
         """Every page of a query reports the same exact total; past the end is empty."""
@@ -398,6 +434,7 @@ _books = st.lists(
             "price": st.sampled_from(["1", "9.99", "10", "19.99", "20", "55"]),
             "stock": st.sampled_from([0, 0, 2]),
             "genre": st.sampled_from([None, 0, 1, 2]),
+            "published": st.sampled_from([None, date(1999, 1, 1), date(2010, 6, 1)]),
         }
     ),
     min_size=0,
@@ -473,6 +510,7 @@ class SearchProperties:
                         price=book["price"],
                         stock=book["stock"],
                         genre=genre,
+                        publish_date=book["published"],
                     )
                 for q, options in commands:
                     genre = options.pop("genre")
