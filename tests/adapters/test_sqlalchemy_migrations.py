@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import PrimaryKeyConstraint, inspect, text
 from sqlalchemy.engine import Connection
 
+from bookshop_adapters.bootstrap import build_shop
 from bookshop_adapters.sqlalchemy import (
     Base,
     alembic_config,
@@ -24,6 +25,8 @@ from bookshop_adapters.sqlalchemy import (
 )
 from bookshop_adapters.sqlalchemy.migrate import MIGRATIONS_DIR, VERSION_TABLE
 from bookshop_adapters.sqlalchemy.tables import is_described_by_metadata
+from bookshop_core.kernel.principal import Principal
+from bookshop_core.search import SearchBooks
 
 
 async def _inspect(url: str, fn: Any) -> Any:
@@ -185,3 +188,44 @@ async def test_postgres_sort_keys_use_code_point_collation(url: str) -> None:
         return {row[0]: row[1] for row in rows}
 
     assert await _inspect(url, collations) == {"books.title_key": "C", "genres.name_key": "C"}
+
+
+async def test_upgrading_to_search_indexes_the_books_already_stored(url: str) -> None:
+    """A database upgraded from 0003 with books in it finds them at once, in every batch,
+    as a reindex would index them (no ``search-reindex`` needed)."""
+    await migrate(url, "0003")
+    rows = [
+        {
+            "id": n,
+            "title": f"Volume {n}" if n != 777 else "Cien años de soledad",
+            "key": f"volume {n}",
+            "author": "García Márquez" if n == 777 else "Someone",
+            "author_key": "garcía márquez" if n == 777 else "someone",
+            "description": "running whales" if n % 500 == 0 else None,
+        }
+        for n in range(1, 1203)
+    ]
+    engine = create_engine_for_url(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO books (id, title, title_key, author, author_key, price_cents, "
+                    "description, created_at, updated_at) VALUES (:id, :title, :key, :author, "
+                    ":author_key, 999, :description, '2024-01-01T00:00:00+00:00', "
+                    "'2024-01-01T00:00:00+00:00')"
+                ),
+                rows,
+            )
+    finally:
+        await engine.dispose()
+    await migrate(url)
+    async with build_shop(url) as shop:
+        found = await shop.search.search(SearchBooks(q="garcia marquez"))
+        assert [hit.book.id for hit in found.page.items] == [777]
+        stemmed = await shop.search.search(SearchBooks(q="run "))
+        assert [hit.book.id for hit in stemmed.page.items] == [500, 1000]
+        assert (await shop.search.search(SearchBooks(q="volume"))).page.total == 1201
+        before = await shop.search.search(SearchBooks(q="volum", size=100, page=3))
+        assert await shop.search.reindex(Principal.system()) == 1202
+        assert await shop.search.search(SearchBooks(q="volum", size=100, page=3)) == before

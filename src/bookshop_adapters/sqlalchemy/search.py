@@ -35,6 +35,7 @@ from typing import Any, Final, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
     Integer,
     Select,
     String,
@@ -88,6 +89,7 @@ __all__ = [
     "SqlSearchIndex",
     "fts5_match",
     "fts5_row",
+    "put_statement",
     "tsquery_text",
     "tsvector_literal",
 ]
@@ -500,6 +502,20 @@ _FTS_VOCABULARY: Final = text(
 _LAST_CHAR: Final = "\U0010ffff"
 
 
+def put_statement(
+    dialect: str, documents: Sequence[SearchDocument]
+) -> tuple[Executable, list[dict[str, Any]]]:
+    """The statement and its rows that index ``documents`` (distinct books), replacing what was
+    indexed for them, on ``dialect`` (``"postgresql"`` or ``"sqlite"``).
+
+    ``SqlSearchIndex.put`` runs it; so does migration 0004, to index the books already in a
+    database it upgrades.
+    """
+    if dialect == "postgresql":
+        return _PG_PUT, [{"book_id": d.book_id, "document": tsvector_literal(d)} for d in documents]
+    return _FTS_PUT, [fts5_row(d) for d in documents]
+
+
 class SqlSearchIndex(SqlRepository):
     """The search index of an SQL store (see the module docstring), in the unit of work's
     transaction: it commits or rolls back with the catalog change that updated it."""
@@ -511,12 +527,9 @@ class SqlSearchIndex(SqlRepository):
     async def put(self, documents: Sequence[SearchDocument]) -> None:
         unique = list({document.book_id: document for document in documents}.values())
         for start in range(0, len(unique), BATCH_SIZE):
-            batch = unique[start : start + BATCH_SIZE]
-            if self._postgres:
-                rows = [{"book_id": d.book_id, "document": tsvector_literal(d)} for d in batch]
-                await self._execute(_PG_PUT, rows)
-            else:
-                await self._execute(_FTS_PUT, [fts5_row(d) for d in batch])
+            await self._execute(
+                *put_statement(self._dialect_name, unique[start : start + BATCH_SIZE])
+            )
 
     async def remove(self, book_ids: Sequence[int]) -> None:
         wanted = sorted(set(book_ids))

@@ -169,13 +169,22 @@ class Analyzer:
 
     def document(self, book: Book) -> SearchDocument:
         """The analysed fields of ``book``, ready for :meth:`SearchIndex.put`."""
+        return self.document_of(
+            book.id, title=book.title, author=book.author, description=book.description
+        )
+
+    def document_of(
+        self, book_id: int, *, title: str, author: str, description: str | None
+    ) -> SearchDocument:
+        """The analysed fields of a book given by its id and texts (for code that reads the
+        stored texts without loading books, such as a schema migration)."""
         texts: dict[FieldName, str | None] = {
-            "title": book.title,
-            "author": book.author,
-            "description": book.description,
+            "title": title,
+            "author": author,
+            "description": description,
         }
         return SearchDocument(
-            book.id, tuple(Field(name, tuple(self.terms(texts[name]))) for name in FIELD_NAMES)
+            book_id, tuple(Field(name, tuple(self.terms(texts[name]))) for name in FIELD_NAMES)
         )
 
 

@@ -2,8 +2,10 @@
 
 Both hold what the core's analyzer produced in Python (stems and folded surface words), so
 every backend matches the same lexemes; ``bookshop_adapters.sqlalchemy.search`` writes and
-queries them. The index starts empty: run ``bookshop search-reindex`` (``Search.reindex``) to
-fill it for the books already in the store.
+queries them. The upgrade also indexes the books already in the database (in batches, with
+the shipped analyzer: English Snowball), so an upgraded shop finds them at once; a shop built
+with another stemmer runs ``bookshop search-reindex`` (``Search.reindex``) afterwards, as after
+any analyzer change. Offline (``--sql``) scripts only create the tables: reindex after them.
 
 Revision ID: 0004
 Revises: 0003
@@ -13,9 +15,10 @@ Create Date: 2024-06-04
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0004"
@@ -37,10 +40,44 @@ _CREATE_FTS = (
 _CREATE_VOCAB = "CREATE VIRTUAL TABLE book_search_vocab USING fts5vocab(book_search_fts, 'col')"
 
 
+#: Books read and indexed per statement while filling the index.
+_BATCH: Final = 500
+_READ_BOOKS: Final = sa.text(
+    "SELECT id, title, author, description FROM books WHERE id > :after ORDER BY id LIMIT :batch"
+)
+
+
+def _index_existing_books() -> None:
+    """Index every book already stored, :data:`_BATCH` at a time (by id, so memory stays
+    bounded whatever the catalog's size), exactly as ``SqlSearchIndex.put`` would."""
+    if context.is_offline_mode():
+        return  # no rows to read in a rendered script
+    from bookshop_adapters.sqlalchemy.search import put_statement
+    from bookshop_adapters.stemming import SnowballStemmer
+    from bookshop_core.search.analysis import Analyzer
+
+    analyzer = Analyzer(SnowballStemmer())
+    bind = op.get_bind()
+    after = 0
+    while True:
+        rows = bind.execute(_READ_BOOKS, {"after": after, "batch": _BATCH}).all()
+        if not rows:
+            return
+        documents = [
+            analyzer.document_of(
+                row.id, title=row.title, author=row.author, description=row.description
+            )
+            for row in rows
+        ]
+        bind.execute(*put_statement(bind.dialect.name, documents))
+        after = rows[-1].id
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute(_CREATE_FTS)
         op.execute(_CREATE_VOCAB)
+        _index_existing_books()
         return
     op.create_table(
         "book_search",
@@ -55,6 +92,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
     )
+    # Filled before the GIN index exists: building the index once over the rows is faster
+    # than updating it row by row.
+    _index_existing_books()
     op.create_index(
         op.f("ix_book_search_document"), "book_search", ["document"], postgresql_using="gin"
     )
