@@ -33,7 +33,6 @@ from bookshop_core.search.query import Clause, Phrase, Prefix, Term, TextQuery
 
 __all__ = [
     "Catalogue",
-    "has_search_index",
     "read_catalogue",
     "reference_facets",
     "reference_search",
@@ -48,12 +47,6 @@ class Catalogue:
 
     books: tuple[Book, ...]
     genres: tuple[Genre, ...]
-
-
-def has_search_index(shop: Shop) -> bool:
-    """Whether the shop's backend keeps a search index (every shipped backend does; a
-    third-party backend may not have one yet)."""
-    return "search_index" in dir(shop.backend.unit_of_work())
 
 
 async def read_catalogue(shop: Shop) -> Catalogue:

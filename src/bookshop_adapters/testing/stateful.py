@@ -44,7 +44,6 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from bookshop_adapters.bootstrap import Shop, ShopSettings
 from bookshop_adapters.testing.identity import TEST_PASSWORD, open_test_shop
 from bookshop_adapters.testing.search_reference import (
-    has_search_index,
     read_catalogue,
     reference_search,
 )
@@ -377,8 +376,7 @@ class ShopMachine(RuleBasedStateMachine):
     @rule(q=st.sampled_from(_SEARCHES), page=st.integers(1, 2))
     def search(self, q: str, page: int) -> None:
         """Searching finds exactly the books the reference matcher finds."""
-        if has_search_index(self.shop):
-            self.run(self._search_matches_reference(SearchBooks(q=q, page=page, size=3)))
+        self.run(self._search_matches_reference(SearchBooks(q=q, page=page, size=3)))
 
     async def _search_matches_reference(self, command: SearchBooks) -> None:
         analyzer = self.shop.search.analyzer

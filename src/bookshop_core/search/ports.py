@@ -64,9 +64,13 @@ class SearchIndex(Protocol):
         """Candidate words for a suggestion close to ``near`` (a folded word).
 
         Must include every indexed folded surface word that starts with the same character as
-        ``near`` and whose length differs from it by at most ``max_distance``, with the number
-        of books it occurs in; may include more (the core filters and measures the distance
-        itself, so every backend suggests the same).
+        ``near`` and is at most ``max_distance`` edits (Levenshtein) from it, each with the
+        exact number of books it occurs in. May include other words: a backend may return the
+        whole window of words sharing the first character with a length within
+        ``max_distance`` (memory and PostgreSQL do) or measure the distance itself (SQLite
+        does, to count books only for close words); the core keeps the close words sharing
+        the first character and measures the distance again, so every backend suggests the
+        same.
         """
         ...
 

@@ -22,7 +22,6 @@ from bookshop_adapters.bootstrap import Shop
 from bookshop_adapters.testing.builders import ADMIN, add_book, add_genre
 from bookshop_adapters.testing.pytest_plugin import ShopFactory
 from bookshop_adapters.testing.search_reference import (
-    has_search_index,
     read_catalogue,
     reference_facets,
     reference_search,
@@ -36,7 +35,7 @@ from bookshop_core.search.commands import SearchBooks
 from bookshop_core.search.entities import SearchResult, SearchSort
 from bookshop_core.search.query import parse
 
-__all__ = ["SearchContract", "SearchProperties", "has_search_index", "search_ids"]
+__all__ = ["SearchContract", "SearchProperties", "search_ids"]
 
 #: Strings a shopper may type that mean something to some backend's own query language.
 HOSTILE_QUERIES = (
@@ -74,11 +73,6 @@ HOSTILE_QUERIES = (
 )
 
 
-def _require_index(shop: Shop) -> None:
-    if not has_search_index(shop):
-        pytest.skip("this backend has no search index yet")
-
-
 async def search_ids(shop: Shop, q: str = "", **options: Any) -> list[int]:
     """The ids of the first page of a search, in order."""
     found = await shop.search.search(SearchBooks(q=q, **options))
@@ -114,10 +108,6 @@ async def _check_with_reference(shop: Shop, command: SearchBooks) -> SearchResul
 @pytest.mark.asyncio
 class SearchContract:
     """Matching, ranking, filters, sorts, pagination, hostile input and index upkeep."""
-
-    @pytest.fixture(autouse=True)
-    def _needs_index(self, shop: Shop) -> None:
-        _require_index(shop)
 
     # -- matching -------------------------------------------------------------------------
 
@@ -494,8 +484,6 @@ class SearchProperties:
         async def check(books: list[dict[str, Any]], commands: list[tuple[str, Any]]) -> None:
             clock = ManualClock()
             async with shop_factory.open(clock=clock) as shop:
-                if not has_search_index(shop):
-                    pytest.skip("this backend has no search index yet")
                 fiction = await add_genre(shop, "Fiction")
                 genres = [fiction, await add_genre(shop, "Fantasy", parent=fiction)]
                 genres.append(await add_genre(shop, "Poetry"))
