@@ -63,6 +63,7 @@ from bookshop_adapters.sqlalchemy.catalog import (
     genre_subtree_ids,
 )
 from bookshop_adapters.sqlalchemy.catalog import _ordering as listing_ordering
+from bookshop_adapters.sqlalchemy.catalog import _sort_key as listing_sort_key
 from bookshop_adapters.sqlalchemy.repository import SqlRepository
 from bookshop_adapters.sqlalchemy.tables import BookRow, GenreRow, book_search, table_of
 from bookshop_core.catalog.entities import MAX_GENRE_DEPTH, SortDirection
@@ -390,6 +391,9 @@ def _search_statements(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
     ``total``) and the count statement of a search of this shape."""
     source, book_id, conditions = _source(shape)
     score = _score(shape, book_id)
+    count = select(func.count()).select_from(source).where(*conditions)
+    if shape.text and shape.dialect == "postgresql":
+        return _scored_page_postgres(shape, source, book_id, conditions, score), count
     columns: list[Any] = [book_id.label("book_id"), score.label("score")]
     if shape.text:
         # The matches are all read to rank them anyway: counting them on the way costs
@@ -404,8 +408,51 @@ def _search_statements(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
         .limit(bindparam("limit", type_=Integer()))
         .offset(bindparam("offset", type_=Integer()))
     )
-    count = select(func.count()).select_from(source).where(*conditions)
     return page, count
+
+
+def _scored_page_postgres(
+    shape: _Shape,
+    source: Any,
+    book_id: ColumnElement[int],
+    conditions: list[ColumnElement[bool]],
+    score: ColumnElement[int],
+) -> Select[Any]:
+    """The page statement of a PostgreSQL text search: the matches with their scores (and sort
+    key) in a subquery, then the window count, the order and the page over it.
+
+    The subquery's ``OFFSET 0`` keeps the planner from merging it into the outer query: the
+    scores are then computed, reading each match's document, before the window count buffers
+    the matches, so the buffer holds ids and scores instead of every match's document (which
+    made it spill to disk for a common word).
+    """
+    columns: list[Any] = [book_id.label("book_id"), score.label("score")]
+    listing = shape.sort.listing_sort
+    nullable = False
+    if listing is not None:
+        key, nullable = listing_sort_key(listing)
+        columns.append(key.label("sort_key"))
+    matches = (
+        select(*columns)
+        .select_from(source)
+        .where(*conditions)
+        .offset(literal_column("0", Integer()))
+        .subquery("matches")
+    )
+    order: list[Any]
+    if listing is None:
+        order = [matches.c.score.desc(), matches.c.book_id.asc()]
+    else:
+        # The catalog listing's rule (see catalog._ordering) over the subquery's sort key.
+        key_column = matches.c.sort_key
+        ordered = key_column.desc() if shape.direction is SortDirection.DESC else key_column.asc()
+        order = [ordered.nulls_last() if nullable else ordered, matches.c.book_id.asc()]
+    return (
+        select(matches.c.book_id, matches.c.score, func.count().over().label("total"))
+        .order_by(*order)
+        .limit(bindparam("limit", type_=Integer()))
+        .offset(bindparam("offset", type_=Integer()))
+    )
 
 
 def _genre_roots() -> Any:

@@ -92,6 +92,11 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
     )
+    # Keep documents up to a page long inline and uncompressed (the default compresses or
+    # moves out of line any row over ~2 kB, i.e. most books with a description): a text
+    # query reads the document of every match, once to match and once per field for the
+    # score, and decompressing or fetching it from TOAST each time was most of its cost.
+    op.execute("ALTER TABLE book_search SET (toast_tuple_target = 8160)")
     # Filled before the GIN index exists: building the index once over the rows is faster
     # than updating it row by row.
     _index_existing_books()
