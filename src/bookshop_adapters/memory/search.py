@@ -188,8 +188,8 @@ class MemorySearchState:
         for name in FIELD_NAMES:
             bit = _FIELD_BIT[name]
             length = 0
-            for token in document.field(name).tokens:
-                lexeme, position = token.lexeme, token.position
+            field = document.field(name)  # words and lexemes in position order
+            for position, (lexeme, word) in enumerate(zip(field.lexemes, field.words, strict=True)):
                 found = positions.get(lexeme)
                 if found is None:
                     positions[lexeme] = [offset + position]
@@ -197,7 +197,7 @@ class MemorySearchState:
                 else:
                     found.append(offset + position)
                     lexeme_fields[lexeme] |= bit
-                word_fields[token.word] = word_fields.get(token.word, 0) | bit
+                word_fields[word] = word_fields.get(word, 0) | bit
                 length = max(length, position + 1)
             lengths.append(length)
             offset += length + 1  # one unused position: no phrase spans two fields

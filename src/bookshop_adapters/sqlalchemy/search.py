@@ -148,9 +148,9 @@ def tsvector_literal(document: SearchDocument) -> str:
     for field in document.fields:
         first, last = FIELD_OFFSETS[field.name], _FIELD_LAST_POSITION[field.name]
         weight = _FIELD_WEIGHT_LETTER[field.name]
-        for token in field.tokens:
-            position = f"{min(first + token.position, last)}{weight}"
-            for entry in (_clean(token.lexeme), _WORD_MARK + _clean(token.word)):
+        for index, (lexeme, word) in enumerate(zip(field.lexemes, field.words, strict=True)):
+            position = f"{min(first + index, last)}{weight}"
+            for entry in (_clean(lexeme), _WORD_MARK + _clean(word)):
                 if entry and entry != _WORD_MARK:
                     positions.setdefault(entry, []).append(position)
     return " ".join(
@@ -217,9 +217,9 @@ def fts5_row(document: SearchDocument) -> dict[str, Any]:
     """
     row: dict[str, Any] = {"rowid": document.book_id}
     for name in FIELD_NAMES:
-        tokens = sorted(document.field(name).tokens, key=lambda t: t.position)
-        row[name] = " ".join(_clean(t.lexeme) for t in tokens)
-        row[name + _WORDS_SUFFIX] = " ".join(_clean(t.word) for t in tokens)
+        field = document.field(name)  # words and lexemes in position order
+        row[name] = " ".join(map(_clean, field.lexemes))
+        row[name + _WORDS_SUFFIX] = " ".join(map(_clean, field.words))
     return row
 
 
