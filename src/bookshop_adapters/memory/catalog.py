@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from fractions import Fraction
@@ -164,6 +165,11 @@ class MemoryBookRepository:
 
     async def get_many(self, book_ids: Sequence[int]) -> Sequence[Book]:
         return [self._rows[i] for i in sorted(set(book_ids)) if i in self._rows]
+
+    async def books_after(self, book_id: int, limit: int) -> Sequence[Book]:
+        # One pass over the ids keeping the ``limit`` smallest: no sort of the whole rest.
+        ids = heapq.nsmallest(limit, (i for i in self._rows if i > book_id))
+        return [self._rows[i] for i in ids]
 
     async def update(self, book_id: int, changes: BookChanges, updated_at: datetime) -> Book | None:
         current = self._rows.get(book_id)

@@ -144,6 +144,14 @@ _GET_BOOKS: Final = (
     .order_by(_books.c.id)
 )
 
+#: ``books.books_after``: the next batch of a walk over every book, by primary key (keyset).
+_BOOKS_AFTER: Final = (
+    select(*BOOK_COLUMNS)
+    .where(_books.c.id > bindparam("after"))
+    .order_by(_books.c.id)
+    .limit(bindparam("limit"))
+)
+
 #: ``genres.get`` (checked by every book write that names a genre).
 _GET_GENRE: Final = select(_genres.c.id, _genres.c.name, _genres.c.parent_id).where(
     _genres.c.id == bindparam("genre_id")
@@ -341,6 +349,10 @@ class SqlBookRepository(SqlRepository):
         if not wanted:
             return []
         rows = await self._execute(_GET_BOOKS, {"book_ids": wanted})
+        return [book_from_row(row) for row in rows]
+
+    async def books_after(self, book_id: int, limit: int) -> Sequence[Book]:
+        rows = await self._execute(_BOOKS_AFTER, {"after": book_id, "limit": limit})
         return [book_from_row(row) for row in rows]
 
     async def update(self, book_id: int, changes: BookChanges, updated_at: datetime) -> Book | None:

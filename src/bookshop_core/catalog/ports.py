@@ -105,6 +105,12 @@ class BookRepository(Protocol):
         """The books with these ids that exist, in id order, in one round trip."""
         ...
 
+    async def books_after(self, book_id: int, limit: int) -> Sequence[Book]:
+        """The first ``limit`` books with an id above ``book_id``, in id order, in one round
+        trip: walks the whole catalog in batches (``books_after(last.id, limit)`` until a
+        batch comes back short), each batch costing the same whatever the catalog's size."""
+        ...
+
     async def update(self, book_id: int, changes: BookChanges, updated_at: datetime) -> Book | None:
         """Write only the fields given in ``changes``, and ``updated_at``, in one atomic
         write (concurrent changes of other fields survive), and return the book as stored;

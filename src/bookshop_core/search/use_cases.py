@@ -7,9 +7,9 @@ import html
 from collections.abc import Sequence
 from typing import Final
 
-from bookshop_core.catalog.entities import Book, BookQuery, BooksChanged, BooksRemoved
+from bookshop_core.catalog.entities import Book, BooksChanged, BooksRemoved
 from bookshop_core.kernel.events import EventBus
-from bookshop_core.kernel.pagination import MAX_PAGE_SIZE, Page, PageRequest
+from bookshop_core.kernel.pagination import Page, PageRequest
 from bookshop_core.kernel.principal import Principal, require_admin
 from bookshop_core.kernel.uow import Transactions
 from bookshop_core.search.analysis import FIELD_NAMES, Analyzer, FieldName, TokenSpan
@@ -125,9 +125,14 @@ class Search:
         """Rebuild the whole index from the books (after the analyzer changed), in one
         transaction.
 
+        The index is cleared, then the books are read in id order, ``batch`` at a time
+        (``books.books_after``: each batch is one bounded read, whatever the catalog's size),
+        and each batch is analysed and written at once: the work is linear in the number of
+        books.
+
         Args:
             principal: Must be an admin.
-            batch: How many documents are written at a time.
+            batch: How many books are read and written at a time (at least 1).
 
         Returns:
             How many books were indexed.
@@ -136,23 +141,21 @@ class Search:
             PermissionDenied: ``AUTH_FORBIDDEN`` for non-admins.
         """
         require_admin(principal)
+        batch = max(1, batch)
         count = 0
         async with self._tx.write() as tx:
-            index = tx.uow.search_index
+            books, index = tx.uow.books, tx.uow.search_index
             await index.clear()
-            pending: list[Book] = []
-            page_number = 1
+            last_id = 0
             while True:
-                page = await tx.uow.books.list(BookQuery(), PageRequest(page_number, MAX_PAGE_SIZE))
-                pending.extend(page.items)
-                last = page_number * MAX_PAGE_SIZE >= page.total or not page.items
-                if len(pending) >= batch or last:
-                    await index.put([self.analyzer.document(book) for book in pending])
-                    count += len(pending)
-                    pending = []
-                if last:
+                found = await books.books_after(last_id, batch)
+                if not found:
                     break
-                page_number += 1
+                await index.put([self.analyzer.document(book) for book in found])
+                count += len(found)
+                if len(found) < batch:
+                    break
+                last_id = found[-1].id
             await tx.commit()
         return count
 

@@ -461,6 +461,24 @@ class BookContract:
         new = await add_book(shop, "New")
         assert new.id > last.id
 
+    async def test_books_after_walks_every_book_once_in_id_order(
+        self, shop: Shop, admin: Principal
+    ) -> None:
+        """Batches of ``books_after(last id, n)`` give every stored book once, in id order, at
+        most ``n`` at a time, skipping deleted ids, as ``get_many`` reads them."""
+        books = [await add_book(shop, f"Book {n}") for n in range(7)]
+        for gone in (books[2], books[6]):
+            await shop.catalog.delete_book(admin, gone.id)
+        kept = [b.id for b in books if b not in (books[2], books[6])]
+        batches: list[list[int]] = []
+        async with shop.unit_of_work(read_only=True) as uow:
+            last = 0
+            while found := await uow.books.books_after(last, 2):
+                batches.append([b.id for b in found])
+                last = found[-1].id
+            assert await uow.books.books_after(0, 100) == await uow.books.get_many(kept)
+        assert batches == [kept[0:2], kept[2:4], kept[4:5]]
+
     async def test_stock_set_then_delete_then_reads_are_consistent(
         self, shop: Shop, admin: Principal
     ) -> None:
