@@ -187,28 +187,26 @@ class MemorySearchState:
         offset = 0
         for name in FIELD_NAMES:
             bit = _FIELD_BIT[name]
-            length = 0
             field = document.field(name)  # words and lexemes in position order
-            for position, (lexeme, word) in enumerate(zip(field.lexemes, field.words, strict=True)):
+            for at, lexeme, word in zip(
+                range(offset, offset + len(field.words)), field.lexemes, field.words, strict=True
+            ):
                 found = positions.get(lexeme)
                 if found is None:
-                    positions[lexeme] = [offset + position]
+                    positions[lexeme] = [at]  # ascending: fields and words come in order
                     lexeme_fields[lexeme] = bit
                 else:
-                    found.append(offset + position)
+                    found.append(at)
                     lexeme_fields[lexeme] |= bit
                 word_fields[word] = word_fields.get(word, 0) | bit
-                length = max(length, position + 1)
-            lengths.append(length)
-            offset += length + 1  # one unused position: no phrase spans two fields
+            lengths.append(len(field.words))
+            offset += len(field.words) + 1  # one unused position: no phrase spans two fields
         lexemes = tuple(sys.intern(lexeme) for lexeme in positions)
         for lexeme in lexemes:
-            found = positions[lexeme]
-            found.sort()
             postings = self.lexemes.get(lexeme)
             if postings is None:
                 postings = self.lexemes[lexeme] = {}
-            postings[book_id] = _pack(lexeme_fields[lexeme], found)
+            postings[book_id] = _pack(lexeme_fields[lexeme], positions[lexeme])
         words = tuple(sys.intern(word) for word in word_fields)
         for word in words:
             books = self.surface.get(word)
