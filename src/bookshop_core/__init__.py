@@ -127,6 +127,16 @@ from bookshop_core.kernel import (
     require_admin,
 )
 from bookshop_core.kernel.validation import UNSET, Unset
+from bookshop_core.notifications import (
+    EmailMessage,
+    Mailer,
+    MailRejected,
+    MailTemplateError,
+    MailUnavailable,
+    MessageKind,
+    MessageRenderer,
+    RenderedMessage,
+)
 from bookshop_core.search import (
     Analyzer,
     Facets,
@@ -182,6 +192,7 @@ __all__ = [
     "DomainError",
     "DomainEvent",
     "EmailConflict",
+    "EmailMessage",
     "EventBus",
     "ExternalIdentity",
     "ExternalIdentityRepository",
@@ -211,7 +222,13 @@ __all__ = [
     "ListUsers",
     "Login",
     "LoginThrottling",
+    "MailRejected",
+    "MailTemplateError",
+    "MailUnavailable",
+    "Mailer",
     "ManualClock",
+    "MessageKind",
+    "MessageRenderer",
     "NewBook",
     "NotFound",
     "OAuthAlreadyLinked",
@@ -234,6 +251,7 @@ __all__ = [
     "RefreshInvalid",
     "RefreshTokenRepository",
     "Register",
+    "RenderedMessage",
     "Role",
     "RowError",
     "Search",

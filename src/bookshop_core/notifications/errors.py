@@ -1,0 +1,44 @@
+"""Every error code of the notifications context, declared once (see
+:mod:`bookshop_core.errors`).
+
+A mailer or renderer raises these; the outbox dispatcher decides from the class what to do
+with the message: :class:`MailUnavailable` and :class:`MailTemplateError` are worth a retry
+later (the server comes back, an operator fixes a template), :class:`MailRejected` is not (the
+server refused the message for good).
+"""
+
+from __future__ import annotations
+
+from bookshop_core.errors import BadRequest, Unavailable
+
+__all__ = ["MailRejected", "MailTemplateError", "MailUnavailable"]
+
+
+class MailUnavailable(Unavailable):
+    """The mail server cannot take the message right now: unreachable, timed out, the TLS
+    handshake or login failed, or it answered with a transient (4xx) refusal. Retrying later
+    may succeed; nothing was delivered."""
+
+    code = "MAIL_UNAVAILABLE"
+    default_message = "The mail server is unavailable"
+
+
+class MailRejected(BadRequest):
+    """The mail server refused the message for good (a permanent 5xx answer to the sender, a
+    recipient or the content). ``details["smtp_code"]`` is the server's reply code and
+    ``details["recipients"]`` the refused addresses, when known. Retrying the same message
+    will fail the same way."""
+
+    code = "MAIL_REJECTED"
+    default_message = "The mail server rejected the message"
+    http_status = 502
+
+
+class MailTemplateError(Unavailable):
+    """A message could not be rendered: no template for its kind, a template that does not
+    parse, or one that uses a variable the message did not supply. A server misconfiguration
+    (fix the template, then retry the message), never the caller's fault."""
+
+    code = "MAIL_TEMPLATE_ERROR"
+    default_message = "An email template failed to render"
+    http_status = 500
