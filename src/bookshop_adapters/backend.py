@@ -19,19 +19,26 @@ from typing import Protocol
 from bookshop_core.catalog.ports import CatalogUnitOfWork
 from bookshop_core.identity.oauth import OAuthStateUnitOfWork
 from bookshop_core.identity.ports import IdentityUnitOfWork
+from bookshop_core.notifications.outbox import OutboxUnitOfWork
 from bookshop_core.search.ports import SearchUnitOfWork
 
 __all__ = ["Backend", "ShopUnitOfWork"]
 
 
 class ShopUnitOfWork(
-    SearchUnitOfWork, CatalogUnitOfWork, IdentityUnitOfWork, OAuthStateUnitOfWork, Protocol
+    SearchUnitOfWork,
+    CatalogUnitOfWork,
+    IdentityUnitOfWork,
+    OAuthStateUnitOfWork,
+    OutboxUnitOfWork,
+    Protocol,
 ):
     """One transaction with every repository the shop's contexts use.
 
     The union of each context's own unit-of-work protocol: ``books`` and ``genres``
     (catalog), ``users``, ``refresh_tokens``, ``login_throttles`` and ``external_identities``
-    (identity), ``oauth_states`` (OAuth sign-in), ``search_index`` (search), plus ``async
+    (identity), ``oauth_states`` (OAuth sign-in), ``search_index`` (search), ``outbox``
+    (notifications: queued emails), plus ``async
     with``, ``commit()`` and ``rollback()``. A new context adds its protocol to the bases
     (before the protocols it extends: search's extends the catalog's).
     """

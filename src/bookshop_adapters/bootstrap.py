@@ -56,6 +56,7 @@ from bookshop_core.identity.use_cases import Identity
 from bookshop_core.kernel.clock import Clock, SystemClock
 from bookshop_core.kernel.events import EventBus
 from bookshop_core.kernel.uow import Transactions, UnitOfWorkFactory
+from bookshop_core.notifications.outbox import OutboxRepository
 from bookshop_core.search.analysis import Analyzer, Stemmer
 from bookshop_core.search.ports import SearchIndex
 from bookshop_core.search.use_cases import Search, SearchIndexing
@@ -123,6 +124,7 @@ class Repositories:
     external_identities: Callable[[ShopUnitOfWork], ExternalIdentityRepository] | None = None
     oauth_states: Callable[[ShopUnitOfWork], OAuthStateRepository] | None = None
     search_index: Callable[[ShopUnitOfWork], SearchIndex] | None = None
+    outbox: Callable[[ShopUnitOfWork], OutboxRepository] | None = None
 
     def around(
         self, factory: UnitOfWorkFactory[ShopUnitOfWork]
@@ -190,6 +192,11 @@ class _OverriddenUnitOfWork:
     def search_index(self) -> SearchIndex:
         built = self._override("search_index", self._repositories.search_index)
         return self._inner.search_index if built is None else built
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        built = self._override("outbox", self._repositories.outbox)
+        return self._inner.outbox if built is None else built
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()

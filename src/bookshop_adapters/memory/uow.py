@@ -13,6 +13,7 @@ from bookshop_adapters.memory.identity import (
     MemoryUserRepository,
 )
 from bookshop_adapters.memory.oauth import MemoryOAuthStateRepository
+from bookshop_adapters.memory.outbox import MemoryOutboxRepository
 from bookshop_adapters.memory.search import MemorySearchIndex
 from bookshop_adapters.memory.store import Journal, MemoryStore
 
@@ -40,6 +41,7 @@ class MemoryUnitOfWork:
         self.external_identities = MemoryExternalIdentityRepository(store, self._journal)
         self.oauth_states = MemoryOAuthStateRepository(store, self._journal)
         self.search_index = MemorySearchIndex(store, self._journal)
+        self.outbox = MemoryOutboxRepository(store, self._journal)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     MetaData,
     String,
@@ -46,6 +48,7 @@ __all__ = [
     "GenreRow",
     "LoginThrottleRow",
     "OAuthStateRow",
+    "OutboxMessageRow",
     "RefreshFamilyRow",
     "RefreshTokenRow",
     "UserRow",
@@ -271,6 +274,43 @@ class OAuthStateRow(Base):
     redirect_uri: Mapped[str] = mapped_column(String(2048))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+# -- notifications --------------------------------------------------------------------------
+
+#: :func:`bookshop_core.notifications.outbox.new_message_id` is 32 hex digits; room for an
+#: embedding app's own ids.
+MESSAGE_ID_LENGTH: Final = 64
+
+
+class OutboxMessageRow(Base):
+    """A queued email and its delivery state (the transactional outbox).
+
+    ``recipients`` (a list) and ``variables`` (an object) are JSON. Claims look for due
+    pending messages and expired sending ones: each has an index led by ``status``.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'dead')", name="status_valid"),
+        CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
+        Index(None, "status", "next_attempt_at"),
+        Index(None, "status", "claimed_until"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(MESSAGE_ID_LENGTH), unique=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    recipients: Mapped[list[str]] = mapped_column(JSON())
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON())
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer())
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # -- search -------------------------------------------------------------------------------

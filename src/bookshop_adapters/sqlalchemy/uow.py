@@ -28,6 +28,7 @@ from bookshop_adapters.sqlalchemy.identity import (
     SqlUserRepository,
 )
 from bookshop_adapters.sqlalchemy.oauth import SqlOAuthStateRepository
+from bookshop_adapters.sqlalchemy.outbox import SqlOutboxRepository
 from bookshop_adapters.sqlalchemy.search import SqlSearchIndex
 
 __all__ = ["READ_ONLY_OPTION", "SqlUnitOfWork", "repository"]
@@ -93,6 +94,7 @@ class SqlUnitOfWork:
     external_identities = repository(SqlExternalIdentityRepository)
     oauth_states = repository(SqlOAuthStateRepository)
     search_index = repository(SqlSearchIndex)
+    outbox = repository(SqlOutboxRepository)
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
