@@ -56,12 +56,16 @@ from bookshop_core.identity.use_cases import Identity
 from bookshop_core.kernel.clock import Clock, SystemClock
 from bookshop_core.kernel.events import EventBus
 from bookshop_core.kernel.uow import Transactions, UnitOfWorkFactory
-from bookshop_core.notifications.outbox import OutboxRepository
+from bookshop_core.notifications.admin import OutboxAdmin
+from bookshop_core.notifications.dispatch import Dispatcher
+from bookshop_core.notifications.outbox import OutboxRepository, OutboxSettings
+from bookshop_core.notifications.ports import Mailer, MessageRenderer
 from bookshop_core.search.analysis import Analyzer, Stemmer
 from bookshop_core.search.ports import SearchIndex
 from bookshop_core.search.use_cases import Search, SearchIndexing
 
 if TYPE_CHECKING:  # the SQL adapter is imported only when a SQL store is opened
+    from bookshop_adapters.mail.settings import MailTemplateSettings
     from bookshop_adapters.sqlalchemy.timeouts import StoreTimeouts
 
 __all__ = [
@@ -95,6 +99,13 @@ class ShopSettings:
             ``OAuthSettings.from_env()`` here.
         store_timeouts: The bounds on every wait for an SQL store opened from a URL
             (:class:`~bookshop_adapters.sqlalchemy.StoreTimeouts`; default: its defaults).
+        outbox: How queued emails are dispatched: batch size, lease, retries with backoff,
+            the worker's polling interval
+            (:class:`~bookshop_core.notifications.outbox.OutboxSettings`).
+        mail_templates: The shop's public URL, currency and time zone as emails show them
+            (:class:`~bookshop_adapters.mail.MailTemplateSettings`). With it, a shop given a
+            ``mailer=`` renders with the shipped Jinja2 templates (the ``mail`` extra);
+            without it, pass ``renderer=`` too.
     """
 
     currency: str = field(default="USD", validator=matches_re(r"[A-Z]{3}"))
@@ -103,6 +114,8 @@ class ShopSettings:
     jwt_secret: str | None = field(default=None, repr=False)
     oauth: OAuthSettings = field(factory=OAuthSettings)
     store_timeouts: StoreTimeouts | None = None
+    outbox: OutboxSettings = field(factory=OutboxSettings)
+    mail_templates: MailTemplateSettings | None = None
 
 
 @frozen(kw_only=True)
@@ -235,6 +248,9 @@ class Shop:
         identity: Accounts, sessions and tokens.
         oauth: Sign-in with the configured OAuth providers.
         search: Full-text search of the catalog.
+        outbox: Admin use cases on queued emails (list, retry dead ones).
+        dispatcher: Sends queued emails: ``dispatch_pending()`` for one pass,
+            ``dispatcher.worker()`` for a background worker.
         on_close: Called in order by :meth:`aclose` (what the shop opened and must release).
     """
 
@@ -251,6 +267,8 @@ class Shop:
         identity: Identity,
         oauth: OAuthLogin,
         search: Search,
+        outbox: OutboxAdmin,
+        dispatcher: Dispatcher,
         on_close: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.backend = backend
@@ -263,6 +281,8 @@ class Shop:
         self.identity = identity
         self.oauth = oauth
         self.search = search
+        self.outbox = outbox
+        self.dispatcher = dispatcher
         self._on_close = tuple(on_close)
 
     async def ping(self) -> bool:
@@ -358,6 +378,8 @@ def build_shop(
     oauth_providers: Mapping[str, OAuthProvider] | None = None,
     google_id_tokens: GoogleIdTokenVerifier | None = None,
     stemmer: Stemmer | None = None,
+    mailer: Mailer | None = None,
+    renderer: MessageRenderer | None = None,
     migrate: bool = False,
 ) -> _ShopOpener:
     """Build a shop on the store ``url`` names or on ``backend``, swapping any port by keyword.
@@ -386,6 +408,10 @@ def build_shop(
             (default: the JWKS verifier of the configured Google provider).
         stemmer: Stems words for search (default: English Snowball, PyStemmer); the index
             must be rebuilt (``shop.search.reindex``) when it changes.
+        mailer: Sends queued emails (``SmtpMailer``, ``MemoryMailer`` or yours). Default:
+            none; emails are still queued, and dispatching raises ``MAIL_NOT_CONFIGURED``.
+        renderer: Renders each email's subject, text and HTML (default: the shipped Jinja2
+            templates with ``settings.mail_templates``, when both are available).
         migrate: Bring an SQL schema up to date before opening (with ``url`` only).
 
     Returns:
@@ -395,7 +421,7 @@ def build_shop(
         TypeError: neither or both of ``url`` and ``backend``; ``migrate`` with ``backend``.
         ValueError: an unsupported URL; a JWT secret shorter than 32 bytes.
         MissingExtra: ``settings.oauth`` configures a provider without the ``oauth`` extra
-            installed.
+            installed; ``settings.mail_templates`` without the ``mail`` extra.
     """
     if url is not None and backend is not None:
         raise TypeError("build_shop takes a URL or backend=, not both")
@@ -446,6 +472,14 @@ def build_shop(
         analyzer = Analyzer(stemmer or SnowballStemmer())
         indexing = SearchIndexing(analyzer)
         indexing.subscribe(bus)
+        dispatcher = Dispatcher(
+            Transactions(transactions, bus),
+            shop_clock,
+            mailer=mailer,
+            renderer=renderer or _default_renderer(chosen),
+            settings=chosen.outbox,
+        )
+        dispatcher.subscribe(bus)
         return Shop(
             backend=store,
             unit_of_work=transactions,
@@ -459,10 +493,26 @@ def build_shop(
             identity=identity,
             oauth=oauth,
             search=Search(Transactions(transactions, bus), analyzer),
+            outbox=OutboxAdmin(Transactions(transactions, bus), shop_clock),
+            dispatcher=dispatcher,
             on_close=(adapters.aclose, store.aclose) if owned else (adapters.aclose,),
         )
 
     return _ShopOpener(open_shop)
+
+
+def _default_renderer(settings: ShopSettings) -> MessageRenderer | None:
+    """The shipped Jinja2 templates when the shop's mail settings are given; else none (a
+    dispatcher then says which port is missing).
+
+    Raises:
+        MissingExtra: mail settings without the ``mail`` extra (Jinja2) installed.
+    """
+    if settings.mail_templates is None:
+        return None
+    from bookshop_adapters.mail.templates import JinjaRenderer
+
+    return JinjaRenderer(settings.mail_templates)
 
 
 def _image_store(settings: ShopSettings) -> ImageStore:

@@ -9,9 +9,16 @@ server refused the message for good).
 
 from __future__ import annotations
 
-from bookshop_core.errors import BadRequest, Unavailable
+from bookshop_core.errors import BadRequest, Conflict, NotFound, Unavailable
 
-__all__ = ["MailRejected", "MailTemplateError", "MailUnavailable"]
+__all__ = [
+    "MailRejected",
+    "MailTemplateError",
+    "MailUnavailable",
+    "MailerNotConfigured",
+    "OutboxMessageNotFound",
+    "OutboxNotDead",
+]
 
 
 class MailUnavailable(Unavailable):
@@ -42,3 +49,29 @@ class MailTemplateError(Unavailable):
     code = "MAIL_TEMPLATE_ERROR"
     default_message = "An email template failed to render"
     http_status = 500
+
+
+class MailerNotConfigured(Unavailable):
+    """The shop was built without a mailer, so the outbox cannot be dispatched (a
+    configuration error of the operator: pass ``mailer=`` to ``build_shop``). Messages stay
+    queued until a dispatcher with a mailer sends them."""
+
+    code = "MAIL_NOT_CONFIGURED"
+    default_message = "No mailer is configured; queued emails cannot be sent"
+    http_status = 500
+
+
+class OutboxMessageNotFound(NotFound):
+    """No outbox message with that id."""
+
+    code = "OUTBOX_MESSAGE_NOT_FOUND"
+    default_message = "Outbox message not found"
+    default_field = "message_id"
+
+
+class OutboxNotDead(Conflict):
+    """Only a dead message (out of attempts, or refused by the server) can be retried; this
+    one is pending, sending or sent (``details["status"]``)."""
+
+    code = "OUTBOX_NOT_DEAD"
+    default_message = "Only a dead outbox message can be retried"
