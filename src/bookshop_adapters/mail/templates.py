@@ -99,6 +99,14 @@ def _instant(value: datetime | date | str) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def _defined(value: Any) -> Any:
+    # A filter receives an undefined variable as an Undefined object; make it fail here, with
+    # Jinja's message naming the variable, rather than as "not an amount".
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises UndefinedError
+    return value
+
+
 class JinjaRenderer:
     """Renders the email of a message kind from Jinja2 templates (implements
     :class:`~bookshop_core.MessageRenderer`).
@@ -140,11 +148,13 @@ class JinjaRenderer:
         )
         zone = settings.zone
         self.environment.filters.update(
-            money=lambda amount: format_money(amount, settings.currency),
+            money=lambda amount: format_money(_defined(amount), settings.currency),
             datetime=lambda value, fmt="%Y-%m-%d %H:%M %Z": (
-                _instant(value).astimezone(zone).strftime(fmt)
+                _instant(_defined(value)).astimezone(zone).strftime(fmt)
             ),
-            date=lambda value, fmt="%Y-%m-%d": _instant(value).astimezone(zone).strftime(fmt),
+            date=lambda value, fmt="%Y-%m-%d": (
+                _instant(_defined(value)).astimezone(zone).strftime(fmt)
+            ),
         )
         self.environment.globals.update(
             shop_name=settings.shop_name,
