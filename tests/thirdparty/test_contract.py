@@ -69,6 +69,10 @@ class TestOAuthStates(contract.OAuthStateContract):
     """OAuth state records."""
 
 
+class TestOutbox(contract.OutboxContract):
+    """The transactional outbox and its dispatcher."""
+
+
 class TestStoreProperties(contract.StoreProperties):
     """Random call sequences, compared with the reference model."""
 

@@ -33,6 +33,7 @@ from bookshop_adapters.testing.contract.oauth import (
     OAuthLoginContract,
     OAuthStateContract,
 )
+from bookshop_adapters.testing.contract.outbox import OutboxContract
 from bookshop_adapters.testing.contract.properties import StoreProperties
 from bookshop_adapters.testing.contract.search import SearchContract, SearchProperties
 from bookshop_adapters.testing.contract.search_relevance import SearchRelevanceContract
@@ -52,6 +53,7 @@ __all__ = [
     "OAuthGoogleIdTokenContract",
     "OAuthLoginContract",
     "OAuthStateContract",
+    "OutboxContract",
     "SearchContract",
     "SearchProperties",
     "SearchRelevanceContract",
