@@ -78,6 +78,11 @@ def new_message_id() -> str:
     return uuid.uuid4().hex
 
 
+def _plain_str(value: str) -> str:
+    # A StrEnum member (MessageKind.BACK_IN_STOCK) is stored as its plain value everywhere.
+    return str(value) if isinstance(value, str) else value
+
+
 def _recipients(value: Sequence[str] | str) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
@@ -119,7 +124,7 @@ class NewOutboxMessage:
         message_id: The stable id (default: a fresh one, :func:`new_message_id`).
     """
 
-    kind: str = field(validator=_check_kind)
+    kind: str = field(converter=_plain_str, validator=_check_kind)
     recipients: tuple[str, ...] = field(converter=_recipients, validator=_check_recipients)
     variables: Mapping[str, Any] = field(converter=_json_ready)
     created_at: datetime = field(converter=ensure_utc)
