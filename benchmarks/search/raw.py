@@ -8,11 +8,16 @@ with PyStemmer (the stemmer the library's adapter wraps), then rendered into the
 query text (a ``tsquery``, an FTS5 ``MATCH`` expression) passed as a bound parameter. The
 ranking is the library's integer formula (title 4, author 2, description 1 for a field holding
 one of the words; then the id), so both sides return the same page. One statement returns the
-page with the books' columns (the search joined to ``books``), one the exact total; with
-facets, the total comes with the in-stock and price-bucket counts in one aggregate, and one
-more statement counts per top-level genre. SQLite reads run in one ``BEGIN`` ... ``COMMIT``
-(one snapshot); PostgreSQL's run outside a transaction (in the baseline's favour, as in
-``benchmarks/raw.py``).
+page with the books' columns and the exact total: the matches are scored, the page cut, and
+only its rows joined to ``books``. The total is a window count on PostgreSQL, over a subquery
+that has already computed the scores (``OFFSET 0`` keeps it apart), so that the window buffers
+ids and scores rather than documents; on SQLite without filters it is an uncorrelated
+sub-select, run once, cheaper there than a window, which copies every scored match into a
+temporary table (with filters a window: a sub-select would join the books again). With
+facets, one more statement counts per top-level genre, in stock and per price bucket. SQLite
+reads run in one ``BEGIN`` ... ``COMMIT`` (one snapshot); PostgreSQL's run outside a
+transaction (in the baseline's favour, as in ``benchmarks/raw.py``). The search tables are
+the library's (migration 0004: on PostgreSQL the documents stay inline, uncompressed).
 """
 
 from __future__ import annotations
@@ -177,11 +182,15 @@ class RawPostgresSearch:
         )
         cte, where, extra = _pg_filters(filters, 7)
         joined = " JOIN books b ON b.id = s.book_id" if where else ""
+        # Innermost, the matches with their scores (``OFFSET 0`` keeps the planner from
+        # flattening it), so that the window count buffers ids and scores, not documents;
+        # then the page; only its rows are joined to ``books``.
         page_sql = (
             f"{cte}SELECT {_BOOK_COLUMNS_B}, hit.score, hit.total FROM ("
-            f"SELECT s.book_id, {score} AS score, count(*) OVER () AS total"
-            f" FROM book_search s{joined} WHERE s.document @@ $1::tsquery{where}"
-            " ORDER BY score DESC, s.book_id LIMIT $5 OFFSET $6) hit"
+            "SELECT m.book_id, m.score, count(*) OVER () AS total FROM ("
+            f"SELECT s.book_id, {score} AS score"
+            f" FROM book_search s{joined} WHERE s.document @@ $1::tsquery{where} OFFSET 0) m"
+            " ORDER BY m.score DESC, m.book_id LIMIT $5 OFFSET $6) hit"
             " JOIN books b ON b.id = hit.book_id ORDER BY hit.score DESC, hit.book_id"
         )
         cte, where, extra2 = _pg_filters(filters, 2)
@@ -316,9 +325,13 @@ class RawSqliteSearch:
         )
         joined = " JOIN books b ON b.id = book_search_fts.rowid" if where else ""
         matches = f"WHERE book_search_fts MATCH :match{where}"
+        # Without filters, the total as an uncorrelated sub-select, which SQLite runs once:
+        # cheaper than a window count, which copies every scored match into a temporary
+        # table first. With filters, a window: a sub-select would join the books again.
+        total = "count(*) OVER ()" if where else f"(SELECT count(*) FROM book_search_fts {matches})"
         page_sql = (
             f"{cte}SELECT {_BOOK_COLUMNS_B}, hit.score, hit.total FROM ("
-            f"SELECT book_search_fts.rowid AS id, {score} AS score, count(*) OVER () AS total"
+            f"SELECT book_search_fts.rowid AS id, {score} AS score, {total} AS total"
             f" FROM book_search_fts{joined} {matches}"
             " ORDER BY score DESC, id LIMIT :limit OFFSET :offset) hit"
             " JOIN books b ON b.id = hit.id ORDER BY hit.score DESC, hit.id"
