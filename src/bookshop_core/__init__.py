@@ -153,6 +153,17 @@ from bookshop_core.notifications import (
     queue_email,
     queue_emails,
 )
+from bookshop_core.prebooking import (
+    PrebookAlreadyCancelled,
+    PrebookBookInStock,
+    PrebookDuplicate,
+    PreBooking,
+    PreBookingRepository,
+    PreBookings,
+    PreBookingStatus,
+    PreBookingUnitOfWork,
+    PrebookNotFound,
+)
 from bookshop_core.search import (
     Analyzer,
     Facets,
@@ -275,6 +286,15 @@ __all__ = [
     "PasswordHasher",
     "PasswordPolicy",
     "PermissionDenied",
+    "PreBooking",
+    "PreBookingRepository",
+    "PreBookingStatus",
+    "PreBookingUnitOfWork",
+    "PreBookings",
+    "PrebookAlreadyCancelled",
+    "PrebookBookInStock",
+    "PrebookDuplicate",
+    "PrebookNotFound",
     "PriceBucket",
     "Principal",
     "RateLimited",
