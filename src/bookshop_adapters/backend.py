@@ -20,6 +20,7 @@ from bookshop_core.catalog.ports import CatalogUnitOfWork
 from bookshop_core.identity.oauth import OAuthStateUnitOfWork
 from bookshop_core.identity.ports import IdentityUnitOfWork
 from bookshop_core.notifications.outbox import OutboxUnitOfWork
+from bookshop_core.prebooking.ports import PreBookingUnitOfWork
 from bookshop_core.search.ports import SearchUnitOfWork
 
 __all__ = ["Backend", "ShopUnitOfWork"]
@@ -30,6 +31,7 @@ class ShopUnitOfWork(
     CatalogUnitOfWork,
     IdentityUnitOfWork,
     OAuthStateUnitOfWork,
+    PreBookingUnitOfWork,
     OutboxUnitOfWork,
     Protocol,
 ):
@@ -38,7 +40,7 @@ class ShopUnitOfWork(
     The union of each context's own unit-of-work protocol: ``books`` and ``genres``
     (catalog), ``users``, ``refresh_tokens``, ``login_throttles`` and ``external_identities``
     (identity), ``oauth_states`` (OAuth sign-in), ``search_index`` (search), ``outbox``
-    (notifications: queued emails), plus ``async
+    (notifications: queued emails), ``prebookings`` (pre-booking), plus ``async
     with``, ``commit()`` and ``rollback()``. A new context adds its protocol to the bases
     (before the protocols it extends: search's extends the catalog's).
     """

@@ -60,6 +60,8 @@ from bookshop_core.notifications.admin import OutboxAdmin
 from bookshop_core.notifications.dispatch import Dispatcher
 from bookshop_core.notifications.outbox import OutboxRepository, OutboxSettings
 from bookshop_core.notifications.ports import Mailer, MessageRenderer
+from bookshop_core.prebooking.ports import PreBookingRepository
+from bookshop_core.prebooking.use_cases import PreBookings
 from bookshop_core.search.analysis import Analyzer, Stemmer
 from bookshop_core.search.ports import SearchIndex
 from bookshop_core.search.use_cases import Search, SearchIndexing
@@ -138,6 +140,7 @@ class Repositories:
     oauth_states: Callable[[ShopUnitOfWork], OAuthStateRepository] | None = None
     search_index: Callable[[ShopUnitOfWork], SearchIndex] | None = None
     outbox: Callable[[ShopUnitOfWork], OutboxRepository] | None = None
+    prebookings: Callable[[ShopUnitOfWork], PreBookingRepository] | None = None
 
     def around(
         self, factory: UnitOfWorkFactory[ShopUnitOfWork]
@@ -211,6 +214,11 @@ class _OverriddenUnitOfWork:
         built = self._override("outbox", self._repositories.outbox)
         return self._inner.outbox if built is None else built
 
+    @property
+    def prebookings(self) -> PreBookingRepository:
+        built = self._override("prebookings", self._repositories.prebookings)
+        return self._inner.prebookings if built is None else built
+
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
         return self
@@ -251,6 +259,8 @@ class Shop:
         outbox: Admin use cases on queued emails (list, retry dead ones).
         dispatcher: Sends queued emails: ``dispatch_pending()`` for one pass,
             ``dispatcher.worker()`` for a background worker.
+        prebookings: Users' pre-bookings of out-of-stock books; a restock emails every
+            waiting pre-booker (through the outbox).
         on_close: Called in order by :meth:`aclose` (what the shop opened and must release).
     """
 
@@ -269,6 +279,7 @@ class Shop:
         search: Search,
         outbox: OutboxAdmin,
         dispatcher: Dispatcher,
+        prebookings: PreBookings,
         on_close: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.backend = backend
@@ -283,6 +294,7 @@ class Shop:
         self.search = search
         self.outbox = outbox
         self.dispatcher = dispatcher
+        self.prebookings = prebookings
         self._on_close = tuple(on_close)
 
     async def ping(self) -> bool:
@@ -480,6 +492,8 @@ def build_shop(
             settings=chosen.outbox,
         )
         dispatcher.subscribe(bus)
+        prebookings = PreBookings(Transactions(transactions, bus), shop_clock)
+        prebookings.subscribe(bus)
         return Shop(
             backend=store,
             unit_of_work=transactions,
@@ -495,6 +509,7 @@ def build_shop(
             search=Search(Transactions(transactions, bus), analyzer),
             outbox=OutboxAdmin(Transactions(transactions, bus), shop_clock),
             dispatcher=dispatcher,
+            prebookings=prebookings,
             on_close=(adapters.aclose, store.aclose) if owned else (adapters.aclose,),
         )
 

@@ -14,6 +14,7 @@ from bookshop_adapters.memory.identity import (
 )
 from bookshop_adapters.memory.oauth import MemoryOAuthStateRepository
 from bookshop_adapters.memory.outbox import MemoryOutboxRepository
+from bookshop_adapters.memory.prebooking import MemoryPreBookingRepository
 from bookshop_adapters.memory.search import MemorySearchIndex
 from bookshop_adapters.memory.store import Journal, MemoryStore
 
@@ -42,6 +43,7 @@ class MemoryUnitOfWork:
         self.oauth_states = MemoryOAuthStateRepository(store, self._journal)
         self.search_index = MemorySearchIndex(store, self._journal)
         self.outbox = MemoryOutboxRepository(store, self._journal)
+        self.prebookings = MemoryPreBookingRepository(store, self._journal)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

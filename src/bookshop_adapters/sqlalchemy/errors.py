@@ -39,6 +39,7 @@ from sqlalchemy import exc as sa_exc
 from bookshop_adapters.sqlalchemy.tables import Base
 from bookshop_core.catalog.errors import (
     BookIsbnConflict,
+    BookNotFound,
     GenreConflict,
     GenreInUse,
     GenreNotFound,
@@ -53,6 +54,7 @@ from bookshop_core.errors import (
     ValidationError,
 )
 from bookshop_core.identity.errors import EmailConflict, OAuthAlreadyLinked
+from bookshop_core.prebooking.errors import PrebookDuplicate
 
 __all__ = [
     "CONSTRAINT_ERRORS",
@@ -102,6 +104,8 @@ CONSTRAINT_ERRORS: Final[dict[str, ConstraintMeaning]] = {
     ),
     "uq_users_email": ConstraintMeaning(_on(EmailConflict)),
     "uq_external_identities_provider_subject": ConstraintMeaning(_on(OAuthAlreadyLinked)),
+    "uq_prebookings_waiting": ConstraintMeaning(_on(PrebookDuplicate)),
+    "fk_prebookings_book_id_books": ConstraintMeaning(_on(BookNotFound)),
 }
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "LoginThrottleRow",
     "OAuthStateRow",
     "OutboxMessageRow",
+    "PreBookingRow",
     "RefreshFamilyRow",
     "RefreshTokenRow",
     "UserRow",
@@ -311,6 +312,46 @@ class OutboxMessageRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# -- pre-booking --------------------------------------------------------------------------
+
+#: At most one waiting pre-booking per user and book: a partial unique index (both dialects).
+_WAITING: Final = text("status = 'waiting'")
+
+
+class PreBookingRow(Base):
+    """A user's pre-booking of an out-of-stock book.
+
+    ``uq_prebookings_waiting`` keeps one waiting pre-booking per user and book (race-safe);
+    the restock broadcast finds a book's waiting ones through ``(book_id, status)``. Deleting
+    a book or a user deletes their pre-bookings.
+    """
+
+    __tablename__ = "prebookings"
+    __table_args__ = (
+        CheckConstraint("status IN ('waiting', 'notified', 'cancelled')", name="status_valid"),
+        Index(
+            "uq_prebookings_waiting",
+            "user_id",
+            "book_id",
+            unique=True,
+            sqlite_where=_WAITING,
+            postgresql_where=_WAITING,
+        ),
+        Index(None, "book_id", "status"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        id_type(), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    book_id: Mapped[int] = mapped_column(id_type(), ForeignKey("books.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # -- search -------------------------------------------------------------------------------

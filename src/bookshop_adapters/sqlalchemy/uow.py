@@ -29,6 +29,7 @@ from bookshop_adapters.sqlalchemy.identity import (
 )
 from bookshop_adapters.sqlalchemy.oauth import SqlOAuthStateRepository
 from bookshop_adapters.sqlalchemy.outbox import SqlOutboxRepository
+from bookshop_adapters.sqlalchemy.prebooking import SqlPreBookingRepository
 from bookshop_adapters.sqlalchemy.search import SqlSearchIndex
 
 __all__ = ["READ_ONLY_OPTION", "SqlUnitOfWork", "repository"]
@@ -95,6 +96,7 @@ class SqlUnitOfWork:
     oauth_states = repository(SqlOAuthStateRepository)
     search_index = repository(SqlSearchIndex)
     outbox = repository(SqlOutboxRepository)
+    prebookings = repository(SqlPreBookingRepository)
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from bookshop_core.catalog.entities import BookRestocked
 from bookshop_core.catalog.errors import BookNotFound
@@ -27,7 +28,7 @@ from bookshop_core.prebooking.ports import PreBookingUnitOfWork
 __all__ = ["PreBookingShopUnitOfWork", "PreBookings"]
 
 
-class PreBookingShopUnitOfWork(PreBookingUnitOfWork, CatalogUnitOfWork):
+class PreBookingShopUnitOfWork(PreBookingUnitOfWork, CatalogUnitOfWork, Protocol):
     """The pre-booking use cases' unit of work: ``prebookings``, ``outbox`` and the catalog's
     ``books`` (to tell an unknown book from one in stock)."""
 
