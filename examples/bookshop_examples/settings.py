@@ -31,6 +31,14 @@ do, through :meth:`AppSettings.from_env`, and hand the result to ``build_shop`` 
                                         :class:`~bookshop_adapters.sqlalchemy.StoreTimeouts`
 ``BOOKSHOP_MAX_BODY_BYTES``             the HTTP app's largest request body on a route without a
                                         limit of its own (default 262144, 256 KiB)
+``BOOKSHOP_SMTP_*``                     the mail server (``HOST``, ``PORT``, ``SECURITY``,
+                                        ``SENDER``, ``USERNAME``, ``PASSWORD``, ``TIMEOUT``,
+                                        ...: see :meth:`SmtpSettings.from_env
+                                        <bookshop_adapters.mail.SmtpSettings.from_env>`); unset
+                                        ``HOST``: no mail is sent, queued emails wait. With it,
+                                        ``BOOKSHOP_PUBLIC_URL`` is required (links in emails)
+``BOOKSHOP_MAIL_TIME_ZONE``             the IANA zone emails show dates in (default ``UTC``)
+``BOOKSHOP_MAIL_SHOP_NAME``             the shop's name as emails say it (default ``Bookshop``)
 ======================================  ==========================================================
 """
 
@@ -46,7 +54,9 @@ from attrs import field, frozen
 from attrs.validators import gt, optional
 
 from bookshop_adapters import ShopSettings
+from bookshop_adapters.mail import MailTemplateSettings, SmtpSettings
 from bookshop_adapters.oauth import OAuthSettings
+from bookshop_core.notifications import Mailer
 
 if TYPE_CHECKING:  # the SQL adapter is imported only when a store bound is configured
     from bookshop_adapters.sqlalchemy import StoreTimeouts
@@ -144,6 +154,14 @@ class AppSettings:
             library's defaults.
         max_body_bytes: The HTTP app's largest request body on a route without a limit of
             its own, or ``None`` for the app's default (256 KiB).
+        smtp: The mail server queued emails are sent through, or ``None``: emails are still
+            queued, and wait until a process with a mail server sends them.
+        mail_time_zone: The IANA zone emails show dates and times in.
+        mail_shop_name: The shop's name as emails say it.
+
+    Raises:
+        ValueError: ``smtp`` without ``public_url`` (emails link to the shop), or an unknown
+            ``mail_time_zone``.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -155,6 +173,12 @@ class AppSettings:
     oauth: OAuthSettings = field(factory=OAuthSettings)
     store_timeouts: StoreTimeouts | None = None
     max_body_bytes: int | None = field(default=None, validator=optional(gt(0)))
+    smtp: SmtpSettings | None = None
+    mail_time_zone: str = "UTC"
+    mail_shop_name: str = "Bookshop"
+
+    def __attrs_post_init__(self) -> None:
+        self.mail_templates()  # refuse a mail configuration that cannot render now, not later
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AppSettings:
@@ -187,15 +211,52 @@ class AppSettings:
             oauth=OAuthSettings.from_env(env),
             store_timeouts=_store_timeouts(env),
             max_body_bytes=_positive_int(env, "BOOKSHOP_MAX_BODY_BYTES"),
+            smtp=SmtpSettings.from_env(env),
+            mail_time_zone=get("MAIL_TIME_ZONE") or defaults.mail_time_zone,
+            mail_shop_name=get("MAIL_SHOP_NAME") or defaults.mail_shop_name,
         )
 
+    def mail_templates(self) -> MailTemplateSettings | None:
+        """How emails render (links start at ``public_url``), or ``None`` without a mail
+        server (nothing is rendered, and the ``mail`` extra is not needed).
+
+        Raises:
+            ValueError: a mail server without ``public_url``, or an unknown time zone.
+        """
+        if self.smtp is None:
+            return None
+        if self.public_url is None:
+            raise ValueError(
+                "BOOKSHOP_SMTP_HOST is set but BOOKSHOP_PUBLIC_URL is not: emails link to the "
+                "shop, so its public URL is needed"
+            )
+        return MailTemplateSettings(
+            base_url=self.public_url,
+            currency=ShopSettings().currency,
+            time_zone=self.mail_time_zone,
+            shop_name=self.mail_shop_name,
+        )
+
+    def mailer(self) -> Mailer | None:
+        """An SMTP mailer on ``smtp``, or ``None`` when no mail server is configured.
+
+        Raises:
+            MissingExtra: ``smtp`` is set but the ``mail`` extra is not installed.
+        """
+        if self.smtp is None:
+            return None
+        from bookshop_adapters.mail import SmtpMailer
+
+        return SmtpMailer(self.smtp)
+
     def shop_settings(self) -> ShopSettings:
-        """What ``build_shop`` needs of these settings."""
+        """What ``build_shop`` needs of these settings (with :meth:`mailer`)."""
         return ShopSettings(
             upload_dir=self.upload_dir,
             jwt_secret=self.jwt_secret,
             oauth=self.oauth,
             store_timeouts=self.store_timeouts,
+            mail_templates=self.mail_templates(),
         )
 
     def warn_if_tokens_are_ephemeral(self) -> None:

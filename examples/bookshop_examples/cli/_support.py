@@ -60,7 +60,10 @@ class CliState:
     async def _run(self, action: Callable[[Shop], Awaitable[T]], *, migrate: bool) -> T:
         try:
             shop = await build_shop(
-                self.database_url, settings=self.settings.shop_settings(), migrate=migrate
+                self.database_url,
+                settings=self.settings.shop_settings(),
+                mailer=self.settings.mailer(),
+                migrate=migrate,
             )
         except ValueError as exc:  # the composition root refuses unknown URL schemes
             raise click.BadParameter(str(exc), param_hint="'--database-url'") from None

@@ -8,10 +8,16 @@ Configuration comes from arguments, else from the environment through
 :meth:`AppSettings.from_env <bookshop_examples.settings.AppSettings.from_env>` (the one place
 the ``BOOKSHOP_*`` variables are read; the store defaults to a local SQLite file,
 ``sqlite+aiosqlite:///bookshop.db``).
+
+Queued emails are sent by an outbox worker the app runs beside itself (its lifespan starts it
+once the shop is open and stops it before the shop closes) when the shop has a mailer: one from
+the ``BOOKSHOP_SMTP_*`` variables, or the one a shop passed in was built with. Without one,
+nothing is started and emails wait in the outbox (``bookshop outbox worker`` can send them).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -22,6 +28,7 @@ from fastapi_offline import FastAPIOffline
 
 import bookshop_core
 from bookshop_adapters.bootstrap import Shop, build_shop
+from bookshop_core.notifications import OutboxWorker
 from bookshop_examples.http.errors import (
     CatchAllMiddleware,
     error_responses,
@@ -40,6 +47,8 @@ __all__ = ["create_app"]
 CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 CORS_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key")
 
+_log = logging.getLogger("bookshop.http")
+
 
 def create_app(
     database_url: str | None = None,
@@ -50,6 +59,7 @@ def create_app(
     migrate: bool = True,
     public_url: str | None = None,
     max_body_bytes: int | None = None,
+    outbox_worker: bool = True,
 ) -> FastAPI:
     """Build the HTTP app.
 
@@ -96,17 +106,22 @@ def create_app(
         if shop is not None:
             app.state.shop = shop
             try:
-                yield
+                async with _outbox_worker(app, shop, enabled=outbox_worker):
+                    yield
             finally:
                 app.state.shop = None
             return
         config.warn_if_tokens_are_ephemeral()
         async with build_shop(
-            config.database_url, settings=config.shop_settings(), migrate=migrate
+            config.database_url,
+            settings=config.shop_settings(),
+            mailer=config.mailer(),
+            migrate=migrate,
         ) as opened:
             app.state.shop = opened
             try:
-                yield
+                async with _outbox_worker(app, opened, enabled=outbox_worker):
+                    yield
             finally:
                 app.state.shop = None
 
@@ -122,6 +137,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.shop = None
+    app.state.outbox_worker = None
     app.state.settings = config
     app.state.database_url = None if shop is not None else config.database_url
     app.state.public_url = config.public_url
@@ -141,6 +157,32 @@ def create_app(
         app.include_router(router, responses=error_responses(500))
     document_body_limit(app)
     return app
+
+
+@asynccontextmanager
+async def _outbox_worker(app: FastAPI, shop: Shop, *, enabled: bool) -> AsyncIterator[None]:
+    """Run ``shop``'s outbox worker inside this block when it can send (stopped cleanly on
+    the way out, before the shop closes); else say once why queued emails wait."""
+    if not enabled:
+        yield
+        return
+    if not shop.dispatcher.configured:
+        _log.info(
+            "no mail server configured (BOOKSHOP_SMTP_HOST): emails are queued and wait for "
+            "a worker that can send them (bookshop outbox worker)"
+        )
+        yield
+        return
+    worker: OutboxWorker = shop.dispatcher.worker()
+    await worker.start()
+    app.state.outbox_worker = worker
+    _log.info("outbox worker started (polling every %g s)", worker.poll_interval)
+    try:
+        yield
+    finally:
+        app.state.outbox_worker = None
+        await worker.stop()
+        _log.info("outbox worker stopped after %d passes", worker.passes)
 
 
 def _configure(
