@@ -24,6 +24,7 @@ from bookshop_adapters.testing.identity import TEST_PASSWORD, open_test_shop, si
 from bookshop_core import ChangeRole, CreateBook, CreateGenre, ManualClock, Principal, Role
 from bookshop_examples.http.deps import admin_principal
 from bookshop_examples.http.routes import ROUTERS
+from tests.examples.test_http_admin_outbox import add_dead_message
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -47,17 +48,19 @@ async def shop(
 
 @attrs.frozen
 class World:
-    """An admin, a target account, a genre in use, a spare genre and a book."""
+    """An admin, a target account, a genre in use, a spare genre, a book and a dead
+    outbox message."""
 
     admin: Principal
     target_id: int
     genre_id: int
     spare_genre_id: int
     book_id: int
+    dead_message_id: int
 
 
 @pytest.fixture
-async def world(shop: Shop) -> World:
+async def world(shop: Shop, clock: ManualClock) -> World:
     admin, _ = await sign_up(shop, "admin@example.com", role=Role.ADMIN)
     target, _ = await sign_up(shop, "target@example.com")
     genre = await shop.catalog.create_genre(admin, CreateGenre("Fiction"))
@@ -65,7 +68,8 @@ async def world(shop: Shop) -> World:
     book = await shop.catalog.create_book(
         admin, CreateBook("Dune", "Frank Herbert", Decimal("15.99"), genre_id=genre.id)
     )
-    return World(admin, target.user_id, genre.id, spare.id, book.id)
+    dead = await add_dead_message(shop, clock)
+    return World(admin, target.user_id, genre.id, spare.id, book.id, dead)
 
 
 def admin_requests(world: World) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
@@ -95,6 +99,11 @@ def admin_requests(world: World) -> dict[tuple[str, str], tuple[str, dict[str, A
             "/uploads/images",
             {"files": {"file": ("cover.png", PNG, "image/png")}},
         ),
+        ("GET", "/admin/outbox"): ("/admin/outbox", {}),
+        ("POST", "/admin/outbox/{message_id}/retry"): (
+            f"/admin/outbox/{world.dead_message_id}/retry",
+            {},
+        ),
     }
 
 
@@ -117,13 +126,14 @@ async def snapshot(shop: Shop, world: World, images: MemoryImageStore) -> Any:
     """Everything an admin route could change."""
     accounts = await shop.identity.list_users(world.admin)
     books = await shop.catalog.list_books()
-    return (accounts, books, await shop.catalog.list_genres(), dict(images.images))
+    outbox = await shop.outbox.list_messages(world.admin)
+    return (accounts, books, await shop.catalog.list_genres(), dict(images.images), outbox)
 
 
 def test_the_table_covers_every_admin_route() -> None:
     """The requests below exist for exactly the app's admin routes: a new admin route must be
     added here, and so is checked too."""
-    placeholder = World(Principal(1, Role.ADMIN), 2, 3, 4, 5)
+    placeholder = World(Principal(1, Role.ADMIN), 2, 3, 4, 5, 6)
     assert admin_routes() == set(admin_requests(placeholder))
 
 

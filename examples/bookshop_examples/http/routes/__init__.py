@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bookshop_examples.http.routes import auth, catalog, catalog_admin, health, uploads, users
+from bookshop_examples.http.routes import (
+    auth,
+    catalog,
+    catalog_admin,
+    health,
+    outbox_admin,
+    uploads,
+    users,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -19,4 +27,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     catalog.router,
     catalog_admin.router,
     uploads.router,
+    outbox_admin.router,
 )
