@@ -48,6 +48,12 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str]]] = {
     ("delete", "/genres/{genre_id}"): (ADMIN, {"204", "401", "403", "404", "409", "422", "500"}),
     ("post", "/uploads/images"): (ADMIN, {"200", "400", "401", "403", "422", "500"}),
     ("get", "/uploads/{name}"): (PUBLIC, {"200", "404", "422", "500"}),
+    ("post", "/prebooks"): (USER, {"201", "401", "403", "404", "409", "422", "500"}),
+    ("get", "/prebooks"): (USER, {"200", "401", "403", "500"}),
+    ("delete", "/prebooks/{prebooking_id}"): (
+        USER,
+        {"204", "401", "403", "404", "409", "422", "500"},
+    ),
     ("get", "/admin/outbox"): (ADMIN, {"200", "401", "403", "422", "500"}),
     ("post", "/admin/outbox/{message_id}/retry"): (
         ADMIN,

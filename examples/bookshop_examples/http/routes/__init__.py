@@ -14,6 +14,7 @@ from bookshop_examples.http.routes import (
     catalog_admin,
     health,
     outbox_admin,
+    prebooking,
     uploads,
     users,
 )
@@ -27,5 +28,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     catalog.router,
     catalog_admin.router,
     uploads.router,
+    prebooking.router,
     outbox_admin.router,
 )
