@@ -73,6 +73,10 @@ class TestOutbox(contract.OutboxContract):
     """The transactional outbox and its dispatcher."""
 
 
+class TestPreBooking(contract.PreBookingContract):
+    """Pre-booking and the restock broadcast."""
+
+
 class TestStoreProperties(contract.StoreProperties):
     """Random call sequences, compared with the reference model."""
 

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, String, insert, literal_column, select, update
 
 from bookshop_adapters.sqlalchemy.repository import SqlRepository
 from bookshop_adapters.sqlalchemy.tables import BookRow, PreBookingRow, UserRow, table_of
@@ -53,11 +53,16 @@ _OWN: Final = (
     _c.cancelled_at,
 )
 # RETURNING may name only the written table's columns: the book's title and author come from
-# correlated scalar subqueries (PostgreSQL and SQLite both allow them there).
+# correlated scalar subqueries (PostgreSQL and SQLite both allow them there), spelled out
+# because SQLAlchemy renders RETURNING columns unqualified, which would leave them ambiguous.
 _RETURNED: Final = (
     *_OWN,
-    select(_books.c.title).where(_books.c.id == _c.book_id).scalar_subquery().label("book_title"),
-    select(_books.c.author).where(_books.c.id == _c.book_id).scalar_subquery().label("book_author"),
+    literal_column(
+        "(SELECT books.title FROM books WHERE books.id = prebookings.book_id)", String()
+    ).label("book_title"),
+    literal_column(
+        "(SELECT books.author FROM books WHERE books.id = prebookings.book_id)", String()
+    ).label("book_author"),
 )
 _JOINED: Final = select(
     *_OWN, _books.c.title.label("book_title"), _books.c.author.label("book_author")

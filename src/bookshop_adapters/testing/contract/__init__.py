@@ -34,6 +34,7 @@ from bookshop_adapters.testing.contract.oauth import (
     OAuthStateContract,
 )
 from bookshop_adapters.testing.contract.outbox import OutboxContract
+from bookshop_adapters.testing.contract.prebooking import PreBookingContract
 from bookshop_adapters.testing.contract.properties import StoreProperties
 from bookshop_adapters.testing.contract.search import SearchContract, SearchProperties
 from bookshop_adapters.testing.contract.search_relevance import SearchRelevanceContract
@@ -54,6 +55,7 @@ __all__ = [
     "OAuthLoginContract",
     "OAuthStateContract",
     "OutboxContract",
+    "PreBookingContract",
     "SearchContract",
     "SearchProperties",
     "SearchRelevanceContract",
