@@ -13,6 +13,7 @@ Examples::
     bookshop book list --in-stock --sort price --json
     bookshop stock adjust 7 -2
     bookshop search "tolkien -hobbit" --in-stock
+    bookshop outbox worker
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bookshop_core.catalog.importing import ImportReport
 from bookshop_examples.cli._support import BookshopGroup, CliState, redact_url
 from bookshop_examples.cli.catalog import book, genre, import_books, stock
 from bookshop_examples.cli.identity import create_admin
+from bookshop_examples.cli.outbox import outbox
 from bookshop_examples.cli.search import search, search_reindex
 from bookshop_examples.settings import DEFAULT_DATABASE_URL, AppSettings
 
@@ -234,3 +236,7 @@ main.add_command(search_reindex)
 # -- identity administration ----------------------------------------------------------------
 
 main.add_command(create_admin)
+
+# -- queued emails --------------------------------------------------------------------------
+
+main.add_command(outbox)
