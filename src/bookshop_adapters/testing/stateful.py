@@ -32,6 +32,7 @@ plain ``def`` test, not from a coroutine.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -61,8 +62,10 @@ from bookshop_core.errors import DomainError
 from bookshop_core.identity.commands import ListUsers, Login, Register
 from bookshop_core.identity.settings import IdentitySettings, LoginThrottling
 from bookshop_core.kernel.clock import ManualClock
-from bookshop_core.kernel.pagination import MAX_PAGE_SIZE
+from bookshop_core.kernel.pagination import MAX_PAGE_SIZE, PageRequest
 from bookshop_core.kernel.principal import Principal, Role
+from bookshop_core.notifications.messages import MessageKind
+from bookshop_core.prebooking.entities import PreBookingStatus
 from bookshop_core.search.analysis import Analyzer
 from bookshop_core.search.commands import SearchBooks
 from bookshop_core.search.query import TextQuery, parse
@@ -80,6 +83,7 @@ OpenShop = Callable[[str, ManualClock], Awaitable[Shop]]
 
 #: An id no store in these runs ever reaches.
 MISSING_ID = 999_999
+_WAITING = PreBookingStatus.WAITING
 ADMIN_EMAIL = "admin@example.com"
 WRONG_PASSWORD = "not the password at all"
 
@@ -170,6 +174,13 @@ class _User:
 
 
 @define
+class _PreBooking:
+    user_id: int
+    book_id: int
+    status: PreBookingStatus = PreBookingStatus.WAITING
+
+
+@define
 class _Session:
     """One login (a refresh family): its tokens, and whether the shop still honours it."""
 
@@ -231,6 +242,9 @@ class ShopMachine(RuleBasedStateMachine):
         self.books: dict[int, _Book] = {}
         self.users: dict[str, _User] = {}  # lower-case email -> account
         self.sessions: list[_Session] = []
+        self.prebookings: dict[int, _PreBooking] = {}
+        #: Back-in-stock emails every committed restock must have queued, by recipient.
+        self.restock_emails: Counter[str] = Counter()
         self.admin = Principal(user_id=MISSING_ID, role=Role.ADMIN)
 
     # -- plumbing -------------------------------------------------------------------------
@@ -345,7 +359,7 @@ class ShopMachine(RuleBasedStateMachine):
             lambda: self.shop.catalog.set_stock(self.admin, book_id, SetStock(quantity)), expected
         )
         if expected is None:
-            self.books[book_id].stock = quantity
+            self._stock_changed(book_id, quantity)
 
     @rule(book=st.integers(-1, 4), delta=st.integers(-4, 4))
     def adjust_stock(self, book: int, delta: int) -> None:
@@ -360,7 +374,18 @@ class ShopMachine(RuleBasedStateMachine):
             expected,
         )
         if expected is None:
-            self.books[book_id].stock += delta
+            self._stock_changed(book_id, self.books[book_id].stock + delta)
+
+    def _stock_changed(self, book_id: int, stock: int) -> None:
+        """A committed stock change: from 0 to above 0 notifies the book's waiting
+        pre-bookers, each with one email."""
+        if self.books[book_id].stock == 0 < stock:
+            emails = {user.id: email for email, user in self.users.items()}
+            for prebooking in self.prebookings.values():
+                if prebooking.book_id == book_id and prebooking.status is _WAITING:
+                    prebooking.status = PreBookingStatus.NOTIFIED
+                    self.restock_emails[emails[prebooking.user_id]] += 1
+        self.books[book_id].stock = stock
 
     @rule(
         book=st.integers(-1, 4),
@@ -402,6 +427,54 @@ class ShopMachine(RuleBasedStateMachine):
         expected = "BOOK_NOT_FOUND" if book_id not in self.books else None
         self.attempt(lambda: self.shop.catalog.delete_book(self.admin, book_id), expected)
         self.books.pop(book_id, None)
+        # A deleted book's pre-bookings go with it.
+        for prebooking_id, prebooking in list(self.prebookings.items()):
+            if prebooking.book_id == book_id:
+                del self.prebookings[prebooking_id]
+
+    # -- pre-booking rules ----------------------------------------------------------------
+
+    def _user(self, pick: int) -> _User:
+        return self.users[sorted(self.users)[pick % len(self.users)]]
+
+    @rule(user=st.integers(0, 3), book=st.integers(-1, 4))
+    def prebook(self, user: int, book: int) -> None:
+        account = self._user(user)
+        book_id = self._pick(sorted(self.books), book) or MISSING_ID
+        expected = None
+        if book_id not in self.books:
+            expected = "BOOK_NOT_FOUND"
+        elif self.books[book_id].stock > 0:
+            expected = "PREBOOK_BOOK_IN_STOCK"
+        elif any(
+            (p.user_id, p.book_id, p.status) == (account.id, book_id, _WAITING)
+            for p in self.prebookings.values()
+        ):
+            expected = "PREBOOK_DUPLICATE"
+        made = self.attempt(
+            lambda: self.shop.prebookings.prebook(Principal(user_id=account.id), book_id),
+            expected,
+        )
+        if made is not None:
+            assert (made.user_id, made.book_id, made.status) == (account.id, book_id, _WAITING)
+            self.prebookings[made.id] = _PreBooking(account.id, book_id)
+
+    @rule(user=st.integers(0, 3), prebooking=st.integers(-1, 5))
+    def cancel_prebooking(self, user: int, prebooking: int) -> None:
+        account = self._user(user)
+        prebooking_id = self._pick(sorted(self.prebookings), prebooking) or MISSING_ID
+        model = self.prebookings.get(prebooking_id)
+        expected = None
+        if model is None or model.user_id != account.id:
+            expected = "PREBOOK_NOT_FOUND"
+        elif model.status is PreBookingStatus.CANCELLED:
+            expected = "PREBOOK_ALREADY_CANCELLED"
+        self.attempt(
+            lambda: self.shop.prebookings.cancel(Principal(user_id=account.id), prebooking_id),
+            expected,
+        )
+        if model is not None and expected is None:
+            model.status = PreBookingStatus.CANCELLED
 
     # -- identity rules -------------------------------------------------------------------
 
@@ -531,6 +604,40 @@ class ShopMachine(RuleBasedStateMachine):
             expected = sorted(i for i, book in self.books.items() if under(book.genre_id, root))
             assert sorted(book.id for book in page.items) == expected, f"genre {root}"
             assert page.total == len(expected)
+
+    @invariant()
+    def prebookings_match_the_model_and_none_waits_on_a_book_in_stock(self) -> None:
+        if self._shop is None:
+            return
+        stored = {}
+        for account in self.users.values():
+            mine = self.run(self.shop.prebookings.list_mine(Principal(user_id=account.id)))
+            assert [p.created_at for p in mine] == sorted(
+                (p.created_at for p in mine), reverse=True
+            )
+            stored.update({p.id: (p.user_id, p.book_id, p.status) for p in mine})
+        assert stored == {i: (p.user_id, p.book_id, p.status) for i, p in self.prebookings.items()}
+        for _, book_id, status in stored.values():
+            if status is _WAITING:
+                assert self.books[book_id].stock == 0, f"waiting on book {book_id} in stock"
+
+    @invariant()
+    def every_committed_restock_queued_one_email_per_prebooker(self) -> None:
+        if self._shop is None:
+            return
+        self.run(self._restock_emails_match())
+
+    async def _restock_emails_match(self) -> None:
+        async with self.shop.unit_of_work(read_only=True) as uow:
+            page = await uow.outbox.list(None, PageRequest(1, MAX_PAGE_SIZE))
+        assert page.total == len(page.items), "the machine's outbox fits one page"
+        queued = Counter(
+            recipient
+            for message in page.items
+            if message.kind == MessageKind.BACK_IN_STOCK
+            for recipient in message.recipients
+        )
+        assert queued == self.restock_emails
 
     @invariant()
     def emails_are_unique_case_insensitively(self) -> None:
