@@ -46,6 +46,7 @@ from bookshop_core.errors import (
 from bookshop_core.identity.entities import NewExternalIdentity, NewUser
 from bookshop_core.identity.errors import EmailConflict, OAuthAlreadyLinked
 from bookshop_core.kernel.principal import Role
+from bookshop_core.prebooking.errors import PrebookDuplicate
 
 
 def new_book(
@@ -210,6 +211,24 @@ async def test_uq_external_identities_provider_subject_is_oauth_already_linked(
                 NewExternalIdentity(second.id, "github", "1", None, when)
             )
     assert_error(caught, OAuthAlreadyLinked, "AUTH_OAUTH_ALREADY_LINKED", None)
+
+
+async def test_uq_prebookings_waiting_is_prebook_duplicate(backend: SqlBackend) -> None:
+    """A second waiting pre-booking of a book by one user is PREBOOK_DUPLICATE on field
+    book_id; a notified one does not count (the index is partial)."""
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    async with backend.unit_of_work() as uow:
+        user = await uow.users.add(new_user("reader@example.com"))
+        book = await uow.books.add(new_book())
+        await uow.books.set_stock(book.id, 0)  # pre-booking needs a book out of stock
+        assert await uow.prebookings.add_waiting(user.id, book.id, created_at=when) is not None
+        await uow.prebookings.notify_waiting(book.id, now=when)
+        assert await uow.prebookings.add_waiting(user.id, book.id, created_at=when) is not None
+        await uow.commit()
+    async with backend.unit_of_work() as uow:
+        with pytest.raises(Conflict) as caught:
+            await uow.prebookings.add_waiting(user.id, book.id, created_at=when)
+    assert_error(caught, PrebookDuplicate, "PREBOOK_DUPLICATE", "book_id")
 
 
 async def test_unmapped_constraint_violation_is_not_translated(backend: SqlBackend) -> None:

@@ -39,7 +39,6 @@ from sqlalchemy import exc as sa_exc
 from bookshop_adapters.sqlalchemy.tables import Base
 from bookshop_core.catalog.errors import (
     BookIsbnConflict,
-    BookNotFound,
     GenreConflict,
     GenreInUse,
     GenreNotFound,
@@ -105,7 +104,6 @@ CONSTRAINT_ERRORS: Final[dict[str, ConstraintMeaning]] = {
     "uq_users_email": ConstraintMeaning(_on(EmailConflict)),
     "uq_external_identities_provider_subject": ConstraintMeaning(_on(OAuthAlreadyLinked)),
     "uq_prebookings_waiting": ConstraintMeaning(_on(PrebookDuplicate)),
-    "fk_prebookings_book_id_books": ConstraintMeaning(_on(BookNotFound)),
 }
 
 
