@@ -34,6 +34,7 @@ from bookshop_adapters.jwt import PyJwtTokenCodec
 from bookshop_adapters.memory import MemoryBackend
 from bookshop_adapters.oauth import OAuthAdapters, OAuthSettings, require_oauth_extra
 from bookshop_adapters.stemming import SnowballStemmer
+from bookshop_core.catalog.entities import BookRestocked
 from bookshop_core.catalog.images import CoverImages, ImageStore
 from bookshop_core.catalog.ports import BookRepository, GenreRepository
 from bookshop_core.catalog.use_cases import Catalog
@@ -494,6 +495,8 @@ def build_shop(
         dispatcher.subscribe(bus)
         prebookings = PreBookings(Transactions(transactions, bus), shop_clock)
         prebookings.subscribe(bus)
+        # The restock broadcast queues back-in-stock mail inside the catalog's transaction.
+        dispatcher.wake_after(bus, BookRestocked)
         return Shop(
             backend=store,
             unit_of_work=transactions,

@@ -37,7 +37,7 @@ from attrs import frozen
 
 from bookshop_core.errors import DomainError, ValidationError
 from bookshop_core.kernel.clock import Clock, utc_clock
-from bookshop_core.kernel.events import EventBus
+from bookshop_core.kernel.events import DomainEvent, EventBus
 from bookshop_core.kernel.uow import Transactions
 from bookshop_core.notifications.errors import MailerNotConfigured, MailRejected
 from bookshop_core.notifications.outbox import (
@@ -270,7 +270,14 @@ class Dispatcher:
         """Wake this dispatcher's running workers after every commit that queued a message."""
         bus.subscribe(OutboxMessageQueued, self._queued)
 
-    async def _queued(self, event: OutboxMessageQueued) -> None:
+    def wake_after(self, bus: EventBus, event_type: type[DomainEvent]) -> None:
+        """Also wake the running workers after every commit that records ``event_type``: for
+        an in-transaction handler that queues mail on the unit of work directly (the
+        pre-booking broadcast on ``BookRestocked``), which cannot record
+        :class:`OutboxMessageQueued` itself. A wake-up with nothing to send costs one claim."""
+        bus.subscribe(event_type, self._queued)
+
+    async def _queued(self, event: DomainEvent) -> None:
         for wake in tuple(self._wakers):
             wake()
 

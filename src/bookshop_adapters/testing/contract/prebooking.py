@@ -18,7 +18,7 @@ import pytest
 from bookshop_adapters.bootstrap import Shop, ShopSettings
 from bookshop_adapters.mail import MemoryMailer
 from bookshop_adapters.testing.builders import ADMIN, add_book
-from bookshop_adapters.testing.contract.outbox import OUTBOX_SETTINGS, template_renderer
+from bookshop_adapters.testing.contract.outbox import OUTBOX_SETTINGS, _until, template_renderer
 from bookshop_adapters.testing.pytest_plugin import MakeShop
 from bookshop_core.catalog.commands import AdjustStock, SetStock
 from bookshop_core.catalog.entities import Book, BookRestocked
@@ -374,3 +374,26 @@ class PreBookingContract:
             (f"reader{n}@example.com",) for n in range(3)
         ]
         assert {email.subject for email in mailer.sent} == {"'Dune' is back in stock"}
+
+    async def test_a_restock_wakes_a_running_worker(
+        self, make_shop: MakeShop, clock: ManualClock
+    ) -> None:
+        """A worker polling hourly sends the back-in-stock emails right after the restock
+        commits: the broadcast wakes it like any queued mail."""
+        mailer = MemoryMailer()
+        pytest.importorskip("jinja2", reason="rendering uses the mail extra")
+        settings = ShopSettings(outbox=OUTBOX_SETTINGS)
+        async with make_shop(
+            settings=settings, mailer=mailer, renderer=template_renderer()
+        ) as shop:
+            readers = await add_pre_bookers(shop, clock, 2)
+            book = await add_book(shop, "Dune")
+            for reader in readers:
+                await shop.prebookings.prebook(reader, book.id)
+            async with shop.dispatcher.worker(poll_interval=3600) as worker:
+                await _until(lambda: worker.passes >= 1)  # the first pass runs at start
+                await _restock(shop, book)
+                await _until(lambda: len(mailer.sent) == 2)
+        assert sorted(email.to for email in mailer.sent) == [
+            (f"reader{n}@example.com",) for n in range(2)
+        ]
