@@ -12,7 +12,7 @@ import enum
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from attrs import AttrsInstance, field, fields, frozen
 
@@ -40,9 +40,11 @@ __all__ = [
     "CreateBook",
     "CreateGenre",
     "ListBooks",
+    "Listing",
     "SetStock",
     "UpdateBook",
     "UpdateGenre",
+    "check_listing",
 ]
 
 #: Stock fits a 32-bit column with room to add a delivery.
@@ -289,6 +291,43 @@ class UpdateGenre:
         _raise_problems(self)
 
 
+class Listing(AttrsInstance, Protocol):
+    """What every catalog listing command has: a price range and a page."""
+
+    @property
+    def min_price(self) -> Decimal | None: ...
+    @property
+    def max_price(self) -> Decimal | None: ...
+    @property
+    def page(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+
+
+def check_listing(command: Listing) -> None:
+    """Check every field of a listing command by its own rules, then that the price range is
+    not reversed and the page not too deep.
+
+    Raises:
+        ValidationError: every bad field at once.
+    """
+    problems = check_fields(command)
+    if (
+        not problems.failed("min_price")
+        and not problems.failed("max_price")
+        and command.min_price is not None
+        and command.max_price is not None
+        and command.min_price > command.max_price
+    ):
+        problems.add("min_price", "must not be greater than max_price")
+    if not problems.errors:
+        try:
+            PageRequest(command.page, command.size)  # how deep a page may go
+        except ValidationError as exc:
+            problems.absorb(exc)
+    problems.raise_if_any()
+
+
 @frozen(field_transformer=install_normalisers)
 class ListBooks:
     """Filters, order and page for browsing the catalog.
@@ -314,21 +353,7 @@ class ListBooks:
     size: int = field(default=DEFAULT_PAGE_SIZE, metadata=rule(_check_size))
 
     def __attrs_post_init__(self) -> None:
-        problems = check_fields(self)
-        if (
-            not problems.failed("min_price")
-            and not problems.failed("max_price")
-            and self.min_price is not None
-            and self.max_price is not None
-            and self.min_price > self.max_price
-        ):
-            problems.add("min_price", "must not be greater than max_price")
-        if not problems.errors:
-            try:
-                PageRequest(self.page, self.size)  # how deep a page may go
-            except ValidationError as exc:
-                problems.absorb(exc)
-        problems.raise_if_any()
+        check_listing(self)
 
     @property
     def direction(self) -> SortDirection:

@@ -15,13 +15,12 @@ from bookshop_core.catalog.commands import (
     _check_size,
     _choice,
     _money,
+    check_listing,
 )
 from bookshop_core.catalog.entities import SortDirection
-from bookshop_core.errors import ValidationError
 from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from bookshop_core.kernel.validation import (
     Problems,
-    check_fields,
     has_lone_surrogates,
     install_normalisers,
     rule,
@@ -103,21 +102,7 @@ class SearchBooks:
     highlight: bool = field(default=False, metadata=rule(_check_flag))
 
     def __attrs_post_init__(self) -> None:
-        problems = check_fields(self)
-        if (
-            not problems.failed("min_price")
-            and not problems.failed("max_price")
-            and self.min_price is not None
-            and self.max_price is not None
-            and self.min_price > self.max_price
-        ):
-            problems.add("min_price", "must not be greater than max_price")
-        if not problems.errors:
-            try:
-                PageRequest(self.page, self.size)  # how deep a page may go
-            except ValidationError as exc:
-                problems.absorb(exc)
-        problems.raise_if_any()
+        check_listing(self)
 
     @property
     def has_text(self) -> bool:
