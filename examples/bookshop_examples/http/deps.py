@@ -13,26 +13,32 @@ from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Annotated, Any, Final, TypeVar
 
-from fastapi import Body, Depends, HTTPException, Request, Security
+from fastapi import Body, Depends, HTTPException, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from bookshop_adapters.bootstrap import Shop
 from bookshop_core import (
+    Page,
     Principal,
     StoreUnavailable,
     ValidationError,
     require_admin,
     structure,
+    unstructure,
 )
+from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 __all__ = [
     "ADMIN_AUTH_CODES",
     "USER_AUTH_CODES",
     "AdminDep",
+    "AdminPage",
+    "AdminPerPage",
     "JsonObject",
     "ShopDep",
     "UserDep",
+    "admin_page",
     "admin_principal",
     "bearer_scheme",
     "current_principal",
@@ -183,3 +189,31 @@ async def admin_principal(principal: UserDep) -> Principal:
 
 
 AdminDep = Annotated[Principal, Depends(admin_principal)]
+
+
+# -- admin lists ----------------------------------------------------------------------------------
+
+#: ``page`` of an admin list; the core's query command checks it.
+AdminPage = Annotated[
+    int | None, Query(description="Page number from 1.", json_schema_extra={"minimum": 1})
+]
+#: ``per_page`` of an admin list; the core's query command checks it.
+AdminPerPage = Annotated[
+    int | None,
+    Query(
+        description=f"Page size (default {DEFAULT_PAGE_SIZE}).",
+        json_schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE},
+    ),
+]
+
+
+def admin_page(page: Page[Any]) -> dict[str, Any]:
+    """``page`` in the admin list envelope: ``{items, total_count, page, per_page,
+    total_pages}`` (``total_pages`` is 0 when there are no items)."""
+    return {
+        "items": [unstructure(item) for item in page.items],
+        "total_count": page.total,
+        "page": page.page,
+        "per_page": page.size,
+        "total_pages": page.total_pages,
+    }

@@ -11,11 +11,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from bookshop_core import Page, unstructure
+from bookshop_core import unstructure
 from bookshop_core.kernel.ids import MAX_ID
-from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from bookshop_core.notifications import ListOutbox, OutboxMessage, OutboxStatus
-from bookshop_examples.http.deps import ADMIN_AUTH_CODES, AdminDep, ShopDep, structure_input
+from bookshop_core.notifications import ListOutbox, OutboxStatus
+from bookshop_examples.http.deps import (
+    ADMIN_AUTH_CODES,
+    AdminDep,
+    AdminPage,
+    AdminPerPage,
+    ShopDep,
+    admin_page,
+    structure_input,
+)
 from bookshop_examples.http.errors import error_responses
 
 __all__ = ["OutboxMessageOut", "OutboxPageOut", "router"]
@@ -58,16 +65,6 @@ class OutboxPageOut(BaseModel):
 MessageId = Annotated[int, Path(ge=1, le=MAX_ID, description="The outbox message's id.")]
 
 
-def _message_page(page: Page[OutboxMessage]) -> dict[str, Any]:
-    return {
-        "items": [unstructure(message) for message in page.items],
-        "total_count": page.total,
-        "page": page.page,
-        "per_page": page.size,
-        "total_pages": page.total_pages,
-    }
-
-
 # -- routes -----------------------------------------------------------------------------------
 
 
@@ -87,17 +84,8 @@ async def list_outbox(
             json_schema_extra={"enum": [s.value for s in OutboxStatus]},
         ),
     ] = None,
-    page: Annotated[
-        int | None,
-        Query(description="Page number from 1.", json_schema_extra={"minimum": 1}),
-    ] = None,
-    per_page: Annotated[
-        int | None,
-        Query(
-            description=f"Page size (default {DEFAULT_PAGE_SIZE}).",
-            json_schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE},
-        ),
-    ] = None,
+    page: AdminPage = None,
+    per_page: AdminPerPage = None,
 ) -> Any:
     """Outbox messages newest first, optionally of one status (``dead``: out of attempts or
     refused by the mail server, waiting for an admin's retry)."""
@@ -107,7 +95,7 @@ async def list_outbox(
         ListOutbox,
         source="query",
     )
-    return _message_page(await shop.outbox.list_messages(principal, query))
+    return admin_page(await shop.outbox.list_messages(principal, query))
 
 
 @router.post(

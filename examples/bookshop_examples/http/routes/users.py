@@ -11,16 +11,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from bookshop_core import ChangeRole, ListUsers, Page, Role, UserView, unstructure
+from bookshop_core import ChangeRole, ListUsers, Role, unstructure
 from bookshop_core.kernel.ids import MAX_ID
-from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from bookshop_examples.http.deps import (
     ADMIN_AUTH_CODES,
     USER_AUTH_CODES,
     AdminDep,
+    AdminPage,
+    AdminPerPage,
     JsonObject,
     ShopDep,
     UserDep,
+    admin_page,
     json_body,
     structure_input,
 )
@@ -78,16 +80,6 @@ class ChangeRoleIn(BaseModel):
 UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="The account's id.")]
 
 
-def _user_page(page: Page[UserView]) -> dict[str, Any]:
-    return {
-        "items": [unstructure(user) for user in page.items],
-        "total_count": page.total,
-        "page": page.page,
-        "per_page": page.size,
-        "total_pages": page.total_pages,
-    }
-
-
 # -- the caller -------------------------------------------------------------------------------
 
 
@@ -114,17 +106,8 @@ async def me(shop: ShopDep, principal: UserDep) -> Any:
 async def list_users(
     shop: ShopDep,
     principal: AdminDep,
-    page: Annotated[
-        int | None,
-        Query(description="Page number from 1.", json_schema_extra={"minimum": 1}),
-    ] = None,
-    per_page: Annotated[
-        int | None,
-        Query(
-            description=f"Page size (default {DEFAULT_PAGE_SIZE}).",
-            json_schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE},
-        ),
-    ] = None,
+    page: AdminPage = None,
+    per_page: AdminPerPage = None,
     role: Annotated[
         str | None,
         Query(
@@ -146,7 +129,7 @@ async def list_users(
         ListUsers,
         source="query",
     )
-    return _user_page(await shop.identity.list_users(principal, query))
+    return admin_page(await shop.identity.list_users(principal, query))
 
 
 @router.patch(
