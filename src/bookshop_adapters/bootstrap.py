@@ -99,7 +99,7 @@ class ShopSettings:
             process. For asymmetric keys pass ``token_codec=`` to :func:`build_shop`.
         oauth: The GitHub/Google OAuth providers to offer (default: none). Frontends that read
             the ``BOOKSHOP_GITHUB_*``/``BOOKSHOP_GOOGLE_*`` variables pass
-            ``OAuthSettings.from_env()`` here.
+            ``OAuthSettings.from_env(os.environ)`` here.
         store_timeouts: The bounds on every wait for an SQL store opened from a URL
             (:class:`~bookshop_adapters.sqlalchemy.StoreTimeouts`; default: its defaults).
         outbox: How queued emails are dispatched: batch size, lease, retries with backoff,

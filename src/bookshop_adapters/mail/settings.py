@@ -4,7 +4,6 @@ links. Importing them needs no extra."""
 from __future__ import annotations
 
 import enum
-import os
 import ssl
 from collections.abc import Mapping
 from email.headerregistry import Address
@@ -109,10 +108,11 @@ class SmtpSettings:
 
     @classmethod
     def from_env(
-        cls, environ: Mapping[str, str] | None = None, *, prefix: str = "BOOKSHOP_SMTP_"
+        cls, environ: Mapping[str, str], *, prefix: str = "BOOKSHOP_SMTP_"
     ) -> SmtpSettings | None:
         """SMTP settings from environment variables, or ``None`` when ``<prefix>HOST`` is
-        unset (no mail server configured).
+        unset (no mail server configured). The library reads no environment of its own: a
+        frontend passes ``os.environ`` (or any mapping) as ``environ``.
 
         Reads ``HOST``, ``PORT``, ``SECURITY`` (``starttls``, ``tls`` or ``none``),
         ``SENDER`` (required with ``HOST``), ``USERNAME``, ``PASSWORD``, ``TIMEOUT``,
@@ -121,10 +121,9 @@ class SmtpSettings:
         Raises:
             ValueError: ``HOST`` without ``SENDER``, or a value that does not parse.
         """
-        env = os.environ if environ is None else environ
 
         def get(name: str) -> str | None:
-            value = env.get(prefix + name, "").strip()
+            value = environ.get(prefix + name, "").strip()
             return value or None
 
         host = get("HOST")
@@ -141,7 +140,7 @@ class SmtpSettings:
             port=int(port) if port else None,
             security=SmtpSecurity(get("SECURITY") or SmtpSecurity.STARTTLS),
             username=get("USERNAME"),
-            password=env.get(prefix + "PASSWORD") or None,
+            password=environ.get(prefix + "PASSWORD") or None,
             timeout=float(timeout) if timeout else 30.0,
             message_id_domain=get("MESSAGE_ID_DOMAIN"),
             ca_file=get("CA_FILE"),

@@ -3,7 +3,7 @@
 Build them all from settings (or the environment) with :class:`OAuthAdapters`, which owns the
 HTTP client; ``build_shop`` does this for you and closes the client with the shop::
 
-    adapters = OAuthAdapters.from_settings(OAuthSettings.from_env())
+    adapters = OAuthAdapters.from_settings(OAuthSettings.from_env(os.environ))
     adapters.providers            # {"github": GitHubOAuthProvider, "google": GoogleOAuthProvider}
     adapters.google_id_tokens     # GoogleIdTokenJwksVerifier, or None without Google
     await adapters.aclose()

@@ -26,7 +26,6 @@ The URLs default to the real GitHub and Google endpoints; tests point them at
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Final
 
@@ -202,14 +201,13 @@ class OAuthProviderSettings:
         )
 
     @classmethod
-    def from_env(
-        cls, provider: str, environ: Mapping[str, str] | None = None
-    ) -> OAuthProviderSettings | None:
+    def from_env(cls, provider: str, environ: Mapping[str, str]) -> OAuthProviderSettings | None:
         """Read ``BOOKSHOP_<PROVIDER>_*`` variables (see the module docstring).
 
         Args:
             provider: ``"github"`` or ``"google"``.
-            environ: The variables to read (default: ``os.environ``).
+            environ: The variables to read: the library reads no environment of its own, so
+                a frontend passes ``os.environ`` (or any mapping).
 
         Returns:
             The settings, or ``None`` when ``BOOKSHOP_<PROVIDER>_CLIENT_ID`` is unset or empty.
@@ -217,11 +215,11 @@ class OAuthProviderSettings:
         Raises:
             ValueError: an unknown provider, a client id without a secret, a bad timeout.
         """
-        env = os.environ if environ is None else environ
+
         prefix = f"BOOKSHOP_{provider.upper()}_"
 
         def get(name: str) -> str | None:
-            value = env.get(prefix + name, "").strip()
+            value = environ.get(prefix + name, "").strip()
             return value or None
 
         client_id = get("CLIENT_ID")
@@ -230,7 +228,7 @@ class OAuthProviderSettings:
         client_secret = get("CLIENT_SECRET")
         if client_secret is None:
             raise ValueError(f"{prefix}CLIENT_SECRET must be set with {prefix}CLIENT_ID")
-        raw_timeout = env.get("BOOKSHOP_OAUTH_TIMEOUT", "").strip()
+        raw_timeout = environ.get("BOOKSHOP_OAUTH_TIMEOUT", "").strip()
         try:
             timeout = float(raw_timeout) if raw_timeout else DEFAULT_TIMEOUT
         except ValueError:
@@ -275,11 +273,12 @@ class OAuthSettings:
     google: OAuthProviderSettings | None = None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> OAuthSettings:
+    def from_env(cls, environ: Mapping[str, str]) -> OAuthSettings:
         """Read every provider's ``BOOKSHOP_<PROVIDER>_*`` variables.
 
         Args:
-            environ: The variables to read (default: ``os.environ``).
+            environ: The variables to read: the library reads no environment of its own, so
+                a frontend passes ``os.environ`` (or any mapping).
 
         Returns:
             The settings; providers without a client id are left off.
