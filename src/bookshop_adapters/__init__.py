@@ -8,10 +8,12 @@ from bookshop_adapters.bootstrap import (
     build_shop,
     open_backend,
 )
+from bookshop_adapters.payments import DemoPaymentGateway
 from bookshop_adapters.stemming import SnowballStemmer
 
 __all__ = [
     "Backend",
+    "DemoPaymentGateway",
     "Repositories",
     "Shop",
     "ShopSettings",

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bookshop_core.catalog.ports import CatalogUnitOfWork
+from bookshop_core.commerce.ports import CommerceUnitOfWork
 from bookshop_core.identity.oauth import OAuthStateUnitOfWork
 from bookshop_core.identity.ports import IdentityUnitOfWork
 from bookshop_core.notifications.outbox import OutboxUnitOfWork
@@ -32,6 +33,7 @@ class ShopUnitOfWork(
     IdentityUnitOfWork,
     OAuthStateUnitOfWork,
     PreBookingUnitOfWork,
+    CommerceUnitOfWork,
     OutboxUnitOfWork,
     Protocol,
 ):
@@ -40,7 +42,8 @@ class ShopUnitOfWork(
     The union of each context's own unit-of-work protocol: ``books`` and ``genres``
     (catalog), ``users``, ``refresh_tokens``, ``login_throttles`` and ``external_identities``
     (identity), ``oauth_states`` (OAuth sign-in), ``search_index`` (search), ``outbox``
-    (notifications: queued emails), ``prebookings`` (pre-booking), plus ``async
+    (notifications: queued emails), ``prebookings`` (pre-booking), ``carts``, ``orders``
+    and ``wishlist`` (commerce), plus ``async
     with``, ``commit()`` and ``rollback()``. A new context adds its protocol to the bases
     (before the protocols it extends: search's extends the catalog's).
     """

@@ -33,11 +33,19 @@ from bookshop_adapters.images import LocalDirectoryImageStore, MemoryImageStore
 from bookshop_adapters.jwt import PyJwtTokenCodec
 from bookshop_adapters.memory import MemoryBackend
 from bookshop_adapters.oauth import OAuthAdapters, OAuthSettings, require_oauth_extra
+from bookshop_adapters.payments import DemoPaymentGateway
 from bookshop_adapters.stemming import SnowballStemmer
 from bookshop_core.catalog.entities import BookRestocked
 from bookshop_core.catalog.images import CoverImages, ImageStore
 from bookshop_core.catalog.ports import BookRepository, GenreRepository
 from bookshop_core.catalog.use_cases import Catalog
+from bookshop_core.commerce.ports import (
+    CartRepository,
+    OrderRepository,
+    PaymentGateway,
+    WishlistRepository,
+)
+from bookshop_core.commerce.use_cases import Carts, CommerceSettings, Orders, Wishlists
 from bookshop_core.identity.oauth import (
     GoogleIdTokenVerifier,
     OAuthLogin,
@@ -105,6 +113,9 @@ class ShopSettings:
         outbox: How queued emails are dispatched: batch size, lease, retries with backoff,
             the worker's polling interval
             (:class:`~bookshop_core.notifications.outbox.OutboxSettings`).
+        checkout: Checkout's timeouts: when a pending order counts as abandoned (for
+            ``shop.orders.recover_pending``), how long a retried idempotency key waits
+            (:class:`~bookshop_core.commerce.CommerceSettings`).
         mail_templates: The shop's public URL, currency and time zone as emails show them
             (:class:`~bookshop_adapters.mail.MailTemplateSettings`). With it, a shop given a
             ``mailer=`` renders with the shipped Jinja2 templates (the ``mail`` extra);
@@ -118,6 +129,7 @@ class ShopSettings:
     oauth: OAuthSettings = field(factory=OAuthSettings)
     store_timeouts: StoreTimeouts | None = None
     outbox: OutboxSettings = field(factory=OutboxSettings)
+    checkout: CommerceSettings = field(factory=CommerceSettings)
     mail_templates: MailTemplateSettings | None = None
 
 
@@ -142,6 +154,9 @@ class Repositories:
     search_index: Callable[[ShopUnitOfWork], SearchIndex] | None = None
     outbox: Callable[[ShopUnitOfWork], OutboxRepository] | None = None
     prebookings: Callable[[ShopUnitOfWork], PreBookingRepository] | None = None
+    carts: Callable[[ShopUnitOfWork], CartRepository] | None = None
+    orders: Callable[[ShopUnitOfWork], OrderRepository] | None = None
+    wishlist: Callable[[ShopUnitOfWork], WishlistRepository] | None = None
 
     def around(
         self, factory: UnitOfWorkFactory[ShopUnitOfWork]
@@ -220,6 +235,21 @@ class _OverriddenUnitOfWork:
         built = self._override("prebookings", self._repositories.prebookings)
         return self._inner.prebookings if built is None else built
 
+    @property
+    def carts(self) -> CartRepository:
+        built = self._override("carts", self._repositories.carts)
+        return self._inner.carts if built is None else built
+
+    @property
+    def orders(self) -> OrderRepository:
+        built = self._override("orders", self._repositories.orders)
+        return self._inner.orders if built is None else built
+
+    @property
+    def wishlist(self) -> WishlistRepository:
+        built = self._override("wishlist", self._repositories.wishlist)
+        return self._inner.wishlist if built is None else built
+
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
         return self
@@ -262,6 +292,10 @@ class Shop:
             ``dispatcher.worker()`` for a background worker.
         prebookings: Users' pre-bookings of out-of-stock books; a restock emails every
             waiting pre-booker (through the outbox).
+        cart: Users' carts.
+        orders: Checkout (through the payment gateway), orders and their status, recovery
+            of abandoned checkouts.
+        wishlist: Users' wishlists.
         on_close: Called in order by :meth:`aclose` (what the shop opened and must release).
     """
 
@@ -281,6 +315,9 @@ class Shop:
         outbox: OutboxAdmin,
         dispatcher: Dispatcher,
         prebookings: PreBookings,
+        cart: Carts,
+        orders: Orders,
+        wishlist: Wishlists,
         on_close: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.backend = backend
@@ -296,6 +333,9 @@ class Shop:
         self.outbox = outbox
         self.dispatcher = dispatcher
         self.prebookings = prebookings
+        self.cart = cart
+        self.orders = orders
+        self.wishlist = wishlist
         self._on_close = tuple(on_close)
 
     async def ping(self) -> bool:
@@ -393,6 +433,7 @@ def build_shop(
     stemmer: Stemmer | None = None,
     mailer: Mailer | None = None,
     renderer: MessageRenderer | None = None,
+    payment_gateway: PaymentGateway | None = None,
     migrate: bool = False,
 ) -> _ShopOpener:
     """Build a shop on the store ``url`` names or on ``backend``, swapping any port by keyword.
@@ -425,6 +466,8 @@ def build_shop(
             none; emails are still queued, and dispatching raises ``MAIL_NOT_CONFIGURED``.
         renderer: Renders each email's subject, text and HTML (default: the shipped Jinja2
             templates with ``settings.mail_templates``, when both are available).
+        payment_gateway: Charges orders at checkout (default: the demo gateway, which
+            approves unless the checkout asks it to decline).
         migrate: Bring an SQL schema up to date before opening (with ``url`` only).
 
     Returns:
@@ -513,6 +556,15 @@ def build_shop(
             outbox=OutboxAdmin(Transactions(transactions, bus), shop_clock),
             dispatcher=dispatcher,
             prebookings=prebookings,
+            cart=Carts(Transactions(transactions, bus), shop_clock),
+            orders=Orders(
+                Transactions(transactions, bus),
+                shop_clock,
+                payment_gateway or DemoPaymentGateway(),
+                currency=chosen.currency,
+                settings=chosen.checkout,
+            ),
+            wishlist=Wishlists(Transactions(transactions, bus), shop_clock),
             on_close=(adapters.aclose, store.aclose) if owned else (adapters.aclose,),
         )
 

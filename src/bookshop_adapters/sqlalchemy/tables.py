@@ -44,15 +44,19 @@ __all__ = [
     "SEARCH_METADATA",
     "Base",
     "BookRow",
+    "CartItemRow",
     "ExternalIdentityRow",
     "GenreRow",
     "LoginThrottleRow",
     "OAuthStateRow",
+    "OrderItemRow",
+    "OrderRow",
     "OutboxMessageRow",
     "PreBookingRow",
     "RefreshFamilyRow",
     "RefreshTokenRow",
     "UserRow",
+    "WishlistItemRow",
     "book_search",
     "code_point_string",
     "id_type",
@@ -352,6 +356,102 @@ class PreBookingRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# -- commerce -----------------------------------------------------------------------------
+
+#: The order statuses, as the ``status_valid`` check spells them.
+_ORDER_STATUSES: Final = (
+    "status IN ('pending', 'confirmed', 'payment_failed', 'shipped', 'delivered', 'cancelled')"
+)
+
+
+class OrderRow(Base):
+    """An order (or a recorded failed attempt). ``uq_orders_user_id_idempotency_key`` makes a
+    retried checkout find its order (NULL keys never collide); listings go newest first per
+    user or for everyone, optionally by status (the reports' sales filter)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(_ORDER_STATUSES, name="status_valid"),
+        CheckConstraint("total_cents >= 0", name="total_nonnegative"),
+        UniqueConstraint("user_id", "idempotency_key"),
+        Index(None, "user_id", "created_at"),
+        Index(None, "status", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(id_type(), ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    total_cents: Mapped[int] = mapped_column(BigInteger())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    cart_fingerprint: Mapped[str] = mapped_column(String(SHA256_HEX_LENGTH))
+    payment_reference: Mapped[str | None] = mapped_column(String(255))
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class OrderItemRow(Base):
+    """One line of an order as bought: title, author and unit price at purchase. Deleting
+    the book keeps the line (``book_id`` becomes NULL)."""
+
+    __tablename__ = "order_items"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price_cents > 0", name="unit_price_positive"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        id_type(), ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    book_id: Mapped[int | None] = mapped_column(
+        id_type(), ForeignKey("books.id", ondelete="SET NULL"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(500))
+    author: Mapped[str] = mapped_column(String(255))
+    quantity: Mapped[int] = mapped_column(Integer())
+    unit_price_cents: Mapped[int] = mapped_column(BigInteger())
+
+
+class CartItemRow(Base):
+    """A cart line: one per user and book (``uq_cart_items_user_id_book_id``, race-safe).
+    ``held_by_order_id`` is the pending order paying for it during checkout."""
+
+    __tablename__ = "cart_items"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        UniqueConstraint("user_id", "book_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(id_type(), ForeignKey("users.id", ondelete="CASCADE"))
+    book_id: Mapped[int] = mapped_column(
+        id_type(), ForeignKey("books.id", ondelete="CASCADE"), index=True
+    )
+    quantity: Mapped[int] = mapped_column(Integer())
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    held_by_order_id: Mapped[int | None] = mapped_column(
+        id_type(), ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
+
+
+class WishlistItemRow(Base):
+    """A book on a user's wishlist: one entry per user and book."""
+
+    __tablename__ = "wishlist_items"
+    __table_args__ = (UniqueConstraint("user_id", "book_id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(id_type(), ForeignKey("users.id", ondelete="CASCADE"))
+    book_id: Mapped[int] = mapped_column(
+        id_type(), ForeignKey("books.id", ondelete="CASCADE"), index=True
+    )
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 # -- search -------------------------------------------------------------------------------
