@@ -71,6 +71,18 @@ SOLD_STATUSES: Final = frozenset(
 )
 
 
+def _cart_lines(lines: Iterable[CartLine]) -> tuple[CartLine, ...]:
+    return tuple(lines)
+
+
+def _order_lines(lines: Iterable[OrderLine]) -> tuple[OrderLine, ...]:
+    return tuple(lines)
+
+
+def _new_lines(lines: Iterable[NewOrderLine]) -> tuple[NewOrderLine, ...]:
+    return tuple(lines)
+
+
 @frozen
 class BookSummary:
     """A book as a cart line, order line or wishlist entry shows it: as it is now."""
@@ -122,7 +134,7 @@ class Cart:
     """A user's cart: its lines by book id, with totals at current prices."""
 
     user_id: int
-    lines: tuple[CartLine, ...] = field(converter=tuple)
+    lines: tuple[CartLine, ...] = field(converter=_cart_lines)
 
     @property
     def total_items(self) -> int:
@@ -215,7 +227,7 @@ class Order:
     status: OrderStatus
     created_at: datetime
     updated_at: datetime
-    items: tuple[OrderLine, ...] = field(converter=tuple)
+    items: tuple[OrderLine, ...] = field(converter=_order_lines)
     total: Decimal
     idempotency_key: str | None = None
     cart_fingerprint: str | None = None
@@ -239,7 +251,7 @@ class NewOrder:
     """A pending order about to be written by checkout."""
 
     user_id: int
-    lines: tuple[NewOrderLine, ...] = field(converter=tuple)
+    lines: tuple[NewOrderLine, ...] = field(converter=_new_lines)
     created_at: datetime
     idempotency_key: str | None
     cart_fingerprint: str
