@@ -1,4 +1,4 @@
-"""Hypothesis strategies for the catalog: ISBNs, prices, text, and valid commands.
+"""Hypothesis strategies for the catalog and commerce: ISBNs, prices, text, and valid commands.
 
 Every strategy here yields values the core accepts, so they combine freely::
 
@@ -36,22 +36,38 @@ from bookshop_core.catalog.commands import (
     UpdateGenre,
 )
 from bookshop_core.catalog.isbn import isbn10_check_digit, isbn13_check_digit
+from bookshop_core.commerce.commands import (
+    IDEMPOTENCY_KEY_MAX,
+    AddToCart,
+    Checkout,
+    ListOrders,
+    SetOrderStatus,
+    SetQuantity,
+)
+from bookshop_core.commerce.entities import OrderStatus
 from bookshop_core.kernel.money import MAX_PRICE, cents_to_money, money_to_cents
 from bookshop_core.kernel.validation import UNSET, Unset
 
 __all__ = [
+    "add_to_cart_commands",
     "adjust_stock_commands",
     "authors",
+    "checkout_commands",
     "create_book_commands",
     "create_genre_commands",
     "descriptions",
     "genre_names",
+    "idempotency_keys",
     "isbn10s",
     "isbn13s",
     "isbn_spellings",
     "isbns",
+    "list_orders_commands",
     "prices",
     "publish_dates",
+    "quantities",
+    "set_order_status_commands",
+    "set_quantity_commands",
     "set_stock_commands",
     "texts",
     "titles",
@@ -224,3 +240,67 @@ def set_stock_commands(max_quantity: int = MAX_STOCK) -> st.SearchStrategy[SetSt
 def adjust_stock_commands(max_size: int = MAX_STOCK) -> st.SearchStrategy[AdjustStock]:
     """A valid :class:`AdjustStock` (the result may still be refused by the store)."""
     return st.builds(AdjustStock, delta=st.integers(-max_size, max_size))
+
+
+# -- commerce --------------------------------------------------------------------------------
+
+
+def quantities(max_value: int = 5) -> st.SearchStrategy[int]:
+    """A cart quantity from 1 to ``max_value``."""
+    return st.integers(min_value=1, max_value=max_value)
+
+
+def add_to_cart_commands(
+    book_ids: st.SearchStrategy[int] | None = None, max_quantity: int = 5
+) -> st.SearchStrategy[AddToCart]:
+    """An :class:`~bookshop_core.commerce.AddToCart` of one of ``book_ids`` (default: any
+    plausible id)."""
+    ids = book_ids if book_ids is not None else st.integers(min_value=1, max_value=2**31)
+    return st.builds(AddToCart, book_id=ids, quantity=quantities(max_quantity))
+
+
+def set_quantity_commands(max_quantity: int = 5) -> st.SearchStrategy[SetQuantity]:
+    """A :class:`~bookshop_core.commerce.SetQuantity`."""
+    return st.builds(SetQuantity, quantity=quantities(max_quantity))
+
+
+def idempotency_keys() -> st.SearchStrategy[str]:
+    """An idempotency key: printable ASCII, 1 to 255 characters."""
+    return st.text(
+        alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E),
+        min_size=1,
+        max_size=IDEMPOTENCY_KEY_MAX,
+    )
+
+
+def checkout_commands(
+    keys: st.SearchStrategy[str | None] | None = None,
+) -> st.SearchStrategy[Checkout]:
+    """A :class:`~bookshop_core.commerce.Checkout`, with or without a key, sometimes asking
+    the demo gateway to decline."""
+    return st.builds(
+        Checkout,
+        idempotency_key=keys if keys is not None else st.none() | idempotency_keys(),
+        force_payment_failure=st.booleans(),
+    )
+
+
+def set_order_status_commands() -> st.SearchStrategy[SetOrderStatus]:
+    """A :class:`~bookshop_core.commerce.SetOrderStatus` to any status an admin may ask for
+    (allowed by the transition table or not)."""
+    targets = [s for s in OrderStatus if s is not OrderStatus.PENDING]
+    return st.builds(SetOrderStatus, status=st.sampled_from(targets))
+
+
+def list_orders_commands() -> st.SearchStrategy[ListOrders]:
+    """A :class:`~bookshop_core.commerce.ListOrders` with optional filters."""
+    statuses = [s for s in OrderStatus if s is not OrderStatus.PENDING]
+    days = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
+    return st.builds(
+        ListOrders,
+        page=st.integers(min_value=1, max_value=5),
+        size=st.integers(min_value=1, max_value=100),
+        status=st.none() | st.sampled_from(statuses),
+        user_id=st.none() | st.integers(min_value=1, max_value=1000),
+        date_from=st.none() | days,
+    )
