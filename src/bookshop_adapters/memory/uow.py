@@ -6,6 +6,11 @@ from types import TracebackType
 from typing import Self
 
 from bookshop_adapters.memory.catalog import MemoryBookRepository, MemoryGenreRepository
+from bookshop_adapters.memory.commerce import (
+    MemoryCartRepository,
+    MemoryOrderRepository,
+    MemoryWishlistRepository,
+)
 from bookshop_adapters.memory.identity import (
     MemoryExternalIdentityRepository,
     MemoryLoginThrottleRepository,
@@ -44,6 +49,9 @@ class MemoryUnitOfWork:
         self.search_index = MemorySearchIndex(store, self._journal)
         self.outbox = MemoryOutboxRepository(store, self._journal)
         self.prebookings = MemoryPreBookingRepository(store, self._journal)
+        self.carts = MemoryCartRepository(store, self._journal)
+        self.orders = MemoryOrderRepository(store, self._journal)
+        self.wishlist = MemoryWishlistRepository(store, self._journal)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()
