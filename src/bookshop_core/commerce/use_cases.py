@@ -63,7 +63,7 @@ from bookshop_core.kernel.clock import Clock, utc_clock
 from bookshop_core.kernel.ids import check_id
 from bookshop_core.kernel.pagination import Page
 from bookshop_core.kernel.principal import Principal, require_admin
-from bookshop_core.kernel.uow import Transaction, Transactions
+from bookshop_core.kernel.uow import Transaction, Transactions, retry_busy
 from bookshop_core.notifications.messages import MessageKind
 from bookshop_core.notifications.outbox import NewOutboxMessage, OutboxUnitOfWork, queue_email
 
@@ -254,7 +254,10 @@ class Orders:
                 this cart is paying).
         """
         command = command or Checkout()
-        order, fresh = await self._reserve(principal, command)
+        # Lock order makes deadlocks between checkouts impossible; a store may still refuse a
+        # transaction as busy (a deadlock with another kind of writer): it rolled back, so
+        # running it again is safe.
+        order, fresh = await retry_busy(lambda: self._reserve(principal, command))
         if not fresh:
             return await self._replay(order)
         result = await self._charge(order, command)
@@ -354,13 +357,18 @@ class Orders:
     async def _settle(self, order: Order, result: PaymentResult) -> Order:
         """Transaction 2: confirm the paid order (cart emptied, confirmation queued) or fail
         it (stock returned, cart lines given back, the attempt kept)."""
-        now = self._clock.now()
-        async with self._tx.write() as tx:
-            if result.approved:
-                settled = await self._confirm(tx, order.id, result, now)
-            else:
-                settled = await self._fail(tx, order.id, result.reason, now)
-            await tx.commit()
+
+        async def settle() -> Order | None:
+            now = self._clock.now()
+            async with self._tx.write() as tx:
+                if result.approved:
+                    done = await self._confirm(tx, order.id, result, now)
+                else:
+                    done = await self._fail(tx, order.id, result.reason, now)
+                await tx.commit()
+            return done
+
+        settled = await retry_busy(settle)
         if settled is None:  # recovery settled it meanwhile
             async with self._tx.read() as uow:
                 settled = await uow.orders.get(order.id)
@@ -488,7 +496,9 @@ class Orders:
             Conflict: ``ORDER_INVALID_TRANSITION`` (not confirmed).
         """
         check_id(order_id, "order_id")
-        return await self._move(order_id, OrderStatus.CANCELLED, owner=principal.user_id)
+        return await retry_busy(
+            lambda: self._move(order_id, OrderStatus.CANCELLED, owner=principal.user_id)
+        )
 
     async def list_all(
         self, principal: Principal, command: ListOrders | None = None
@@ -533,7 +543,7 @@ class Orders:
         """
         require_admin(principal)
         check_id(order_id, "order_id")
-        return await self._move(order_id, command.status, owner=None)
+        return await retry_busy(lambda: self._move(order_id, command.status, owner=None))
 
     async def _move(self, order_id: int, target: OrderStatus, *, owner: int | None) -> Order:
         async with self._tx.write() as tx:

@@ -8,14 +8,24 @@ events, runs in-transaction handlers before the single commit and after-commit h
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 
+from bookshop_core.errors import StoreBusy
 from bookshop_core.kernel.events import DomainEvent, EventBus
 
-__all__ = ["Transaction", "Transactions", "UnitOfWork", "UnitOfWorkFactory"]
+__all__ = [
+    "BUSY_ATTEMPTS",
+    "Transaction",
+    "Transactions",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+    "retry_busy",
+]
 
 
 class UnitOfWork(Protocol):
@@ -102,3 +112,34 @@ class Transactions(Generic[U]):
         if tx.committed:
             for event in tx.events:
                 await self._bus.run_after_commit(event)
+
+
+T = TypeVar("T")
+
+#: How many times :func:`retry_busy` runs a transaction that the store refused as busy.
+BUSY_ATTEMPTS = 4
+
+
+async def retry_busy(
+    transaction: Callable[[], Awaitable[T]], *, attempts: int = BUSY_ATTEMPTS
+) -> T:
+    """Run ``transaction`` (a whole unit of work: it opens, works and commits), again when
+    the store refuses it as busy (``STORE_BUSY``: a PostgreSQL deadlock or serialization
+    failure, a lock timeout), up to ``attempts`` times with a short randomised backoff.
+
+    Retrying is safe because a refused transaction rolled back entirely. Use it for
+    transactions that lock several rows, where a deadlock with another writer is possible
+    even though the shop's own writers lock in one order.
+
+    Raises:
+        StoreBusy: still busy after the last attempt.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return await transaction()
+        except StoreBusy:
+            if attempt == attempts:
+                raise
+            # Full jitter: concurrent losers do not retry in lockstep.
+            await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
