@@ -77,6 +77,10 @@ class TestPreBooking(contract.PreBookingContract):
     """Pre-booking and the restock broadcast."""
 
 
+class TestCommerceConcurrency(contract.CommerceConcurrencyContract):
+    """Checkout, idempotency and cancels under many concurrent callers."""
+
+
 class TestStoreProperties(contract.StoreProperties):
     """Random call sequences, compared with the reference model."""
 

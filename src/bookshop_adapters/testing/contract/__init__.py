@@ -22,6 +22,7 @@ A backend quirk is a marked skip with a reason inside the shared test, never a f
 
 from bookshop_adapters.testing.contract.authorization import AuthorizationContract
 from bookshop_adapters.testing.contract.books import BookContract
+from bookshop_adapters.testing.contract.commerce_concurrency import CommerceConcurrencyContract
 from bookshop_adapters.testing.contract.genres import GenreContract
 from bookshop_adapters.testing.contract.identity_accounts import IdentityAccountContract
 from bookshop_adapters.testing.contract.identity_admin import IdentityAdminContract
@@ -45,6 +46,7 @@ from bookshop_adapters.testing.contract.validation import ValidationContract
 __all__ = [
     "AuthorizationContract",
     "BookContract",
+    "CommerceConcurrencyContract",
     "GenreContract",
     "IdentityAccountContract",
     "IdentityAdminContract",
