@@ -31,18 +31,17 @@ import pytest
 from bookshop_adapters.bootstrap import Shop
 from bookshop_adapters.payments import DemoPaymentGateway
 from bookshop_adapters.testing.builders import ADMIN, add_book
+from bookshop_adapters.testing.contract.commerce import add_buyers
 from bookshop_adapters.testing.pytest_plugin import MakeShop
 from bookshop_core.catalog.entities import Book
 from bookshop_core.commerce.commands import AddToCart, Checkout, ListOrders, SetOrderStatus
 from bookshop_core.commerce.entities import Order, OrderStatus
 from bookshop_core.commerce.ports import PaymentRequest, PaymentResult
 from bookshop_core.errors import DomainError
-from bookshop_core.identity.entities import NewUser
 from bookshop_core.kernel.clock import ManualClock
 from bookshop_core.kernel.pagination import MAX_PAGE_SIZE
-from bookshop_core.kernel.principal import Principal, Role
 
-__all__ = ["CommerceConcurrencyContract", "PausingGateway", "add_buyers"]
+__all__ = ["CommerceConcurrencyContract", "PausingGateway"]
 
 T = TypeVar("T")
 
@@ -66,25 +65,6 @@ class PausingGateway:
 
     async def find(self, order_id: int) -> PaymentResult | None:
         return await self._inner.find(order_id)
-
-
-async def add_buyers(shop: Shop, clock: ManualClock, count: int) -> list[Principal]:
-    """Create ``count`` customer accounts (``buyer<n>@example.com``) in one transaction,
-    straight through the unit of work (no password hashing); returns their principals."""
-    async with shop.unit_of_work() as uow:
-        users = [
-            await uow.users.add(
-                NewUser(
-                    email=f"buyer{n}@example.com",
-                    password_hash=None,
-                    role=Role.USER,
-                    created_at=clock.now(),
-                )
-            )
-            for n in range(count)
-        ]
-        await uow.commit()
-    return [Principal(user_id=user.id) for user in users]
 
 
 async def _all_at_once(calls: Iterable[Awaitable[T]]) -> list[T | DomainError]:
