@@ -10,13 +10,17 @@ from fastapi import APIRouter
 
 from bookshop_examples.http.routes import (
     auth,
+    cart,
     catalog,
     catalog_admin,
     health,
+    orders,
+    orders_admin,
     outbox_admin,
     prebooking,
     uploads,
     users,
+    wishlist,
 )
 
 __all__ = ["ROUTERS"]
@@ -30,4 +34,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     uploads.router,
     prebooking.router,
     outbox_admin.router,
+    cart.router,
+    orders.router,
+    orders_admin.router,
+    wishlist.router,
 )
