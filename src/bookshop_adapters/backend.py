@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bookshop_core.analytics.ports import AnalyticsUnitOfWork
 from bookshop_core.catalog.ports import CatalogUnitOfWork
 from bookshop_core.commerce.ports import CommerceUnitOfWork
 from bookshop_core.identity.oauth import OAuthStateUnitOfWork
@@ -34,6 +35,7 @@ class ShopUnitOfWork(
     OAuthStateUnitOfWork,
     PreBookingUnitOfWork,
     CommerceUnitOfWork,
+    AnalyticsUnitOfWork,
     OutboxUnitOfWork,
     Protocol,
 ):
@@ -43,7 +45,7 @@ class ShopUnitOfWork(
     (catalog), ``users``, ``refresh_tokens``, ``login_throttles`` and ``external_identities``
     (identity), ``oauth_states`` (OAuth sign-in), ``search_index`` (search), ``outbox``
     (notifications: queued emails), ``prebookings`` (pre-booking), ``carts``, ``orders``
-    and ``wishlist`` (commerce), plus ``async
+    and ``wishlist`` (commerce), ``reports`` (analytics), plus ``async
     with``, ``commit()`` and ``rollback()``. A new context adds its protocol to the bases
     (before the protocols it extends: search's extends the catalog's).
     """

@@ -35,6 +35,8 @@ from bookshop_adapters.memory import MemoryBackend
 from bookshop_adapters.oauth import OAuthAdapters, OAuthSettings, require_oauth_extra
 from bookshop_adapters.payments import DemoPaymentGateway
 from bookshop_adapters.stemming import SnowballStemmer
+from bookshop_core.analytics.ports import ReportRepository
+from bookshop_core.analytics.use_cases import Analytics, AnalyticsSettings
 from bookshop_core.catalog.entities import BookRestocked
 from bookshop_core.catalog.images import CoverImages, ImageStore
 from bookshop_core.catalog.ports import BookRepository, GenreRepository
@@ -120,6 +122,8 @@ class ShopSettings:
             (:class:`~bookshop_adapters.mail.MailTemplateSettings`). With it, a shop given a
             ``mailer=`` renders with the shipped Jinja2 templates (the ``mail`` extra);
             without it, pass ``renderer=`` too.
+        analytics: The time zone whose midnight, Monday and 1st begin the report periods
+            (:class:`~bookshop_core.analytics.AnalyticsSettings`; default UTC).
     """
 
     currency: str = field(default="USD", validator=matches_re(r"[A-Z]{3}"))
@@ -131,6 +135,7 @@ class ShopSettings:
     outbox: OutboxSettings = field(factory=OutboxSettings)
     checkout: CommerceSettings = field(factory=CommerceSettings)
     mail_templates: MailTemplateSettings | None = None
+    analytics: AnalyticsSettings = field(factory=AnalyticsSettings)
 
 
 @frozen(kw_only=True)
@@ -157,6 +162,7 @@ class Repositories:
     carts: Callable[[ShopUnitOfWork], CartRepository] | None = None
     orders: Callable[[ShopUnitOfWork], OrderRepository] | None = None
     wishlist: Callable[[ShopUnitOfWork], WishlistRepository] | None = None
+    reports: Callable[[ShopUnitOfWork], ReportRepository] | None = None
 
     def around(
         self, factory: UnitOfWorkFactory[ShopUnitOfWork]
@@ -250,6 +256,11 @@ class _OverriddenUnitOfWork:
         built = self._override("wishlist", self._repositories.wishlist)
         return self._inner.wishlist if built is None else built
 
+    @property
+    def reports(self) -> ReportRepository:
+        built = self._override("reports", self._repositories.reports)
+        return self._inner.reports if built is None else built
+
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
         return self
@@ -296,6 +307,8 @@ class Shop:
         orders: Checkout (through the payment gateway), orders and their status, recovery
             of abandoned checkouts.
         wishlist: Users' wishlists.
+        analytics: Admin reports: sales of today / this week / this month, best sellers,
+            low stock.
         on_close: Called in order by :meth:`aclose` (what the shop opened and must release).
     """
 
@@ -318,6 +331,7 @@ class Shop:
         cart: Carts,
         orders: Orders,
         wishlist: Wishlists,
+        analytics: Analytics,
         on_close: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.backend = backend
@@ -336,6 +350,7 @@ class Shop:
         self.cart = cart
         self.orders = orders
         self.wishlist = wishlist
+        self.analytics = analytics
         self._on_close = tuple(on_close)
 
     async def ping(self) -> bool:
@@ -565,6 +580,9 @@ def build_shop(
                 settings=chosen.checkout,
             ),
             wishlist=Wishlists(Transactions(transactions, bus), shop_clock),
+            analytics=Analytics(
+                Transactions(transactions, bus), shop_clock, settings=chosen.analytics
+            ),
             on_close=(adapters.aclose, store.aclose) if owned else (adapters.aclose,),
         )
 

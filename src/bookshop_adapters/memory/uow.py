@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from bookshop_adapters.memory.analytics import MemoryReportRepository
 from bookshop_adapters.memory.catalog import MemoryBookRepository, MemoryGenreRepository
 from bookshop_adapters.memory.commerce import (
     MemoryCartRepository,
@@ -49,6 +50,7 @@ class MemoryUnitOfWork:
         self.search_index = MemorySearchIndex(store, self._journal)
         self.outbox = MemoryOutboxRepository(store, self._journal)
         self.prebookings = MemoryPreBookingRepository(store, self._journal)
+        self.reports = MemoryReportRepository(store, self._journal)
         self.carts = MemoryCartRepository(store, self._journal)
         self.orders = MemoryOrderRepository(store, self._journal)
         self.wishlist = MemoryWishlistRepository(store, self._journal)

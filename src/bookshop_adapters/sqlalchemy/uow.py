@@ -19,6 +19,7 @@ from typing import Any, Final, Generic, Self, TypeVar, cast, overload
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bookshop_adapters.sqlalchemy.analytics import SqlReportRepository
 from bookshop_adapters.sqlalchemy.catalog import SqlBookRepository, SqlGenreRepository
 from bookshop_adapters.sqlalchemy.errors import translating_errors
 from bookshop_adapters.sqlalchemy.identity import (
@@ -97,6 +98,7 @@ class SqlUnitOfWork:
     search_index = repository(SqlSearchIndex)
     outbox = repository(SqlOutboxRepository)
     prebookings = repository(SqlPreBookingRepository)
+    reports = repository(SqlReportRepository)
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine

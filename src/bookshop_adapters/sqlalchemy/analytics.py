@@ -1,0 +1,163 @@
+"""The SQL reports: each one aggregate statement, money summed as integer cents by the store.
+
+Statement budget: one statement per method, whatever the number of orders, lines or books;
+no row is read into Python to be summed.
+
+- ``sales_totals``: one conditional aggregate over ``orders`` for every span at once (the
+  ``ix_orders_status_created_at`` index bounds it to sales between the earliest start and the
+  latest end). Revenue is ``orders.total_cents``, which checkout writes with the lines as
+  their sum of quantity x unit price, so the lines need no join.
+- ``top_books``: ``order_items`` joined to their sale orders, grouped by book; lines of a
+  deleted book (``book_id`` NULL) group by their title and author at purchase. A live book's
+  current title and author come from a left join of ``books``.
+- ``low_stock``: the first books by (stock, id) with ``COUNT(*) OVER ()`` for the total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, Row, and_, case, func, select
+
+from bookshop_adapters.sqlalchemy.repository import SqlRepository
+from bookshop_adapters.sqlalchemy.tables import BookRow, OrderItemRow, OrderRow, table_of
+from bookshop_core.analytics.entities import (
+    LowStockBook,
+    LowStockReport,
+    SalesTotals,
+    TimeSpan,
+    TopBook,
+    TopBooksSort,
+)
+from bookshop_core.commerce.entities import SOLD_STATUSES
+from bookshop_core.kernel.money import cents_to_money
+
+__all__ = ["SqlReportRepository"]
+
+_orders: Final = table_of(OrderRow)
+_items: Final = table_of(OrderItemRow)
+_books: Final = table_of(BookRow)
+
+_SOLD: Final = sorted(status.value for status in SOLD_STATUSES)
+
+
+def _in_span(span: TimeSpan) -> ColumnElement[bool]:
+    return and_(_orders.c.created_at >= span.start, _orders.c.created_at < span.end)
+
+
+def _cents(value: Any) -> int:
+    """A SUM of cents as an int (PostgreSQL sums BIGINT into NUMERIC; no rows give NULL)."""
+    return 0 if value is None else int(value)
+
+
+class SqlReportRepository(SqlRepository):
+    """Aggregates over ``orders``, ``order_items`` and ``books`` (read only)."""
+
+    def _code_point(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        # Ties among deleted books order by title as Python compares str (by code point);
+        # SQLite's default BINARY collation already does.
+        return column.collate("C") if self._dialect_name == "postgresql" else column
+
+    async def sales_totals(self, spans: Sequence[TimeSpan]) -> Sequence[SalesTotals]:
+        """Revenue and distinct orders per span (one statement)."""
+        if not spans:
+            return []
+        columns = []
+        for n, span in enumerate(spans):
+            inside = _in_span(span)
+            columns.append(func.sum(case((inside, _orders.c.total_cents))).label(f"cents_{n}"))
+            columns.append(func.count(case((inside, _orders.c.id))).label(f"orders_{n}"))
+        row = (
+            await self._execute(
+                select(*columns).where(
+                    _orders.c.status.in_(_SOLD),
+                    _orders.c.created_at >= min(span.start for span in spans),
+                    _orders.c.created_at < max(span.end for span in spans),
+                )
+            )
+        ).one()
+        return [
+            SalesTotals(revenue=cents_to_money(_cents(row[2 * n])), order_count=int(row[2 * n + 1]))
+            for n in range(len(spans))
+        ]
+
+    async def top_books(
+        self, sort_by: TopBooksSort, limit: int, span: TimeSpan | None
+    ) -> Sequence[TopBook]:
+        """Best sellers, grouped by book (deleted ones by title and author at purchase)."""
+        deleted = _items.c.book_id.is_(None)
+        purchase_title = case((deleted, _items.c.title))
+        purchase_author = case((deleted, _items.c.author))
+        revenue = func.sum(_items.c.quantity * _items.c.unit_price_cents)
+        units = func.sum(_items.c.quantity)
+        metric = revenue if sort_by is TopBooksSort.REVENUE else units
+        statement = (
+            select(
+                _items.c.book_id,
+                func.coalesce(func.max(_books.c.title), func.max(_items.c.title)).label("title"),
+                func.coalesce(func.max(_books.c.author), func.max(_items.c.author)).label("author"),
+                revenue.label("revenue_cents"),
+                units.label("units"),
+            )
+            .select_from(
+                _items.join(_orders, _orders.c.id == _items.c.order_id).outerjoin(
+                    _books, _books.c.id == _items.c.book_id
+                )
+            )
+            .where(_orders.c.status.in_(_SOLD))
+            .group_by(_items.c.book_id, purchase_title, purchase_author)
+            .order_by(
+                metric.desc(),
+                # Live books first (by id), then deleted ones: false sorts before true on both
+                # dialects (older SQLite versions lack NULLS LAST).
+                deleted,
+                _items.c.book_id,
+                self._code_point(func.max(_items.c.title)),
+                self._code_point(func.max(_items.c.author)),
+            )
+            .limit(limit)
+        )
+        if span is not None:
+            statement = statement.where(_in_span(span))
+        return [_top_book(row) for row in await self._execute(statement)]
+
+    async def low_stock(self, threshold: int, limit: int) -> LowStockReport:
+        """The first low-stock books and their total (one statement)."""
+        rows = (
+            await self._execute(
+                select(
+                    _books.c.id,
+                    _books.c.title,
+                    _books.c.author,
+                    _books.c.stock_quantity,
+                    func.count().over().label("total"),
+                )
+                .where(_books.c.stock_quantity <= threshold)
+                .order_by(_books.c.stock_quantity, _books.c.id)
+                .limit(limit)
+            )
+        ).all()
+        return LowStockReport(
+            threshold=threshold,
+            total=rows[0].total if rows else 0,
+            items=[
+                LowStockBook(
+                    book_id=row.id,
+                    title=row.title,
+                    author=row.author,
+                    current_stock=row.stock_quantity,
+                )
+                for row in rows
+            ],
+        )
+
+
+def _top_book(row: Row[Any]) -> TopBook:
+    return TopBook(
+        book_id=row.book_id,
+        title=row.title,
+        author=row.author,
+        total_revenue=cents_to_money(_cents(row.revenue_cents)),
+        units_sold=int(row.units),
+    )
