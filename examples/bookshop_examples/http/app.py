@@ -46,6 +46,9 @@ __all__ = ["create_app"]
 
 CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 CORS_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key")
+#: Response headers a browser lets the client read beyond the simple ones (the total of the
+#: order lists).
+CORS_EXPOSED_HEADERS = ("X-Total-Count",)
 
 _log = logging.getLogger("bookshop.http")
 
@@ -152,6 +155,7 @@ def create_app(
         allow_credentials=True,
         allow_methods=list(CORS_METHODS),
         allow_headers=list(CORS_HEADERS),
+        expose_headers=list(CORS_EXPOSED_HEADERS),
     )
     for router in ROUTERS:
         app.include_router(router, responses=error_responses(500))
