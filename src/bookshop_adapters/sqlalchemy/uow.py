@@ -21,6 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bookshop_adapters.sqlalchemy.analytics import SqlReportRepository
 from bookshop_adapters.sqlalchemy.catalog import SqlBookRepository, SqlGenreRepository
+from bookshop_adapters.sqlalchemy.commerce import (
+    SqlCartRepository,
+    SqlOrderRepository,
+    SqlWishlistRepository,
+)
 from bookshop_adapters.sqlalchemy.errors import translating_errors
 from bookshop_adapters.sqlalchemy.identity import (
     SqlExternalIdentityRepository,
@@ -99,6 +104,9 @@ class SqlUnitOfWork:
     outbox = repository(SqlOutboxRepository)
     prebookings = repository(SqlPreBookingRepository)
     reports = repository(SqlReportRepository)
+    carts = repository(SqlCartRepository)
+    orders = repository(SqlOrderRepository)
+    wishlist = repository(SqlWishlistRepository)
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
