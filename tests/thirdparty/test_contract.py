@@ -77,6 +77,22 @@ class TestPreBooking(contract.PreBookingContract):
     """Pre-booking and the restock broadcast."""
 
 
+class TestCart(contract.CartContract):
+    """The cart."""
+
+
+class TestWishlist(contract.WishlistContract):
+    """The wishlist."""
+
+
+class TestCheckout(contract.CheckoutContract):
+    """Checkout, payment failures, crash recovery, idempotency keys."""
+
+
+class TestOrders(contract.OrderContract):
+    """Orders, their visibility and the transition table."""
+
+
 class TestCommerceConcurrency(contract.CommerceConcurrencyContract):
     """Checkout, idempotency and cancels under many concurrent callers."""
 

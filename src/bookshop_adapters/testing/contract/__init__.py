@@ -22,7 +22,10 @@ A backend quirk is a marked skip with a reason inside the shared test, never a f
 
 from bookshop_adapters.testing.contract.authorization import AuthorizationContract
 from bookshop_adapters.testing.contract.books import BookContract
+from bookshop_adapters.testing.contract.commerce_cart import CartContract, WishlistContract
+from bookshop_adapters.testing.contract.commerce_checkout import CheckoutContract
 from bookshop_adapters.testing.contract.commerce_concurrency import CommerceConcurrencyContract
+from bookshop_adapters.testing.contract.commerce_orders import OrderContract
 from bookshop_adapters.testing.contract.genres import GenreContract
 from bookshop_adapters.testing.contract.identity_accounts import IdentityAccountContract
 from bookshop_adapters.testing.contract.identity_admin import IdentityAdminContract
@@ -46,6 +49,8 @@ from bookshop_adapters.testing.contract.validation import ValidationContract
 __all__ = [
     "AuthorizationContract",
     "BookContract",
+    "CartContract",
+    "CheckoutContract",
     "CommerceConcurrencyContract",
     "GenreContract",
     "IdentityAccountContract",
@@ -56,6 +61,7 @@ __all__ = [
     "OAuthGoogleIdTokenContract",
     "OAuthLoginContract",
     "OAuthStateContract",
+    "OrderContract",
     "OutboxContract",
     "PreBookingContract",
     "SearchContract",
@@ -65,4 +71,5 @@ __all__ = [
     "StockContract",
     "StoreProperties",
     "ValidationContract",
+    "WishlistContract",
 ]
