@@ -63,6 +63,7 @@ class MemoryUserRepository:
             created_at=user.created_at,
             updated_at=user.created_at,
             full_name=user.full_name,
+            display_name=user.display_name,
         )
         self._journal.put(self._rows, stored.id, stored)
         self._journal.put(self._by_email, stored.email, stored.id)
@@ -96,6 +97,11 @@ class MemoryUserRepository:
 
     async def set_role(self, user_id: int, role: Role, *, now: datetime) -> None:
         self._change(user_id, role=role, updated_at=now)
+
+    async def set_display_name(
+        self, user_id: int, display_name: str | None, *, now: datetime
+    ) -> None:
+        self._change(user_id, display_name=display_name, updated_at=now)
 
     async def set_password_hash(
         self, user_id: int, password_hash: str, *, expected: str | None, now: datetime

@@ -94,6 +94,7 @@ _USER_COLUMNS: Final = (
     _users.c.created_at,
     _users.c.updated_at,
     _users.c.deactivated_at,
+    _users.c.display_name,
 )
 
 
@@ -109,6 +110,7 @@ def _user(row: Row[Any]) -> User:
         full_name=row.full_name,
         token_version=row.token_version,
         deactivated_at=row.deactivated_at,
+        display_name=row.display_name,
     )
 
 
@@ -230,6 +232,7 @@ class SqlUserRepository(SqlRepository):
                 role=user.role.value,
                 is_active=True,
                 full_name=user.full_name,
+                display_name=user.display_name,
                 token_version=0,
                 created_at=user.created_at,
                 updated_at=user.created_at,
@@ -281,6 +284,15 @@ class SqlUserRepository(SqlRepository):
     async def set_role(self, user_id: int, role: Role, *, now: datetime) -> None:
         await self._execute(
             update(_users).where(_users.c.id == user_id).values(role=role.value, updated_at=now)
+        )
+
+    async def set_display_name(
+        self, user_id: int, display_name: str | None, *, now: datetime
+    ) -> None:
+        await self._execute(
+            update(_users)
+            .where(_users.c.id == user_id)
+            .values(display_name=display_name, updated_at=now)
         )
 
     async def set_password_hash(

@@ -55,6 +55,7 @@ __all__ = [
     "PreBookingRow",
     "RefreshFamilyRow",
     "RefreshTokenRow",
+    "ReviewRow",
     "UserRow",
     "WishlistItemRow",
     "book_search",
@@ -192,6 +193,8 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(16), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean())
     full_name: Mapped[str | None] = mapped_column(String(255))
+    #: The public name (reviews); NULL shows as "Reader #<id>".
+    display_name: Mapped[str | None] = mapped_column(String(100))
     token_version: Mapped[int] = mapped_column(Integer())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -452,6 +455,47 @@ class WishlistItemRow(Base):
         id_type(), ForeignKey("books.id", ondelete="CASCADE"), index=True
     )
     added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- reviews ------------------------------------------------------------------------------
+
+#: At most one live (not deleted) review per user and book: a partial unique index.
+_LIVE: Final = text("deleted_at IS NULL")
+
+
+class ReviewRow(Base):
+    """A user's review of a book, soft-deleted (``deleted_at``).
+
+    ``uq_reviews_live`` keeps one live review per user and book (race-safe) and lets a deleted
+    one be followed by a new one. The book's ``review_count``/``rating_sum`` count the live
+    ones. Deleting a book or a user deletes their reviews.
+    """
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
+        Index(
+            "uq_reviews_live",
+            "user_id",
+            "book_id",
+            unique=True,
+            sqlite_where=_LIVE,
+            postgresql_where=_LIVE,
+        ),
+        Index(None, "book_id", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(id_type(), Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        id_type(), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    book_id: Mapped[int] = mapped_column(id_type(), ForeignKey("books.id", ondelete="CASCADE"))
+    rating: Mapped[int] = mapped_column(Integer(), index=True)
+    text: Mapped[str | None] = mapped_column(Text())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # -- search -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from bookshop_core.identity.accounts import Accounts
 from bookshop_core.identity.admin import UserAdmin
 from bookshop_core.identity.commands import (
+    ChangeDisplayName,
     ChangeRole,
     ListUsers,
     Login,
@@ -91,6 +92,7 @@ __all__ = [
     "AccountDeactivated",
     "Accounts",
     "CannotDeactivateAdmin",
+    "ChangeDisplayName",
     "ChangeRole",
     "EmailConflict",
     "ExternalIdentity",

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 
+import attrs
+
 from bookshop_core.errors import Conflict, ValidationError
-from bookshop_core.identity.commands import Register, normalize_email
+from bookshop_core.identity.commands import ChangeDisplayName, Register, normalize_email
 from bookshop_core.identity.entities import (
     ExternalIdentityLinked,
     NewExternalIdentity,
@@ -171,6 +173,22 @@ class Accounts:
             raise UserNotFound(f"User {principal.user_id} not found")
         return UserView.of(user)
 
+    async def set_display_name(self, principal: Principal, command: ChangeDisplayName) -> UserView:
+        """Set the caller's display name, the name others see on their reviews (``None``
+        goes back to ``"Reader #<id>"``).
+
+        Raises:
+            NotFound: ``USER_NOT_FOUND`` when the principal names no account.
+        """
+        async with self._tx.write() as tx:
+            user = await tx.uow.users.lock(principal.user_id) if principal.user_id > 0 else None
+            if user is None:
+                raise UserNotFound(f"User {principal.user_id} not found")
+            now = self._clock.now()
+            await tx.uow.users.set_display_name(user.id, command.display_name, now=now)
+            await tx.commit()
+        return UserView.of(attrs.evolve(user, display_name=command.display_name, updated_at=now))
+
     async def sign_in_external(self, info: OAuthUserInfo) -> TokenPair:
         """Sign in with an identity an OAuth provider vouched for.
 
@@ -209,13 +227,29 @@ class Accounts:
             # unique index still decides a race.
             if await tx.uow.users.get_by_email(command.email) is not None:
                 raise EmailConflict()
-            user = await open_account(tx, NewUser(command.email, password_hash, role, now))
+            new = NewUser(
+                command.email,
+                password_hash,
+                role,
+                now,
+                display_name=self._display_name(command),
+            )
+            user = await open_account(tx, new)
             session = await self._tokens.open_session(tx.uow, user, now) if sign_in else None
             await tx.commit()
         if session is None:
             return user, None
         family, secret = session
         return user, self._tokens.pair(user, family, secret, now)
+
+    def _display_name(self, command: Register) -> str | None:
+        """The name chosen at registration; else, only when the shop is configured so, the
+        email's local part; else none (the account shows as ``"Reader #<id>"``)."""
+        if command.display_name is not None:
+            return command.display_name
+        if self._settings.display_name_from_email:
+            return command.email.split("@", 1)[0]
+        return None
 
     def _check_policy(self, command: Register) -> None:
         reasons = self._settings.password_policy.problems(command.password, email=command.email)

@@ -29,10 +29,13 @@ from bookshop_core.kernel.validation import (
     install_normalisers,
     rule,
     strip_optional_text,
+    text,
 )
 
 __all__ = [
+    "DISPLAY_NAME_MAX_LENGTH",
     "EMAIL_MAX_LENGTH",
+    "ChangeDisplayName",
     "ChangeRole",
     "ListUsers",
     "Login",
@@ -41,6 +44,11 @@ __all__ = [
 ]
 
 EMAIL_MAX_LENGTH: Final = 254
+#: The longest display name (the public name shown on reviews).
+DISPLAY_NAME_MAX_LENGTH: Final = 100
+#: A display name: trimmed, 1..100 characters; blank or ``None`` means "none" (the account
+#: then shows as ``"Reader #<id>"``).
+_DISPLAY_NAME: Final = text(max_length=DISPLAY_NAME_MAX_LENGTH, nullable=True)
 _LOCAL_MAX: Final = 64
 _LABEL_MAX: Final = 63
 _LOCAL_SPECIALS: Final = frozenset("!#$%&'*+-/=?^_`{|}~.")
@@ -217,6 +225,19 @@ class Register:
 
     email: str = field(metadata=rule(_check_email, _normalise_email))
     password: str = field(repr=False, metadata=rule(_check_new_password, _normalise_password))
+    #: The name others see on the account's reviews (optional, 1..100 characters).
+    display_name: str | None = field(default=None, metadata=_DISPLAY_NAME)
+
+    def __attrs_post_init__(self) -> None:
+        check_fields(self).raise_if_any()
+
+
+@frozen(field_transformer=install_normalisers)
+class ChangeDisplayName:
+    """Set the caller's display name (1..100 characters, trimmed); ``None`` or blank goes
+    back to the neutral ``"Reader #<id>"``."""
+
+    display_name: str | None = field(metadata=_DISPLAY_NAME)
 
     def __attrs_post_init__(self) -> None:
         check_fields(self).raise_if_any()

@@ -45,7 +45,14 @@ __all__ = [
     "UserRegistered",
     "UserRoleChanged",
     "UserView",
+    "default_display_name",
 ]
+
+
+def default_display_name(user_id: int) -> str:
+    """The neutral public name of an account without a display name: ``"Reader #<id>"``
+    (never anything derived from its email)."""
+    return f"Reader #{user_id}"
 
 
 @frozen
@@ -61,6 +68,7 @@ class NewUser:
     role: Role
     created_at: datetime
     full_name: str | None = None
+    display_name: str | None = None
 
 
 @frozen
@@ -74,6 +82,8 @@ class User:
             (deactivation, "log out everywhere"); access tokens carry the version they were
             issued under and are refused when it no longer matches.
         deactivated_at: When the account was last deactivated (``None`` while never).
+        display_name: The name others see (reviews), chosen by the owner; ``None`` shows
+            :func:`default_display_name`.
     """
 
     id: int
@@ -86,6 +96,12 @@ class User:
     full_name: str | None = None
     token_version: int = 0
     deactivated_at: datetime | None = None
+    display_name: str | None = None
+
+    @property
+    def public_name(self) -> str:
+        """The name others see: the display name, else ``"Reader #<id>"``."""
+        return self.display_name or default_display_name(self.id)
 
     @property
     def has_password(self) -> bool:
@@ -133,7 +149,10 @@ class User:
 
 @frozen
 class UserView:
-    """What callers see of an account: never a hash, never a token version."""
+    """What callers see of an account: never a hash, never a token version.
+
+    ``display_name`` is the account's public name (:attr:`User.public_name`).
+    """
 
     id: int
     email: str
@@ -141,6 +160,7 @@ class UserView:
     role: Role
     is_active: bool
     created_at: datetime
+    display_name: str | None = None
 
     @classmethod
     def of(cls, user: User) -> UserView:
@@ -152,6 +172,7 @@ class UserView:
             role=user.role,
             is_active=user.is_active,
             created_at=user.created_at,
+            display_name=user.public_name,
         )
 
 

@@ -73,6 +73,12 @@ class UserRepository(Protocol):
 
     async def set_role(self, user_id: int, role: Role, *, now: datetime) -> None: ...
 
+    async def set_display_name(
+        self, user_id: int, display_name: str | None, *, now: datetime
+    ) -> None:
+        """Set (``None``: clear) the account's display name."""
+        ...
+
     async def set_password_hash(
         self, user_id: int, password_hash: str, *, expected: str | None, now: datetime
     ) -> bool:

@@ -84,6 +84,9 @@ class IdentitySettings:
             refreshed; after it the user signs in again.
         password_policy: What new passwords must satisfy.
         login_throttling: How repeated failed sign-ins slow down.
+        display_name_from_email: Give an account registered without a display name the
+            local part of its email as one (off by default: a public name never reveals an
+            address unless the shop chooses so).
 
     Raises:
         ValueError: a non-positive duration, an empty issuer or audience, or
@@ -97,6 +100,7 @@ class IdentitySettings:
     session_max_age: timedelta = field(default=DEFAULT_SESSION_MAX_AGE, validator=_positive)
     password_policy: PasswordPolicy = DEFAULT_PASSWORD_POLICY
     login_throttling: LoginThrottling = LoginThrottling()
+    display_name_from_email: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.refresh_ttl < self.access_ttl:

@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from bookshop_core.identity.accounts import Accounts
 from bookshop_core.identity.admin import UserAdmin
-from bookshop_core.identity.commands import ChangeRole, ListUsers, Login, Register
+from bookshop_core.identity.commands import (
+    ChangeDisplayName,
+    ChangeRole,
+    ListUsers,
+    Login,
+    Register,
+)
 from bookshop_core.identity.entities import OAuthUserInfo, TokenPair, UserView
 from bookshop_core.identity.ports import IdentityUnitOfWork, PasswordHasher, TokenCodec
 from bookshop_core.identity.sessions import Sessions
@@ -79,6 +85,11 @@ class Identity:
     async def me(self, principal: Principal) -> UserView:
         """See :meth:`Accounts.me <bookshop_core.identity.accounts.Accounts.me>`."""
         return await self.accounts.me(principal)
+
+    async def set_display_name(self, principal: Principal, command: ChangeDisplayName) -> UserView:
+        """See :meth:`Accounts.set_display_name
+        <bookshop_core.identity.accounts.Accounts.set_display_name>`."""
+        return await self.accounts.set_display_name(principal, command)
 
     async def sign_in_external(self, info: OAuthUserInfo) -> TokenPair:
         """See :meth:`Accounts.sign_in_external
