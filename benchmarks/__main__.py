@@ -5,6 +5,11 @@ if sys.argv[1:2] == ["search"]:
 
     raise SystemExit(search(sys.argv[2:]))
 
+if sys.argv[1:2] == ["checkout"]:
+    from benchmarks.checkout.run import main as checkout
+
+    raise SystemExit(checkout(sys.argv[2:]))
+
 from benchmarks.run import main
 
 raise SystemExit(main())

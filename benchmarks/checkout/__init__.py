@@ -1,0 +1,1 @@
+"""The checkout benchmark: ``python -m benchmarks checkout``."""
