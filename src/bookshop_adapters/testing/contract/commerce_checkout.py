@@ -18,6 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from bookshop_adapters.bootstrap import Shop, ShopSettings
@@ -45,6 +46,7 @@ from bookshop_core.commerce.use_cases import CommerceSettings, RecoveryReport
 from bookshop_core.kernel.clock import ManualClock
 from bookshop_core.kernel.principal import Principal
 from bookshop_core.notifications import MessageKind
+from bookshop_core.notifications.outbox import OutboxMessageQueued
 
 __all__ = ["CheckoutContract"]
 
@@ -52,6 +54,10 @@ __all__ = ["CheckoutContract"]
 _SETTINGS = ShopSettings(
     checkout=CommerceSettings(pending_timeout=timedelta(minutes=15), key_wait=timedelta(0))
 )
+
+
+class _Refused(Exception):
+    """Raised by an in-transaction handler to make a transaction fail."""
 
 
 def _crashing(make_shop: MakeShop, *, charged: bool) -> AbstractAsyncContextManager[Shop]:
@@ -213,13 +219,15 @@ class CheckoutContract:
             [buyer] = await add_buyers(shop, clock, 1)
             book = await stocked_book(shop, stock=2)
             [line] = await fill_cart(shop, buyer, (book, 2))
+            before = await commerce_picture(shop, [buyer])
             with pytest.raises(OrderPaymentFailed) as caught:
                 await shop.orders.checkout(buyer, checkout(fail=True))
             assert caught.value.code == "ORDER_PAYMENT_FAILED"
-            assert await _stock(shop, book.id) == 2
-            assert (await shop.cart.view(buyer)).lines == (line,)
+            after = await commerce_picture(shop, [buyer])
             [attempt] = (await shop.orders.list_mine(buyer)).items
-            assert await queued_messages(shop) == []
+        assert attrs.evolve(after, orders=()) == before
+        assert after.orders == (attempt,)
+        assert (after.catalog.books[0].stock_quantity, after.carts) == (2, ((line,),))
         assert caught.value.details == {"order_id": attempt.id}
         assert (attempt.status, attempt.total, attempt.payment_reference) == (
             OrderStatus.PAYMENT_FAILED,
@@ -408,6 +416,37 @@ class CheckoutContract:
             assert (await shop.orders.list_all(ADMIN)).total == 0
             assert await code_of(shop.orders.get_mine(buyer, pending.id)) == "ORDER_NOT_FOUND"
             assert await code_of(shop.orders.get(ADMIN, pending.id)) == "ORDER_NOT_FOUND"
+
+    async def test_a_failure_after_the_charge_leaves_the_order_to_recovery(
+        self, make_shop: MakeShop, clock: ManualClock
+    ) -> None:
+        """The confirming transaction fails (its outbox write is refused): nothing of it
+        stays, the order waits pending with its stock; recovery confirms it once, with one
+        confirmation."""
+        gateway = RecordingGateway()
+        refusing = True
+
+        async def refuse(event: OutboxMessageQueued, uow: object) -> None:
+            if refusing:
+                raise _Refused
+
+        async with make_shop(payment_gateway=gateway, settings=_SETTINGS) as shop:
+            shop.events.subscribe_in_transaction(OutboxMessageQueued, refuse)
+            [buyer] = await add_buyers(shop, clock, 1)
+            book = await stocked_book(shop, stock=3)
+            await fill_cart(shop, buyer, (book, 2))
+            with pytest.raises(_Refused):
+                await shop.orders.checkout(buyer)
+            [pending] = await every_order(shop)
+            assert (pending.status, await _stock(shop, book.id)) == (OrderStatus.PENDING, 1)
+            assert await queued_messages(shop) == []
+            refusing = False
+            clock.advance(_SETTINGS.checkout.pending_timeout + timedelta(seconds=1))
+            report = await shop.orders.recover_pending(ADMIN)
+            assert report == RecoveryReport(confirmed=(pending.id,))
+            assert (await _stock(shop, book.id), (await shop.cart.view(buyer)).lines) == (1, ())
+            assert len(await queued_messages(shop)) == 1
+        assert len(gateway.requests) == 1
 
     # -- idempotency --------------------------------------------------------------------------
 
