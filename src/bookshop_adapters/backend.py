@@ -23,6 +23,7 @@ from bookshop_core.identity.oauth import OAuthStateUnitOfWork
 from bookshop_core.identity.ports import IdentityUnitOfWork
 from bookshop_core.notifications.outbox import OutboxUnitOfWork
 from bookshop_core.prebooking.ports import PreBookingUnitOfWork
+from bookshop_core.reviews.ports import ReviewUnitOfWork
 from bookshop_core.search.ports import SearchUnitOfWork
 
 __all__ = ["Backend", "ShopUnitOfWork"]
@@ -35,6 +36,7 @@ class ShopUnitOfWork(
     OAuthStateUnitOfWork,
     PreBookingUnitOfWork,
     CommerceUnitOfWork,
+    ReviewUnitOfWork,
     AnalyticsUnitOfWork,
     OutboxUnitOfWork,
     Protocol,
@@ -45,7 +47,7 @@ class ShopUnitOfWork(
     (catalog), ``users``, ``refresh_tokens``, ``login_throttles`` and ``external_identities``
     (identity), ``oauth_states`` (OAuth sign-in), ``search_index`` (search), ``outbox``
     (notifications: queued emails), ``prebookings`` (pre-booking), ``carts``, ``orders``
-    and ``wishlist`` (commerce), ``reports`` (analytics), plus ``async
+    and ``wishlist`` (commerce), ``reviews`` (reviews), ``reports`` (analytics), plus ``async
     with``, ``commit()`` and ``rollback()``. A new context adds its protocol to the bases
     (before the protocols it extends: search's extends the catalog's).
     """

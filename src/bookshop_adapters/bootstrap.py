@@ -73,6 +73,8 @@ from bookshop_core.notifications.outbox import OutboxRepository, OutboxSettings
 from bookshop_core.notifications.ports import Mailer, MessageRenderer
 from bookshop_core.prebooking.ports import PreBookingRepository
 from bookshop_core.prebooking.use_cases import PreBookings
+from bookshop_core.reviews.ports import ReviewRepository
+from bookshop_core.reviews.use_cases import Reviews
 from bookshop_core.search.analysis import Analyzer, Stemmer
 from bookshop_core.search.ports import SearchIndex
 from bookshop_core.search.use_cases import Search, SearchIndexing
@@ -163,6 +165,7 @@ class Repositories:
     orders: Callable[[ShopUnitOfWork], OrderRepository] | None = None
     wishlist: Callable[[ShopUnitOfWork], WishlistRepository] | None = None
     reports: Callable[[ShopUnitOfWork], ReportRepository] | None = None
+    reviews: Callable[[ShopUnitOfWork], ReviewRepository] | None = None
 
     def around(
         self, factory: UnitOfWorkFactory[ShopUnitOfWork]
@@ -261,6 +264,11 @@ class _OverriddenUnitOfWork:
         built = self._override("reports", self._repositories.reports)
         return self._inner.reports if built is None else built
 
+    @property
+    def reviews(self) -> ReviewRepository:
+        built = self._override("reviews", self._repositories.reviews)
+        return self._inner.reviews if built is None else built
+
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
         return self
@@ -309,6 +317,7 @@ class Shop:
         wishlist: Users' wishlists.
         analytics: Admin reports: sales of today / this week / this month, best sellers,
             low stock.
+        reviews: Buyers' reviews of books (books carry their rating), and moderation.
         on_close: Called in order by :meth:`aclose` (what the shop opened and must release).
     """
 
@@ -332,6 +341,7 @@ class Shop:
         orders: Orders,
         wishlist: Wishlists,
         analytics: Analytics,
+        reviews: Reviews,
         on_close: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.backend = backend
@@ -351,6 +361,7 @@ class Shop:
         self.orders = orders
         self.wishlist = wishlist
         self.analytics = analytics
+        self.reviews = reviews
         self._on_close = tuple(on_close)
 
     async def ping(self) -> bool:
@@ -583,6 +594,7 @@ def build_shop(
             analytics=Analytics(
                 Transactions(transactions, bus), shop_clock, settings=chosen.analytics
             ),
+            reviews=Reviews(Transactions(transactions, bus), shop_clock),
             on_close=(adapters.aclose, store.aclose) if owned else (adapters.aclose,),
         )
 

@@ -47,6 +47,8 @@ from bookshop_core.identity.entities import NewExternalIdentity, NewUser
 from bookshop_core.identity.errors import EmailConflict, OAuthAlreadyLinked
 from bookshop_core.kernel.principal import Role
 from bookshop_core.prebooking.errors import PrebookDuplicate
+from bookshop_core.reviews.entities import NewReview
+from bookshop_core.reviews.errors import DuplicateReview
 
 
 def new_book(
@@ -229,6 +231,30 @@ async def test_uq_prebookings_waiting_is_prebook_duplicate(backend: SqlBackend) 
         with pytest.raises(Conflict) as caught:
             await uow.prebookings.add_waiting(user.id, book.id, created_at=when)
     assert_error(caught, PrebookDuplicate, "PREBOOK_DUPLICATE", "book_id")
+
+
+async def test_uq_reviews_live_is_duplicate_review(backend: SqlBackend) -> None:
+    """A second live review of a book by one user, written past the repository's own check,
+    is DUPLICATE_REVIEW; a deleted one does not count (the index is partial)."""
+    from bookshop_adapters.sqlalchemy.tables import ReviewRow, table_of
+
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    async with backend.unit_of_work() as uow:
+        user = await uow.users.add(new_user("reader@example.com"))
+        book = await uow.books.add(new_book())
+        review = NewReview(user_id=user.id, book_id=book.id, rating=4, text=None, created_at=when)
+        first = await uow.reviews.add(review)
+        assert first is not None
+        assert await uow.reviews.delete(first.id, now=when)
+        assert await uow.reviews.add(review) is not None
+        await uow.commit()
+    row = {"user_id": user.id, "book_id": book.id, "rating": 3, "created_at": when}
+    async with backend.unit_of_work() as uow:
+        with pytest.raises(Conflict) as caught, translating_errors():
+            await uow.connection.execute(
+                table_of(ReviewRow).insert().values(**row, updated_at=when)
+            )
+    assert_error(caught, DuplicateReview, "DUPLICATE_REVIEW", None)
 
 
 async def test_unmapped_constraint_violation_is_not_translated(backend: SqlBackend) -> None:

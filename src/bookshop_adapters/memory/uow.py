@@ -21,6 +21,7 @@ from bookshop_adapters.memory.identity import (
 from bookshop_adapters.memory.oauth import MemoryOAuthStateRepository
 from bookshop_adapters.memory.outbox import MemoryOutboxRepository
 from bookshop_adapters.memory.prebooking import MemoryPreBookingRepository
+from bookshop_adapters.memory.reviews import MemoryReviewRepository
 from bookshop_adapters.memory.search import MemorySearchIndex
 from bookshop_adapters.memory.store import Journal, MemoryStore
 
@@ -54,6 +55,7 @@ class MemoryUnitOfWork:
         self.carts = MemoryCartRepository(store, self._journal)
         self.orders = MemoryOrderRepository(store, self._journal)
         self.wishlist = MemoryWishlistRepository(store, self._journal)
+        self.reviews = MemoryReviewRepository(store, self._journal)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

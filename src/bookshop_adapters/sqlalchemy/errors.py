@@ -60,6 +60,7 @@ from bookshop_core.errors import (
 )
 from bookshop_core.identity.errors import EmailConflict, OAuthAlreadyLinked
 from bookshop_core.prebooking.errors import PrebookDuplicate
+from bookshop_core.reviews.errors import DuplicateReview
 
 __all__ = [
     "CONSTRAINT_ERRORS",
@@ -110,6 +111,9 @@ CONSTRAINT_ERRORS: Final[dict[str, ConstraintMeaning]] = {
     "uq_users_email": ConstraintMeaning(_on(EmailConflict)),
     "uq_external_identities_provider_subject": ConstraintMeaning(_on(OAuthAlreadyLinked)),
     "uq_prebookings_waiting": ConstraintMeaning(_on(PrebookDuplicate)),
+    # The backstop: a review's insert checks for a live one under the book's row lock first,
+    # and that check's error names the existing review.
+    "uq_reviews_live": ConstraintMeaning(_on(DuplicateReview)),
     "uq_cart_items_user_id_book_id": ConstraintMeaning(_on(CartItemDuplicate)),
     "uq_wishlist_items_user_id_book_id": ConstraintMeaning(_on(WishlistItemDuplicate)),
     # Two checkouts with one key got past the cart's locks (they lock different lines): the

@@ -36,6 +36,7 @@ from bookshop_adapters.sqlalchemy.identity import (
 from bookshop_adapters.sqlalchemy.oauth import SqlOAuthStateRepository
 from bookshop_adapters.sqlalchemy.outbox import SqlOutboxRepository
 from bookshop_adapters.sqlalchemy.prebooking import SqlPreBookingRepository
+from bookshop_adapters.sqlalchemy.reviews import SqlReviewRepository
 from bookshop_adapters.sqlalchemy.search import SqlSearchIndex
 
 __all__ = ["READ_ONLY_OPTION", "SqlUnitOfWork", "repository"]
@@ -107,6 +108,7 @@ class SqlUnitOfWork:
     carts = repository(SqlCartRepository)
     orders = repository(SqlOrderRepository)
     wishlist = repository(SqlWishlistRepository)
+    reviews = repository(SqlReviewRepository)
 
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
