@@ -149,8 +149,7 @@ class CartContract:
     async def test_another_users_line_is_forbidden_and_unchanged(
         self, shop: Shop, clock: ManualClock
     ) -> None:
-        """Changing or removing another user's line: CART_ITEM_FORBIDDEN; it stays as it
-        was, and the other user's cart does not show it."""
+        """Another user's line: CART_ITEM_FORBIDDEN to change or remove; it stays the owner's."""
         owner, other = await add_buyers(shop, clock, 2)
         [line] = await fill_cart(shop, owner, (await stocked_book(shop), 1))
         code = await code_of(shop.cart.set_quantity(other, line.id, SetQuantity(quantity=2)))
@@ -316,8 +315,7 @@ class WishlistContract:
     async def test_each_user_sees_and_removes_only_their_own(
         self, shop: Shop, clock: ManualClock
     ) -> None:
-        """Two users wish for one book: each lists their own entry; another user's removal
-        of a book they never added is WISHLIST_ITEM_NOT_FOUND and leaves the owner's."""
+        """Each user lists only their own entries; removing a book one never added is not found."""
         owner, other = await add_buyers(shop, clock, 2)
         book, elsewhere = await stocked_book(shop, "A"), await stocked_book(shop, "B")
         mine = await shop.wishlist.add(owner, book.id)

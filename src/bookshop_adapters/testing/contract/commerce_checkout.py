@@ -79,8 +79,7 @@ class CheckoutContract:
     async def test_checkout_confirms_an_order_of_every_line(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
-        """A confirmed order: each line's title, author, quantity and unit price, the total,
-        the gateway's reference; the gateway was asked for the total once."""
+        """A confirmed order of every line at current prices; the total charged once."""
         gateway = RecordingGateway()
         async with make_shop(payment_gateway=gateway, settings=_SETTINGS) as shop:
             [buyer] = await add_buyers(shop, clock, 1)
@@ -124,8 +123,7 @@ class CheckoutContract:
     async def test_the_order_keeps_the_title_and_price_at_purchase(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
-        """A later change of the book's title and price leaves the order's lines and total
-        as bought."""
+        """A later title or price change leaves the order's lines and total as bought."""
         async with make_shop(settings=_SETTINGS) as shop:
             [buyer] = await add_buyers(shop, clock, 1)
             book = await stocked_book(shop, "Dune", price="10.00")
@@ -147,8 +145,7 @@ class CheckoutContract:
     async def test_checkout_queues_the_order_confirmation(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
-        """One order_confirmation message to the buyer, with the order id, time, lines and
-        total (the template's variables)."""
+        """One order_confirmation to the buyer with the order id, time, lines and total."""
         async with make_shop(settings=_SETTINGS) as shop:
             [buyer] = await add_buyers(shop, clock, 1)
             book = await stocked_book(shop, "Dune", price="4.20")
@@ -184,8 +181,7 @@ class CheckoutContract:
     async def test_insufficient_stock_lists_each_short_line_and_changes_nothing(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
-        """ORDER_INSUFFICIENT_STOCK names every short line (book, title, requested,
-        available) and none that is covered; stock, cart and orders are as they were."""
+        """ORDER_INSUFFICIENT_STOCK lists every short line, no covered one; nothing changes."""
         gateway = RecordingGateway()
         async with make_shop(payment_gateway=gateway, settings=_SETTINGS) as shop:
             [buyer] = await add_buyers(shop, clock, 1)
@@ -213,8 +209,7 @@ class CheckoutContract:
     async def test_a_declined_payment_gives_stock_and_cart_back_and_records_the_attempt(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
-        """ORDER_PAYMENT_FAILED with the order id; stock and cart as they were; the attempt
-        is a payment_failed order in the buyer's list, with its reason; no email."""
+        """A decline: ORDER_PAYMENT_FAILED; nothing changes but a payment_failed order."""
         async with make_shop(settings=_SETTINGS) as shop:
             [buyer] = await add_buyers(shop, clock, 1)
             book = await stocked_book(shop, stock=2)
@@ -239,8 +234,7 @@ class CheckoutContract:
     async def test_a_gateway_that_raises_counts_as_a_decline(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
-        """An exception from the gateway: ORDER_PAYMENT_FAILED, stock and cart as they
-        were, the attempt recorded as payment_failed."""
+        """A gateway exception: ORDER_PAYMENT_FAILED, stock and cart kept, the attempt recorded."""
         gateway = RaisingGateway()
         async with make_shop(payment_gateway=gateway, settings=_SETTINGS) as shop:
             [buyer] = await add_buyers(shop, clock, 1)
@@ -271,8 +265,7 @@ class CheckoutContract:
     async def test_the_gateway_is_called_with_no_transaction_open(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
-        """Inside the charge, a write of its own on the same store (a cart book's stock)
-        commits at once: checkout holds no lock while the gateway answers."""
+        """Inside the charge, a write of its own on a cart book commits at once: no lock held."""
         shop_ref: list[Shop] = []
 
         async def probe() -> None:
@@ -293,9 +286,7 @@ class CheckoutContract:
     async def test_a_crash_after_the_charge_is_recovered_as_confirmed(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
-        """The process dies once the provider charged: the order waits pending (stock
-        taken, invisible); after the timeout recovery confirms it, empties the cart and
-        queues the confirmation."""
+        """A crash after the charge: pending, then recovery confirms, empties the cart, emails."""
         async with make_shop(
             payment_gateway=CrashingGateway(charged=True), settings=_SETTINGS
         ) as shop:
@@ -322,8 +313,7 @@ class CheckoutContract:
     async def test_a_crash_before_the_charge_is_recovered_as_failed(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
-        """The process dies before the provider charged: recovery fails the order and gives
-        stock and cart back; the buyer sees the failed attempt."""
+        """A crash before the charge: recovery fails the order, gives stock and cart back."""
         async with make_shop(
             payment_gateway=CrashingGateway(charged=False), settings=_SETTINGS
         ) as shop:
@@ -363,8 +353,7 @@ class CheckoutContract:
     async def test_a_second_recovery_settles_nothing_again(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
-        """Once settled, an order is not pending: the next recovery reports nothing and the
-        stock is returned once."""
+        """A settled order is not recovered again; its stock is returned once."""
         async with make_shop(
             payment_gateway=CrashingGateway(charged=False), settings=_SETTINGS
         ) as shop:
@@ -386,8 +375,7 @@ class CheckoutContract:
     async def test_a_checkout_while_one_is_paying_is_in_progress(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
-        """The cart's lines are held by the pending order: checking out again (another
-        tab) is ORDER_CHECKOUT_IN_PROGRESS, and buys nothing."""
+        """Lines held by a paying checkout: ORDER_CHECKOUT_IN_PROGRESS, nothing bought."""
         async with make_shop(
             payment_gateway=CrashingGateway(charged=False), settings=_SETTINGS
         ) as shop:
@@ -420,9 +408,7 @@ class CheckoutContract:
     async def test_a_failure_after_the_charge_leaves_the_order_to_recovery(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
-        """The confirming transaction fails (its outbox write is refused): nothing of it
-        stays, the order waits pending with its stock; recovery confirms it once, with one
-        confirmation."""
+        """A failed confirming transaction leaves the paid order pending; recovery confirms it."""
         gateway = RecordingGateway()
         refusing = True
 
@@ -453,8 +439,7 @@ class CheckoutContract:
     async def test_a_retry_with_the_key_returns_the_same_order_and_buys_nothing_more(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
-        """The second checkout with the key: the first order, no second charge, the stock
-        taken once."""
+        """A retried key returns the first order: no second charge, stock taken once."""
         gateway = RecordingGateway()
         async with make_shop(payment_gateway=gateway, settings=_SETTINGS) as shop:
             [buyer] = await add_buyers(shop, clock, 1)
@@ -470,8 +455,7 @@ class CheckoutContract:
     async def test_a_retry_with_the_same_cart_refilled_returns_the_same_order(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
-        """The cart refilled with the same lines and the key retried: the first order,
-        nothing bought again (the refilled cart stays)."""
+        """The same cart refilled and the key retried: the first order, nothing bought again."""
         async with make_shop(settings=_SETTINGS) as shop:
             [buyer] = await add_buyers(shop, clock, 1)
             book = await stocked_book(shop, stock=5)
@@ -500,8 +484,7 @@ class CheckoutContract:
     async def test_a_key_whose_payment_failed_replays_the_failure(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
-        """Retrying the key of a declined checkout: ORDER_PAYMENT_FAILED for the same order,
-        no new attempt, nothing bought (a new key buys)."""
+        """A declined key's retry replays ORDER_PAYMENT_FAILED for that order, charging nothing."""
         gateway = RecordingGateway()
         async with make_shop(payment_gateway=gateway, settings=_SETTINGS) as shop:
             [buyer] = await add_buyers(shop, clock, 1)
@@ -536,8 +519,7 @@ class CheckoutContract:
     async def test_a_key_of_a_checkout_still_paying_is_in_progress(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
-        """The key's order is pending past the wait: ORDER_CHECKOUT_IN_PROGRESS, no second
-        order."""
+        """A key whose order is still pending: ORDER_CHECKOUT_IN_PROGRESS, no second order."""
         async with make_shop(
             payment_gateway=CrashingGateway(charged=True), settings=_SETTINGS
         ) as shop:

@@ -107,8 +107,7 @@ class OrderContract:
         assert [o.id for o in page.items] == [kept.id]
 
     async def test_another_users_order_is_not_found(self, shop: Shop, clock: ManualClock) -> None:
-        """Reading or cancelling another user's order: ORDER_NOT_FOUND, like an unknown id;
-        the order stays confirmed."""
+        """Another user's order, read or cancelled: ORDER_NOT_FOUND; nothing changes."""
         owner, other = await add_buyers(shop, clock, 2)
         order = await _buy(shop, owner, await stocked_book(shop))
         before = await commerce_picture(shop, [owner, other])
@@ -135,8 +134,7 @@ class OrderContract:
     async def test_cancelling_the_last_copies_back_notifies_the_prebookers(
         self, shop: Shop, clock: ManualClock
     ) -> None:
-        """A cancel taking a book from 0 to above 0 is a restock: the waiting pre-booker is
-        notified and a back_in_stock message is queued."""
+        """A cancel taking stock from 0 to above 0 notifies the waiting pre-booker."""
         buyer, waiting = await add_buyers(shop, clock, 2)
         book = await stocked_book(shop, "Dune", stock=2)
         order = await _buy(shop, buyer, book, 2)
@@ -176,8 +174,7 @@ class OrderContract:
     async def test_every_transition_off_the_table_is_refused_and_changes_nothing(
         self, shop: Shop, clock: ManualClock
     ) -> None:
-        """For every status an order rests in and every status asked for that the table
-        does not allow: ORDER_INVALID_TRANSITION, and the store is as it was."""
+        """Every pair off the table: ORDER_INVALID_TRANSITION, the store unchanged."""
         [buyer] = await add_buyers(shop, clock, 1)
         book = await stocked_book(shop, stock=50)
         refused = []
@@ -307,8 +304,7 @@ class OrderContract:
     async def test_a_deleted_books_order_lines_keep_title_and_price(
         self, shop: Shop, clock: ManualClock
     ) -> None:
-        """After the book is deleted the line has its title, quantity and unit price, with
-        book_id and book None; the total is unchanged."""
+        """A deleted book's order line keeps title, quantity, price; book_id and book None."""
         [buyer] = await add_buyers(shop, clock, 1)
         gone = await stocked_book(shop, "Gone", price="3.00")
         kept = await stocked_book(shop, "Kept", price="1.00")
