@@ -205,13 +205,21 @@ _HOLD_CART: Final = (
     .values(held_by_order_id=bindparam("order_id"))
 )
 
-_RELEASE_CART: Final = (
-    update(_carts)
+#: The lines an order holds, row-locked in book id order (PostgreSQL), so that releasing or
+#: deleting them takes the locks in the order a concurrent checkout of the same cart (another
+#: tab) takes them: in any order, the two could deadlock.
+_HELD_LINES: Final = (
+    select(_carts.c.id)
     .where(_carts.c.held_by_order_id == bindparam("order_id"))
-    .values(held_by_order_id=None)
+    .order_by(_carts.c.book_id)
+    .with_for_update()
 )
 
-_REMOVE_HELD: Final = delete(_carts).where(_carts.c.held_by_order_id == bindparam("order_id"))
+_RELEASE_CART: Final = (
+    update(_carts).where(_carts.c.id.in_(_HELD_LINES)).values(held_by_order_id=None)
+)
+
+_REMOVE_HELD: Final = delete(_carts).where(_carts.c.id.in_(_HELD_LINES))
 
 
 def _cart_line(row: Row[Any]) -> CartLine:
