@@ -14,6 +14,7 @@ Examples::
     bookshop stock adjust 7 -2
     bookshop search "tolkien -hobbit" --in-stock
     bookshop outbox worker
+    bookshop orders ship 42
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bookshop_core.catalog.importing import ImportReport
 from bookshop_examples.cli._support import BookshopGroup, CliState, redact_url
 from bookshop_examples.cli.catalog import book, genre, import_books, stock
 from bookshop_examples.cli.identity import create_admin
+from bookshop_examples.cli.orders import orders
 from bookshop_examples.cli.outbox import outbox
 from bookshop_examples.cli.search import search, search_reindex
 from bookshop_examples.settings import DEFAULT_DATABASE_URL, AppSettings
@@ -240,3 +242,7 @@ main.add_command(create_admin)
 # -- queued emails --------------------------------------------------------------------------
 
 main.add_command(outbox)
+
+# -- orders ---------------------------------------------------------------------------------
+
+main.add_command(orders)
