@@ -77,6 +77,14 @@ class TestPreBooking(contract.PreBookingContract):
     """Pre-booking and the restock broadcast."""
 
 
+class TestAnalytics(contract.AnalyticsContract):
+    """Admin reports: periods, deltas, top sellers, low stock."""
+
+
+class TestAnalyticsProperties(contract.AnalyticsProperties):
+    """Every report equals the plain-Python computation."""
+
+
 class TestCart(contract.CartContract):
     """The cart."""
 

@@ -20,6 +20,7 @@ with ``pytest_plugins = ["bookshop_adapters.testing.pytest_plugin"]`` and your
 A backend quirk is a marked skip with a reason inside the shared test, never a forked copy.
 """
 
+from bookshop_adapters.testing.contract.analytics import AnalyticsContract, AnalyticsProperties
 from bookshop_adapters.testing.contract.authorization import AuthorizationContract
 from bookshop_adapters.testing.contract.books import BookContract
 from bookshop_adapters.testing.contract.commerce_cart import CartContract, WishlistContract
@@ -47,6 +48,8 @@ from bookshop_adapters.testing.contract.stock import StockContract
 from bookshop_adapters.testing.contract.validation import ValidationContract
 
 __all__ = [
+    "AnalyticsContract",
+    "AnalyticsProperties",
     "AuthorizationContract",
     "BookContract",
     "CartContract",
