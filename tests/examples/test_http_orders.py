@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from bookshop_adapters.bootstrap import Shop
+from bookshop_adapters.demo import create_demo_users, seed_demo
 from bookshop_adapters.testing.identity import sign_up
 from bookshop_core import ManualClock, Principal, Role
 from bookshop_core.notifications import ListOutbox
@@ -599,3 +600,29 @@ async def test_orders_need_an_active_account(
     await shop.identity.deactivate(admin[0], gone.user_id)
     response = await client.request(method, path, headers=bearer(pair.access_token))
     assert_refused(response, 403, "AUTH_ACCOUNT_DEACTIVATED")
+
+
+# -- the demo shop ----------------------------------------------------------------------------
+
+
+async def test_the_demo_customer_can_buy_out_of_the_box(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    """After seed-demo (the README's first command), the demo customer signs in, puts a
+    book in stock in the cart and checks out: 201 confirmed."""
+    assert await seed_demo(shop) is not None
+    users = await create_demo_users(shop)
+    login = await client.post(
+        "/auth/login",
+        json={"email": users.customer.email, "password": users.customer.password},
+    )
+    assert login.status_code == 200, login.text
+    headers = bearer(login.json()["access_token"])
+    page = await client.get("/books", params={"in_stock": "true", "size": 2})
+    in_stock = [book["id"] for book in page.json()["items"]]
+    assert len(in_stock) == 2
+    for book_id in in_stock:
+        await add_line(client, headers, book_id)
+    response = await client.post("/orders/checkout", json={}, headers=headers)
+    assert response.status_code == 201, response.text
+    assert (response.json()["status"], len(response.json()["items"])) == ("confirmed", 2)
