@@ -34,6 +34,12 @@ from bookshop_core.catalog.errors import (
     GenreNotFound,
     InsufficientStock,
 )
+from bookshop_core.commerce.entities import NewOrder, NewOrderLine
+from bookshop_core.commerce.errors import (
+    CartItemDuplicate,
+    OrderCheckoutInProgress,
+    WishlistItemDuplicate,
+)
 from bookshop_core.errors import (
     Conflict,
     DomainError,
@@ -255,6 +261,60 @@ async def test_uq_reviews_live_is_duplicate_review(backend: SqlBackend) -> None:
                 table_of(ReviewRow).insert().values(**row, updated_at=when)
             )
     assert_error(caught, DuplicateReview, "DUPLICATE_REVIEW", None)
+
+
+async def test_uq_cart_items_user_id_book_id_is_cart_item_duplicate(backend: SqlBackend) -> None:
+    """A second cart line of one book for one user is CART_ITEM_DUPLICATE on field book_id."""
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    async with backend.unit_of_work() as uow:
+        user = await uow.users.add(new_user("buyer@example.com"))
+        book = await uow.books.add(new_book())
+        await uow.carts.add(user.id, book.id, 1, added_at=when)
+        await uow.commit()
+    async with backend.unit_of_work() as uow:
+        with pytest.raises(Conflict) as caught:
+            await uow.carts.add(user.id, book.id, 2, added_at=when)
+    assert_error(caught, CartItemDuplicate, "CART_ITEM_DUPLICATE", "book_id")
+
+
+async def test_uq_wishlist_items_user_id_book_id_is_wishlist_item_duplicate(
+    backend: SqlBackend,
+) -> None:
+    """A book wished twice by one user is WISHLIST_ITEM_DUPLICATE on field book_id."""
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    async with backend.unit_of_work() as uow:
+        user = await uow.users.add(new_user("wisher@example.com"))
+        book = await uow.books.add(new_book())
+        await uow.wishlist.add(user.id, book.id, added_at=when)
+        await uow.commit()
+    async with backend.unit_of_work() as uow:
+        with pytest.raises(Conflict) as caught:
+            await uow.wishlist.add(user.id, book.id, added_at=when)
+    assert_error(caught, WishlistItemDuplicate, "WISHLIST_ITEM_DUPLICATE", "book_id")
+
+
+async def test_uq_orders_user_id_idempotency_key_is_checkout_in_progress(
+    backend: SqlBackend,
+) -> None:
+    """A second order written with a user's idempotency key (a concurrent checkout that got
+    past the cart's locks) is ORDER_CHECKOUT_IN_PROGRESS; another user's key does not count."""
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def order(user_id: int, book_id: int) -> NewOrder:
+        line = NewOrderLine(book_id, "T", "A", 1, Decimal("5.00"))
+        return NewOrder(user_id, [line], when, idempotency_key="k", cart_fingerprint="f")
+
+    async with backend.unit_of_work() as uow:
+        user = await uow.users.add(new_user("buyer@example.com"))
+        other = await uow.users.add(new_user("other@example.com"))
+        book = await uow.books.add(new_book())
+        await uow.orders.add_pending(order(user.id, book.id))
+        await uow.orders.add_pending(order(other.id, book.id))
+        await uow.commit()
+    async with backend.unit_of_work() as uow:
+        with pytest.raises(Conflict) as caught:
+            await uow.orders.add_pending(order(user.id, book.id))
+    assert_error(caught, OrderCheckoutInProgress, "ORDER_CHECKOUT_IN_PROGRESS", None)
 
 
 async def test_unmapped_constraint_violation_is_not_translated(backend: SqlBackend) -> None:

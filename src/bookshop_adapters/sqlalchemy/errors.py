@@ -39,7 +39,6 @@ from sqlalchemy import exc as sa_exc
 from bookshop_adapters.sqlalchemy.tables import Base
 from bookshop_core.catalog.errors import (
     BookIsbnConflict,
-    BookNotFound,
     GenreConflict,
     GenreInUse,
     GenreNotFound,
@@ -119,10 +118,6 @@ CONSTRAINT_ERRORS: Final[dict[str, ConstraintMeaning]] = {
     # Two checkouts with one key got past the cart's locks (they lock different lines): the
     # one whose order is written first is paying; the other is told so.
     "uq_orders_user_id_idempotency_key": ConstraintMeaning(_on(OrderCheckoutInProgress)),
-    # The book was deleted between the use case's read and the write (PostgreSQL; the
-    # writes insert only when the book exists, so this is the last defence).
-    "fk_cart_items_book_id_books": ConstraintMeaning(_on(BookNotFound)),
-    "fk_wishlist_items_book_id_books": ConstraintMeaning(_on(BookNotFound)),
 }
 
 
