@@ -17,7 +17,13 @@ hold, and after every step checks the shop's invariants:
 - emails are unique case-insensitively;
 - an access token works exactly while its account is active and its session alive: a
   deactivated user's tokens are refused at once; a spent refresh token never works twice
-  (presenting it again revokes its whole session).
+  (presenting it again revokes its whole session);
+- commerce (carts, checkout with and without a declined payment and with idempotency keys,
+  cancel, ship, deliver): stock is conserved per book (initial stock + restocks = current
+  stock + sold - returned) and never negative; no order exists without a confirmed payment
+  (every order but a ``payment_failed`` record carries the gateway's reference, none is left
+  ``pending``); a failed checkout changes nothing a user sees but its ``payment_failed``
+  record; carts, orders and order confirmation emails match the model.
 
 Run it on memory with ``ShopMachine.TestCase``, or on any store with a fresh-store factory::
 
@@ -34,13 +40,14 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
-from attrs import define, field
+import attrs
+from attrs import define, field, frozen
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from bookshop_adapters.bootstrap import Shop, ShopSettings
 from bookshop_adapters.testing.identity import TEST_PASSWORD, open_test_shop
@@ -58,6 +65,14 @@ from bookshop_core.catalog.commands import (
     SetStock,
     UpdateBook,
 )
+from bookshop_core.commerce.commands import (
+    AddToCart,
+    Checkout,
+    ListOrders,
+    SetOrderStatus,
+    SetQuantity,
+)
+from bookshop_core.commerce.entities import CartLine, Order, OrderQuery, OrderStatus
 from bookshop_core.errors import DomainError
 from bookshop_core.identity.commands import ListUsers, Login, Register
 from bookshop_core.identity.settings import IdentitySettings, LoginThrottling
@@ -65,6 +80,7 @@ from bookshop_core.kernel.clock import ManualClock
 from bookshop_core.kernel.pagination import MAX_PAGE_SIZE, PageRequest
 from bookshop_core.kernel.principal import Principal, Role
 from bookshop_core.notifications.messages import MessageKind
+from bookshop_core.notifications.outbox import OutboxMessage
 from bookshop_core.prebooking.entities import PreBookingStatus
 from bookshop_core.search.analysis import Analyzer
 from bookshop_core.search.commands import SearchBooks
@@ -86,6 +102,8 @@ MISSING_ID = 999_999
 _WAITING = PreBookingStatus.WAITING
 ADMIN_EMAIL = "admin@example.com"
 WRONG_PASSWORD = "not the password at all"
+#: The customer every run starts with (the commerce rules' second buyer).
+BUYER_EMAIL = "carol@example.com"
 
 _GENRE_NAMES = ("Fiction", "fiction", "Fantasy", "POETRY", "Poetry")
 #: (a spelling people use, its ISBN-13): the first two are one book as ISBN-10 and ISBN-13.
@@ -117,6 +135,12 @@ _SEARCHES = (
     "dune AND (man)",
 )
 _EMAILS = ("ann@example.com", "ANN@Example.com", "bob@example.com", ADMIN_EMAIL)
+#: Idempotency keys a checkout may carry (``None``: none), reused on purpose.
+_KEYS = (None, None, "key-1", "key-2")
+#: Later than any order a run makes: ``pending_before`` it finds every pending order.
+_END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+#: Statuses an admin may ask an order to take (the transition table refuses most).
+_TARGETS = tuple(status for status in OrderStatus if status is not OrderStatus.PENDING)
 
 
 def open_machine_shop(url: str, clock: ManualClock) -> Awaitable[Shop]:
@@ -178,6 +202,36 @@ class _PreBooking:
     user_id: int
     book_id: int
     status: PreBookingStatus = PreBookingStatus.WAITING
+
+
+@define
+class _CartLine:
+    user_id: int
+    book_id: int
+    quantity: int
+
+
+@define
+class _Order:
+    """An order as the model knows it: lines as ``(book id, or None once deleted, quantity)``
+    by book id at purchase."""
+
+    user_id: int
+    status: OrderStatus
+    lines: list[tuple[int | None, int]]
+    fingerprint: tuple[tuple[int, int], ...]
+
+
+@frozen
+class _CommercePicture:
+    """What a failed commerce call must leave alone: catalog, users, every cart, every order
+    (pending ones included) and the outbox."""
+
+    catalog: StoreSnapshot
+    users: tuple[object, ...]
+    carts: tuple[tuple[CartLine, ...], ...]
+    orders: tuple[Order, ...]
+    outbox: tuple[OutboxMessage, ...]
 
 
 @define
@@ -246,6 +300,15 @@ class ShopMachine(RuleBasedStateMachine):
         #: Back-in-stock emails every committed restock must have queued, by recipient.
         self.restock_emails: Counter[str] = Counter()
         self.admin = Principal(user_id=MISSING_ID, role=Role.ADMIN)
+        # Commerce (see the commerce rules).
+        self.cart_lines: dict[int, _CartLine] = {}
+        self.orders: dict[int, _Order] = {}
+        self.order_keys: dict[tuple[int, str], int] = {}
+        #: Initial stock + every admin stock change since, by book (what stock conservation
+        #: compares with current stock + sold - returned).
+        self.stock_ledger: Counter[int] = Counter()
+        #: Order confirmation emails every confirmed checkout must have queued, by recipient.
+        self.confirmation_emails: Counter[str] = Counter()
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -285,8 +348,8 @@ class ShopMachine(RuleBasedStateMachine):
         finally:
             self._loop.close()
 
-    @initialize()
-    def open_shop(self) -> None:
+    @initialize(shelves=st.lists(st.integers(1, 5), min_size=1, max_size=3))
+    def open_shop(self, shelves: list[int]) -> None:
         self._url = self.run(self._new_url())
         self._shop = self.run(self._open_shop(self._url, self.clock))
         account = self.run(
@@ -296,6 +359,7 @@ class ShopMachine(RuleBasedStateMachine):
         pair = self.run(self.shop.identity.login(Login(email=ADMIN_EMAIL, password=TEST_PASSWORD)))
         self.admin = self.run(self.shop.identity.authenticate(pair.access_token))
         assert self.admin == Principal(user_id=account.id, role=Role.ADMIN)
+        self._open_for_business(shelves)
 
     # -- catalog rules --------------------------------------------------------------------
 
@@ -376,9 +440,12 @@ class ShopMachine(RuleBasedStateMachine):
         if expected is None:
             self._stock_changed(book_id, self.books[book_id].stock + delta)
 
-    def _stock_changed(self, book_id: int, stock: int) -> None:
+    def _stock_changed(self, book_id: int, stock: int, *, by_admin: bool = True) -> None:
         """A committed stock change: from 0 to above 0 notifies the book's waiting
-        pre-bookers, each with one email."""
+        pre-bookers, each with one email. An admin's change (not a sale or a return) enters
+        the stock ledger."""
+        if by_admin:
+            self.stock_ledger[book_id] += stock - self.books[book_id].stock
         if self.books[book_id].stock == 0 < stock:
             emails = {user.id: email for email, user in self.users.items()}
             for prebooking in self.prebookings.values():
@@ -431,6 +498,8 @@ class ShopMachine(RuleBasedStateMachine):
         for prebooking_id, prebooking in list(self.prebookings.items()):
             if prebooking.book_id == book_id:
                 del self.prebookings[prebooking_id]
+        if expected is None:
+            self._commerce_book_deleted(book_id)
 
     # -- pre-booking rules ----------------------------------------------------------------
 
@@ -475,6 +544,288 @@ class ShopMachine(RuleBasedStateMachine):
         )
         if model is not None and expected is None:
             model.status = PreBookingStatus.CANCELLED
+
+    # -- commerce rules -------------------------------------------------------------------
+
+    def _open_for_business(self, shelves: list[int]) -> None:
+        """A customer account and a few books in stock (``shelves``: their stocks) from the
+        start, so that short runs reach checkout, cancels and shipping."""
+        account = self.run(self.shop.identity.create_account(BUYER_EMAIL, TEST_PASSWORD))
+        self.users[BUYER_EMAIL] = _User(account.id, TEST_PASSWORD)
+        for stock in shelves:
+            price = Decimal("7.50") + stock
+            command = CreateBook(title="Dune", author="Frank Herbert", price=price)
+            book = self.run(self.shop.catalog.create_book(self.admin, command))
+            self.books[book.id] = _Book(None, price, None)
+            self.run(self.shop.catalog.set_stock(self.admin, book.id, SetStock(stock)))
+            self._stock_changed(book.id, stock)
+
+    def _commerce_book_deleted(self, book_id: int) -> None:
+        """A deleted book's cart lines go with it; order lines keep their copy of it, their
+        book id cleared; its stock ledger ends."""
+        for item_id, line in list(self.cart_lines.items()):
+            if line.book_id == book_id:
+                del self.cart_lines[item_id]
+        for order in self.orders.values():
+            order.lines = [(None if b == book_id else b, q) for b, q in order.lines]
+        self.stock_ledger.pop(book_id, None)
+
+    def _open_lines(self, user_id: int) -> list[_CartLine]:
+        return sorted(
+            (line for line in self.cart_lines.values() if line.user_id == user_id),
+            key=lambda line: line.book_id,
+        )
+
+    async def _stored_orders(self) -> list[Order]:
+        """Every stored order, pending ones included, by id (through the unit of work: no
+        use case shows a pending order)."""
+        async with self.shop.unit_of_work(read_only=True) as uow:
+            page = await uow.orders.list(OrderQuery(), PageRequest(1, MAX_PAGE_SIZE))
+            pending = [
+                await uow.orders.get(order_id)
+                for order_id in await uow.orders.pending_before(_END_OF_TIME, MAX_PAGE_SIZE)
+            ]
+        assert page.total == len(page.items), "the machine's orders fit one page"
+        return sorted([*page.items, *(o for o in pending if o is not None)], key=lambda o: o.id)
+
+    async def _outbox(self) -> list[OutboxMessage]:
+        async with self.shop.unit_of_work(read_only=True) as uow:
+            page = await uow.outbox.list(None, PageRequest(1, MAX_PAGE_SIZE))
+        assert page.total == len(page.items), "the machine's outbox fits one page"
+        return sorted(page.items, key=lambda message: message.id)
+
+    async def _commerce_picture(self) -> _CommercePicture:
+        catalog, users = await self._picture()
+        carts = [
+            tuple((await self.shop.cart.view(Principal(user_id=user.id))).lines)
+            for user in sorted(self.users.values(), key=lambda user: user.id)
+        ]
+        return _CommercePicture(
+            catalog,
+            users,
+            tuple(carts),
+            tuple(await self._stored_orders()),
+            tuple(await self._outbox()),
+        )
+
+    def attempt_commerce(
+        self,
+        call: Callable[[], Awaitable[T]],
+        expected_error: str | None,
+        *,
+        records_attempt: bool = False,
+    ) -> T | DomainError:
+        """Like :meth:`attempt`, for commerce calls: a failure must leave carts, orders and
+        the outbox alone too, except (``records_attempt``) for the one ``payment_failed``
+        record of a declined checkout. Returns what the call returned, or its error."""
+        self.clock.advance(seconds=1)
+        before = self.run(self._commerce_picture())
+        result = self.run(_outcome(call()))
+        if not isinstance(result, DomainError):
+            assert expected_error is None, f"succeeded, expected {expected_error}"
+            return result
+        assert result.code == expected_error, (
+            f"failed with {result.code}, expected {expected_error}"
+        )
+        after = self.run(self._commerce_picture())
+        if records_attempt:
+            known = {order.id for order in before.orders}
+            [record] = [order for order in after.orders if order.id not in known]
+            assert record.status is OrderStatus.PAYMENT_FAILED, record
+            assert record.payment_reference is None, record
+            assert record.failure_reason, record
+            after = attrs.evolve(after, orders=tuple(o for o in after.orders if o.id != record.id))
+        assert after == before, f"{result.code} changed what users see"
+        return result
+
+    @rule(user=st.integers(0, 3), book=st.integers(-1, 4), quantity=st.integers(1, 3))
+    def add_to_cart(self, user: int, book: int, quantity: int) -> None:
+        account = self._user(user)
+        book_id = self._pick(sorted(self.books), book) or MISSING_ID
+        model = self.books.get(book_id)
+        expected = None
+        if model is None:
+            expected = "BOOK_NOT_FOUND"
+        elif model.stock == 0:
+            expected = "CART_BOOK_OUT_OF_STOCK"
+        elif quantity > model.stock:
+            expected = "CART_INSUFFICIENT_STOCK"
+        elif any(line.book_id == book_id for line in self._open_lines(account.id)):
+            expected = "CART_ITEM_DUPLICATE"
+        command = AddToCart(book_id=book_id, quantity=quantity)
+        line = self.attempt_commerce(
+            lambda: self.shop.cart.add(Principal(user_id=account.id), command), expected
+        )
+        if isinstance(line, CartLine):
+            assert (line.user_id, line.book_id, line.quantity) == (account.id, book_id, quantity)
+            self.cart_lines[line.id] = _CartLine(account.id, book_id, quantity)
+
+    def _cart_line_call(self, user: int, line: int) -> tuple[_User, int, str | None]:
+        """The caller, the picked line's id, and the error any change of it must give."""
+        account = self._user(user)
+        item_id = self._pick(sorted(self.cart_lines), line) or MISSING_ID
+        model = self.cart_lines.get(item_id)
+        expected = None
+        if model is None:
+            expected = "CART_ITEM_NOT_FOUND"
+        elif model.user_id != account.id:
+            expected = "CART_ITEM_FORBIDDEN"
+        return account, item_id, expected
+
+    @precondition(lambda self: self.cart_lines)
+    @rule(user=st.integers(0, 3), line=st.integers(-1, 5), quantity=st.integers(1, 5))
+    def set_cart_quantity(self, user: int, line: int, quantity: int) -> None:
+        account, item_id, expected = self._cart_line_call(user, line)
+        if expected is None:
+            stock = self.books[self.cart_lines[item_id].book_id].stock
+            if stock == 0:
+                expected = "CART_BOOK_OUT_OF_STOCK"
+            elif quantity > stock:
+                expected = "CART_INSUFFICIENT_STOCK"
+        command = SetQuantity(quantity=quantity)
+        changed = self.attempt_commerce(
+            lambda: self.shop.cart.set_quantity(Principal(user_id=account.id), item_id, command),
+            expected,
+        )
+        if isinstance(changed, CartLine):
+            assert (changed.id, changed.quantity) == (item_id, quantity)
+            self.cart_lines[item_id].quantity = quantity
+
+    @precondition(lambda self: self.cart_lines)
+    @rule(user=st.integers(0, 3), line=st.integers(-1, 5))
+    def remove_cart_line(self, user: int, line: int) -> None:
+        account, item_id, expected = self._cart_line_call(user, line)
+        self.attempt_commerce(
+            lambda: self.shop.cart.remove(Principal(user_id=account.id), item_id), expected
+        )
+        if expected is None:
+            del self.cart_lines[item_id]
+
+    @precondition(lambda self: self.cart_lines or self.orders)
+    @rule(user=st.integers(0, 3), key=st.sampled_from(_KEYS), decline=st.booleans())
+    def checkout(self, user: int, key: str | None, decline: bool) -> None:
+        """Checkout as the model predicts it: a key's replay, a refusal that changes
+        nothing, a declined payment that changes nothing but its record, or an order."""
+        account = self._user(user)
+        lines = self._open_lines(account.id)
+        fingerprint = tuple((line.book_id, line.quantity) for line in lines)
+        earlier = None if key is None else self.order_keys.get((account.id, key))
+        expected = None
+        fresh = earlier is None
+        if earlier is not None:
+            if lines and fingerprint != self.orders[earlier].fingerprint:
+                expected = "ORDER_IDEMPOTENCY_KEY_REUSED"
+            elif self.orders[earlier].status is OrderStatus.PAYMENT_FAILED:
+                expected = "ORDER_PAYMENT_FAILED"
+        elif not lines:
+            expected = "ORDER_CART_EMPTY"
+        elif any(line.quantity > self.books[line.book_id].stock for line in lines):
+            expected = "ORDER_INSUFFICIENT_STOCK"
+        elif decline:
+            expected = "ORDER_PAYMENT_FAILED"
+        command = Checkout(idempotency_key=key, force_payment_failure=decline)
+        outcome = self.attempt_commerce(
+            lambda: self.shop.orders.checkout(Principal(user_id=account.id), command),
+            expected,
+            records_attempt=fresh and expected == "ORDER_PAYMENT_FAILED",
+        )
+        if isinstance(outcome, DomainError):
+            if outcome.code == "ORDER_INSUFFICIENT_STOCK":
+                short = {
+                    (line.book_id, line.quantity, self.books[line.book_id].stock)
+                    for line in lines
+                    if line.quantity > self.books[line.book_id].stock
+                }
+                listed = {
+                    (item["book_id"], item["requested"], item["available"])
+                    for item in outcome.details["items"]
+                }
+                assert listed == short, (listed, short)
+            if outcome.code == "ORDER_PAYMENT_FAILED" and fresh:
+                order_id = outcome.details["order_id"]
+                failed = _Order(account.id, OrderStatus.PAYMENT_FAILED, [*fingerprint], fingerprint)
+                self._order_made(order_id, failed, key)
+            elif outcome.code == "ORDER_PAYMENT_FAILED":
+                assert outcome.details["order_id"] == earlier
+            return
+        assert isinstance(outcome, Order)
+        if earlier is not None:  # a replay: the key's order as it is now, nothing bought
+            assert (outcome.id, outcome.status) == (earlier, self.orders[earlier].status)
+            return
+        assert outcome.status is OrderStatus.CONFIRMED
+        assert [(item.book_id, item.quantity) for item in outcome.items] == list(fingerprint)
+        assert [item.unit_price for item in outcome.items] == [
+            self.books[line.book_id].price for line in lines
+        ]
+        assert outcome.total == sum(
+            (item.unit_price * item.quantity for item in outcome.items), Decimal("0.00")
+        )
+        self._order_made(
+            outcome.id, _Order(account.id, OrderStatus.CONFIRMED, [*fingerprint], fingerprint), key
+        )
+        for line in lines:
+            book = self.books[line.book_id]
+            self._stock_changed(line.book_id, book.stock - line.quantity, by_admin=False)
+        for item_id, line in list(self.cart_lines.items()):
+            if line.user_id == account.id:
+                del self.cart_lines[item_id]
+        email = next(email for email, u in self.users.items() if u.id == account.id)
+        self.confirmation_emails[email] += 1
+
+    def _order_made(self, order_id: int, order: _Order, key: str | None) -> None:
+        assert order_id not in self.orders, f"order {order_id} made twice"
+        self.orders[order_id] = order
+        if key is not None:
+            self.order_keys[(order.user_id, key)] = order_id
+
+    def _order_moved(self, order_id: int, target: OrderStatus) -> None:
+        """A committed move; a cancel gives each line's copies back (0 -> above 0 is a
+        restock that notifies pre-bookers)."""
+        order = self.orders[order_id]
+        order.status = target
+        if target is OrderStatus.CANCELLED:
+            for book_id, quantity in order.lines:
+                if book_id is not None:
+                    stock = self.books[book_id].stock
+                    self._stock_changed(book_id, stock + quantity, by_admin=False)
+
+    @precondition(lambda self: self.orders)
+    @rule(user=st.integers(0, 3), order=st.integers(-1, 5))
+    def cancel_my_order(self, user: int, order: int) -> None:
+        account = self._user(user)
+        order_id = self._pick(sorted(self.orders), order) or MISSING_ID
+        model = self.orders.get(order_id)
+        expected = None
+        if model is None or model.user_id != account.id:
+            expected = "ORDER_NOT_FOUND"
+        elif model.status is not OrderStatus.CONFIRMED:
+            expected = "ORDER_INVALID_TRANSITION"
+        moved = self.attempt_commerce(
+            lambda: self.shop.orders.cancel_mine(Principal(user_id=account.id), order_id),
+            expected,
+        )
+        if isinstance(moved, Order):
+            assert (moved.id, moved.status) == (order_id, OrderStatus.CANCELLED)
+            self._order_moved(order_id, OrderStatus.CANCELLED)
+
+    @precondition(lambda self: self.orders)
+    @rule(order=st.integers(-1, 5), status=st.sampled_from(_TARGETS))
+    def move_order(self, order: int, status: OrderStatus) -> None:
+        """An admin ships, delivers or cancels (or asks for a move the table refuses)."""
+        order_id = self._pick(sorted(self.orders), order) or MISSING_ID
+        model = self.orders.get(order_id)
+        expected = None
+        if model is None:
+            expected = "ORDER_NOT_FOUND"
+        elif not model.status.can_become(status):
+            expected = "ORDER_INVALID_TRANSITION"
+        command = SetOrderStatus(status=status)
+        moved = self.attempt_commerce(
+            lambda: self.shop.orders.set_status(self.admin, order_id, command), expected
+        )
+        if isinstance(moved, Order):
+            assert (moved.id, moved.status) == (order_id, status)
+            self._order_moved(order_id, status)
 
     # -- identity rules -------------------------------------------------------------------
 
@@ -668,3 +1019,73 @@ class ShopMachine(RuleBasedStateMachine):
                     assert session.alive, "a revoked session's access token was accepted"
                     assert user.active, "a deactivated user's access token was accepted"
                     assert outcome.user_id == user.id
+
+    # -- commerce invariants --------------------------------------------------------------
+
+    @invariant()
+    def stock_is_conserved_and_every_order_was_paid(self) -> None:
+        """Per book: initial stock + restocks = current stock + sold - returned (the copies
+        of sales not cancelled); no order pending; an order exists only with a confirmed
+        payment (every one but a ``payment_failed`` record has the gateway's reference)."""
+        if self._shop is None:
+            return
+        orders = self.run(self._stored_orders())
+        held: Counter[int] = Counter()
+        for order in orders:
+            assert order.status is not OrderStatus.PENDING, f"order {order.id} left pending"
+            if order.status is OrderStatus.PAYMENT_FAILED:
+                assert order.payment_reference is None, order
+            else:
+                assert order.payment_reference, f"order {order.id} without a payment"
+            if order.status.counts_as_sale:
+                for line in order.items:
+                    if line.book_id is not None:
+                        held[line.book_id] += line.quantity
+        for book in self.run(snapshot(self.shop)).books:
+            assert book.stock_quantity >= 0
+            assert book.stock_quantity + held[book.id] == self.stock_ledger[book.id], book.id
+
+    @invariant()
+    def carts_and_orders_match_the_model(self) -> None:
+        if self._shop is None:
+            return
+        for account in self.users.values():
+            principal = Principal(user_id=account.id)
+            cart = self.run(self.shop.cart.view(principal))
+            assert [
+                (line.id, line.book_id, line.quantity, line.held_by) for line in cart.lines
+            ] == sorted(
+                (
+                    (item_id, line.book_id, line.quantity, None)
+                    for item_id, line in self.cart_lines.items()
+                    if line.user_id == account.id
+                ),
+                key=lambda line: line[1],  # a cart lists its lines by book id
+            ), account.id
+            mine = self.run(self.shop.orders.list_mine(principal, ListOrders(size=MAX_PAGE_SIZE)))
+            assert sorted(order.id for order in mine.items) == sorted(
+                i for i, order in self.orders.items() if order.user_id == account.id
+            )
+        stored = {
+            order.id: (
+                order.user_id,
+                order.status,
+                [(line.book_id, line.quantity) for line in order.items],
+            )
+            for order in self.run(self._stored_orders())
+        }
+        assert stored == {
+            i: (order.user_id, order.status, order.lines) for i, order in self.orders.items()
+        }
+
+    @invariant()
+    def every_confirmed_checkout_queued_one_confirmation(self) -> None:
+        if self._shop is None:
+            return
+        queued = Counter(
+            recipient.lower()
+            for message in self.run(self._outbox())
+            if message.kind == MessageKind.ORDER_CONFIRMATION
+            for recipient in message.recipients
+        )
+        assert queued == self.confirmation_emails
