@@ -77,6 +77,18 @@ class TestPreBooking(contract.PreBookingContract):
     """Pre-booking and the restock broadcast."""
 
 
+class TestReviews(contract.ReviewContract):
+    """Reviews: purchase gate, one live review per user and book, ratings."""
+
+
+class TestReviewModeration(contract.ReviewModerationContract):
+    """Review moderation: filtered, sorted lists and bulk soft-delete."""
+
+
+class TestReviewModerationProperties(contract.ReviewModerationProperties):
+    """Moderation against a plain-Python expectation, for random stores and queries."""
+
+
 class TestAnalytics(contract.AnalyticsContract):
     """Admin reports: periods, deltas, top sellers, low stock."""
 

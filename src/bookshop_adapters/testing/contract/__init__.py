@@ -41,6 +41,11 @@ from bookshop_adapters.testing.contract.oauth import (
 from bookshop_adapters.testing.contract.outbox import OutboxContract
 from bookshop_adapters.testing.contract.prebooking import PreBookingContract
 from bookshop_adapters.testing.contract.properties import StoreProperties
+from bookshop_adapters.testing.contract.reviews import ReviewContract
+from bookshop_adapters.testing.contract.reviews_moderation import (
+    ReviewModerationContract,
+    ReviewModerationProperties,
+)
 from bookshop_adapters.testing.contract.search import SearchContract, SearchProperties
 from bookshop_adapters.testing.contract.search_relevance import SearchRelevanceContract
 from bookshop_adapters.testing.contract.stateful import ShopMachineContract
@@ -67,6 +72,9 @@ __all__ = [
     "OrderContract",
     "OutboxContract",
     "PreBookingContract",
+    "ReviewContract",
+    "ReviewModerationContract",
+    "ReviewModerationProperties",
     "SearchContract",
     "SearchProperties",
     "SearchRelevanceContract",
