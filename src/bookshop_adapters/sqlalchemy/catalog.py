@@ -15,10 +15,8 @@ with bound parameters (see the comment above ``_GET_BOOK``).
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Final, NamedTuple
 
 from sqlalchemy import (
@@ -39,6 +37,12 @@ from sqlalchemy import (
     update,
 )
 
+from bookshop_adapters.sqlalchemy.filters import (
+    LIKE_ESCAPE,
+    cents_at_least,
+    cents_at_most,
+    like_literal,
+)
 from bookshop_adapters.sqlalchemy.repository import SqlRepository
 from bookshop_adapters.sqlalchemy.tables import BookRow, GenreRow, table_of
 from bookshop_core.catalog.entities import (
@@ -431,17 +435,6 @@ class _ListShape(NamedTuple):
     direction: SortDirection
 
 
-#: The escape character of ``LIKE`` patterns (``author`` is matched literally).
-_LIKE_ESCAPE: Final = "/"
-
-
-def _like_literal(text: str) -> str:
-    """``text`` with ``LIKE``'s wildcards (and the escape character) escaped."""
-    for special in (_LIKE_ESCAPE, "%", "_"):
-        text = text.replace(special, _LIKE_ESCAPE + special)
-    return text
-
-
 def _list_shape_and_parameters(query: BookQuery) -> tuple[_ListShape, dict[str, Any]]:
     """The shape of ``query``'s statements and the values of their parameters."""
     parameters: dict[str, Any] = {}
@@ -450,11 +443,11 @@ def _list_shape_and_parameters(query: BookQuery) -> tuple[_ListShape, dict[str, 
     if query.genre_id is not None:
         parameters["genre_id"] = query.genre_id
     if query.author is not None:
-        parameters["author"] = _like_literal(query.author.casefold())
+        parameters["author"] = like_literal(query.author.casefold())
     if query.min_price is not None:
-        parameters["min_cents"] = _cents_at_least(query.min_price)
+        parameters["min_cents"] = cents_at_least(query.min_price)
     if query.max_price is not None:
-        parameters["max_cents"] = _cents_at_most(query.max_price)
+        parameters["max_cents"] = cents_at_most(query.max_price)
     shape = _ListShape(
         ids=query.ids is not None,
         genre=query.genre_id is not None,
@@ -480,7 +473,7 @@ def _list_statements(shape: _ListShape) -> tuple[Select[Any], Select[Any]]:
     if shape.genre:
         conditions.append(_books.c.genre_id.in_(genre_subtree_ids(bindparam("genre_id"))))
     if shape.author:
-        conditions.append(_books.c.author_key.contains(bindparam("author"), escape=_LIKE_ESCAPE))
+        conditions.append(_books.c.author_key.contains(bindparam("author"), escape=LIKE_ESCAPE))
     if shape.min_price:
         conditions.append(_books.c.price_cents >= bindparam("min_cents"))
     if shape.max_price:
@@ -496,16 +489,6 @@ def _list_statements(shape: _ListShape) -> tuple[Select[Any], Select[Any]]:
     )
     count_statement = select(func.count()).select_from(_books).where(*conditions)
     return page_statement, count_statement
-
-
-def _cents_at_least(amount: Decimal) -> int:
-    """The smallest whole number of cents >= ``amount`` (exact for any Decimal)."""
-    return math.ceil(amount * 100)
-
-
-def _cents_at_most(amount: Decimal) -> int:
-    """The largest whole number of cents <= ``amount``."""
-    return math.floor(amount * 100)
 
 
 def _sort_key(sort: BookSort) -> tuple[ColumnElement[Any], bool]:

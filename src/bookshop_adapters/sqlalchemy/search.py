@@ -59,14 +59,15 @@ from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Dialect
 
-from bookshop_adapters.sqlalchemy.catalog import (
-    _cents_at_least,
-    _cents_at_most,
-    _like_literal,
-    genre_subtree_ids,
-)
 from bookshop_adapters.sqlalchemy.catalog import _ordering as listing_ordering
 from bookshop_adapters.sqlalchemy.catalog import _sort_key as listing_sort_key
+from bookshop_adapters.sqlalchemy.catalog import genre_subtree_ids
+from bookshop_adapters.sqlalchemy.filters import (
+    LIKE_ESCAPE,
+    cents_at_least,
+    cents_at_most,
+    like_literal,
+)
 from bookshop_adapters.sqlalchemy.repository import SqlRepository
 from bookshop_adapters.sqlalchemy.tables import BookRow, GenreRow, book_search, table_of
 from bookshop_core.catalog.entities import MAX_GENRE_DEPTH, SortDirection
@@ -84,7 +85,7 @@ from bookshop_core.search.entities import (
     SearchSort,
     VocabularyWord,
 )
-from bookshop_core.search.query import Clause, Prefix, Term, TextQuery
+from bookshop_core.search.query import Clause, Phrase, Prefix, Term, TextQuery
 from bookshop_core.search.use_cases import levenshtein
 
 __all__ = [
@@ -100,6 +101,13 @@ __all__ = [
 
 #: Documents per statement when writing the index.
 BATCH_SIZE: Final = 500
+
+#: The fields whose matches make the upper tiers of a relevance page (see :func:`_score`).
+_TITLE_AUTHOR: Final[tuple[FieldName, ...]] = ("title", "author")
+#: The score of a match whose must clauses are all in its description alone. The tiers rely
+#: on it being below every other field's weight.
+_DESCRIPTION_ONLY: Final = literal_column(str(FIELD_WEIGHTS["description"]), Integer())
+assert FIELD_WEIGHTS["description"] < min(FIELD_WEIGHTS["title"], FIELD_WEIGHTS["author"])
 
 _books: Final = table_of(BookRow)
 _genres: Final = table_of(GenreRow)
@@ -182,17 +190,18 @@ def _tsquery_clause(clause: Clause, weight: str = "") -> str:
     return "(" + " <-> ".join(lexemes) + ")"
 
 
-def tsquery_text(query: TextQuery, field: FieldName | None = None) -> str:
+def tsquery_text(query: TextQuery, field: FieldName | Sequence[FieldName] | None = None) -> str:
     """The tsquery text of ``query`` (cast to ``tsquery`` in the statement).
 
     Args:
         query: The parsed query.
         field: ``None``: the whole query (every must clause, no must_not clause, in any
-            field); a field name: whether SOME must clause occurs in that field (for the
-            score).
+            field); a field name, or several: whether SOME must clause occurs in that field
+            (in one of those fields), for the score.
     """
     if field is not None:
-        weight = _FIELD_WEIGHT_LETTER[field]
+        fields = (field,) if isinstance(field, str) else field
+        weight = "".join(_FIELD_WEIGHT_LETTER[name] for name in fields)
         return " | ".join(f"({_tsquery_clause(c, weight)})" for c in query.must)
     parts = [f"({_tsquery_clause(c)})" for c in query.must]
     parts += [f"!({_tsquery_clause(c)})" for c in query.must_not]
@@ -251,16 +260,18 @@ def _fts5_clause(clause: Clause, fields: Sequence[FieldName]) -> str:
     return f"({stems} : " + " + ".join(_fts5_string(lex) for lex in clause.lexemes) + ")"
 
 
-def fts5_match(query: TextQuery, field: FieldName | None = None) -> str:
+def fts5_match(query: TextQuery, field: FieldName | Sequence[FieldName] | None = None) -> str:
     """The FTS5 MATCH expression of ``query``.
 
     Args:
         query: The parsed query.
         field: ``None``: the whole query (every must clause, no must_not clause, in any
-            field); a field name: whether SOME must clause occurs in that field.
+            field); a field name, or several: whether SOME must clause occurs in that field
+            (in one of those fields).
     """
     if field is not None:
-        return " OR ".join(_fts5_clause(c, (field,)) for c in query.must)
+        fields = (field,) if isinstance(field, str) else tuple(field)
+        return " OR ".join(_fts5_clause(c, fields) for c in query.must)
     must = " AND ".join(_fts5_clause(c, FIELD_NAMES) for c in query.must)
     if not query.must_not:
         return must
@@ -276,6 +287,7 @@ class _Shape(NamedTuple):
 
     dialect: str
     text: bool
+    phrase: bool
     genre: bool
     author: bool
     min_price: bool
@@ -290,6 +302,14 @@ class _Shape(NamedTuple):
         filtered = self.genre or self.author or self.min_price or self.max_price or self.in_stock
         return filtered or not self.text or self.sort is not SearchSort.RELEVANCE
 
+    @property
+    def tiered(self) -> bool:
+        """Whether the page is cut by tiers (see :func:`_tiered_page_sqlite`): an SQLite
+        relevance page of a text query without filters or phrases. With filters, joining every
+        match to its book for the total costs more than the scores it saves; a phrase holds
+        few books, and testing it per field costs more than scoring them all."""
+        return self.dialect == "sqlite" and not self.needs_books and not self.phrase
+
 
 def _shape_and_parameters(
     dialect: str, query: TextQuery | None, filters: SearchFilters, order: SearchOrder | None
@@ -303,18 +323,31 @@ def _shape_and_parameters(
         parameters["q"] = render(query)
         for name in FIELD_NAMES:
             parameters[f"q_{name}"] = render(query, name)
+        title_author = render(query, _TITLE_AUTHOR)
+        if dialect == "postgresql":
+            parameters["q_title_author"] = title_author
+        else:
+            # The matches with some must clause in the title or the author (the best tiers of
+            # a relevance page), and those of them with one in the description too. A query
+            # of one clause matches every book holding it in its title or author: no need to
+            # test the whole query again.
+            alone = len(query.must) == 1 and not query.must_not
+            upper = title_author if alone else f"({parameters['q']}) AND ({title_author})"
+            parameters["q_title_author"] = upper
+            parameters["q_description_upper"] = f"({upper}) AND ({parameters['q_description']})"
     if filters.genre_id is not None:
         parameters["genre_id"] = filters.genre_id
     if filters.author is not None:
-        parameters["author"] = _like_literal(filters.author.casefold())
+        parameters["author"] = like_literal(filters.author.casefold())
     if filters.min_price is not None:
-        parameters["min_cents"] = _cents_at_least(filters.min_price)
+        parameters["min_cents"] = cents_at_least(filters.min_price)
     if filters.max_price is not None:
-        parameters["max_cents"] = _cents_at_most(filters.max_price)
+        parameters["max_cents"] = cents_at_most(filters.max_price)
     order = order or SearchOrder()
     shape = _Shape(
         dialect=dialect,
         text=query is not None,
+        phrase=query is not None and any(isinstance(c, Phrase) for c in query.must),
         genre=filters.genre_id is not None,
         author=filters.author is not None,
         min_price=filters.min_price is not None,
@@ -365,7 +398,7 @@ def _source(shape: _Shape) -> tuple[Any, ColumnElement[int], list[ColumnElement[
     if shape.genre:
         conditions.append(_books.c.genre_id.in_(genre_subtree_ids(bindparam("genre_id"))))
     if shape.author:
-        conditions.append(_books.c.author_key.contains(bindparam("author"), escape="/"))
+        conditions.append(_books.c.author_key.contains(bindparam("author"), escape=LIKE_ESCAPE))
     if shape.min_price:
         conditions.append(_books.c.price_cents >= bindparam("min_cents"))
     if shape.max_price:
@@ -375,14 +408,19 @@ def _source(shape: _Shape) -> tuple[Any, ColumnElement[int], list[ColumnElement[
     return source, book_id, conditions
 
 
+def _matching(parameter: str) -> Any:
+    """The rowids the FTS5 expression ``parameter`` matches, as an uncorrelated sub-select
+    (SQLite runs it once and probes its result per row)."""
+    matching = text(f"SELECT rowid FROM {_FTS} WHERE {_FTS} MATCH :{parameter}")
+    return matching.columns(column("rowid", Integer()))
+
+
 def _field_matches(shape: _Shape, book_id: ColumnElement[int], field: FieldName) -> Any:
     """Whether some must clause occurs in ``field`` of the current book."""
     if shape.dialect == "postgresql":
         return book_search.c.document.bool_op("@@")(_tsquery(f"q_{field}"))
-    # A second MATCH, restricted to the field's columns; SQLite runs the uncorrelated
-    # sub-select once and probes its result per row.
-    matching = text(f"SELECT rowid FROM {_FTS} WHERE {_FTS} MATCH :q_{field}")
-    return book_id.in_(matching.columns(column("rowid", Integer())))
+    # A second MATCH, restricted to the field's columns.
+    return book_id.in_(_matching(f"q_{field}"))
 
 
 def _score(shape: _Shape, book_id: ColumnElement[int]) -> ColumnElement[int]:
@@ -392,7 +430,15 @@ def _score(shape: _Shape, book_id: ColumnElement[int]) -> ColumnElement[int]:
         case((_field_matches(shape, book_id, name), FIELD_WEIGHTS[name]), else_=0)
         for name in FIELD_NAMES
     ]
-    return (weighted[0] + weighted[1] + weighted[2]).label("score")
+    exact = weighted[0] + weighted[1] + weighted[2]
+    if shape.dialect != "postgresql":
+        return exact.label("score")
+    # A match with no must clause in its title or author has them all in its description
+    # (every must clause occurs in some field): its score is the description's weight,
+    # known after one check of the document instead of three. Most matches of a common word
+    # are such (it is in far more descriptions than titles).
+    upper = book_search.c.document.bool_op("@@")(_tsquery("q_title_author"))
+    return case((upper, exact), else_=_DESCRIPTION_ONLY).label("score")
 
 
 def _ordering(shape: _Shape, book_id: ColumnElement[int], score: ColumnElement[int]) -> list[Any]:
@@ -415,6 +461,21 @@ def _search_statements(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
     count = select(func.count()).select_from(source).where(*conditions)
     if shape.text and shape.dialect == "postgresql":
         return _scored_page_postgres(shape, source, book_id, conditions, score), count
+    if shape.tiered:
+        return _tiered_page_sqlite(shape, source, book_id, conditions, count), count
+    return _scored_page(shape, source, book_id, conditions, score, count), count
+
+
+def _scored_page(
+    shape: _Shape,
+    source: Any,
+    book_id: ColumnElement[int],
+    conditions: list[ColumnElement[bool]],
+    score: ColumnElement[int],
+    count: Select[Any],
+) -> Select[Any]:
+    """The page statement of a listing, or of an SQLite text search in a listing's order:
+    every match scored, then sorted and cut."""
     columns: list[Any] = [book_id.label("book_id"), score.label("score")]
     if shape.text:
         # The total rides on the page's rows (the count statement runs only for a page past
@@ -427,7 +488,7 @@ def _search_statements(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
             func.count().over() if shape.needs_books else count.correlate(None).scalar_subquery()
         )
         columns.append(total.label("total"))
-    page = (
+    return (
         select(*columns)
         .select_from(source)
         .where(*conditions)
@@ -435,7 +496,67 @@ def _search_statements(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
         .limit(bindparam("limit", type_=Integer()))
         .offset(bindparam("offset", type_=Integer()))
     )
-    return page, count
+
+
+def _tiered_page_sqlite(
+    shape: _Shape,
+    source: Any,
+    book_id: ColumnElement[int],
+    conditions: list[ColumnElement[bool]],
+    count: Select[Any],
+) -> Select[Any]:
+    """The relevance page of an SQLite text search, without scoring every match.
+
+    A match scores at least the author's weight when some must clause occurs in its title or
+    author, and exactly the description's weight otherwise (the clauses are then all in its
+    description). So the page is cut from two parts: the *upper* matches (clause in title or
+    author: few, even for a common word) scored exactly, and the first ``offset + limit`` of
+    the others in rowid order, which FTS5 yields natively, so the scan stops early. The total
+    is an uncorrelated count of the matches, which SQLite runs once (FTS5 counts a term's
+    matches without reading them).
+    """
+    (text_condition, *filters) = conditions
+    upper_condition = literal_column(_FTS).bool_op("MATCH")(bindparam("q_title_author"))
+    flags = [
+        case((book_id.in_(_matching(parameter)), FIELD_WEIGHTS[name]), else_=0)
+        for name, parameter in (
+            ("title", "q_title"),
+            ("author", "q_author"),
+            ("description", "q_description_upper"),
+        )
+    ]
+    upper = (
+        select(book_id.label("book_id"), (flags[0] + flags[1] + flags[2]).label("score"))
+        .select_from(source)
+        .where(upper_condition, *filters)
+        .cte("upper_matches")
+    )
+    limit = bindparam("limit", type_=Integer())
+    offset = bindparam("offset", type_=Integer())
+    lower = (
+        select(book_id.label("book_id"), _DESCRIPTION_ONLY.label("score"))
+        .select_from(source)
+        .where(text_condition, *filters, book_id.not_in(select(upper.c.book_id)))
+        .order_by(book_id)
+        .limit(limit + offset)
+        .subquery("lower_matches")
+    )
+    ranked = union_all(
+        select(upper.c.book_id, upper.c.score), select(lower.c.book_id, lower.c.score)
+    ).subquery("ranked")
+    page = (
+        select(ranked.c.book_id, ranked.c.score)
+        .order_by(ranked.c.score.desc(), ranked.c.book_id.asc())
+        .limit(limit)
+        .offset(offset)
+        .subquery("page")
+    )
+    # The total on the cut page: on the ranked matches, SQLite would copy the count into
+    # both halves of the union and run it twice.
+    total = count.correlate(None).scalar_subquery()
+    return select(page.c.book_id, page.c.score, total.label("total")).order_by(
+        page.c.score.desc(), page.c.book_id.asc()
+    )
 
 
 def _scored_page_postgres(
