@@ -39,6 +39,8 @@ do, through :meth:`AppSettings.from_env`, and hand the result to ``build_shop`` 
                                         ``BOOKSHOP_PUBLIC_URL`` is required (links in emails)
 ``BOOKSHOP_MAIL_TIME_ZONE``             the IANA zone emails show dates in (default ``UTC``)
 ``BOOKSHOP_MAIL_SHOP_NAME``             the shop's name as emails say it (default ``Bookshop``)
+``BOOKSHOP_ANALYTICS_TIME_ZONE``        the IANA zone whose midnight, Monday and 1st begin the
+                                        admin reports' periods (default ``UTC``)
 ======================================  ==========================================================
 """
 
@@ -56,6 +58,7 @@ from attrs.validators import gt, optional
 from bookshop_adapters import ShopSettings
 from bookshop_adapters.mail import MailTemplateSettings, SmtpSettings
 from bookshop_adapters.oauth import OAuthSettings
+from bookshop_core.analytics import AnalyticsSettings
 from bookshop_core.notifications import Mailer
 
 if TYPE_CHECKING:  # the SQL adapter is imported only when a store bound is configured
@@ -158,6 +161,7 @@ class AppSettings:
             queued, and wait until a process with a mail server sends them.
         mail_time_zone: The IANA zone emails show dates and times in.
         mail_shop_name: The shop's name as emails say it.
+        analytics_time_zone: The IANA zone the admin reports' periods begin in.
 
     Raises:
         ValueError: ``smtp`` without ``public_url`` (emails link to the shop), or an unknown
@@ -176,6 +180,7 @@ class AppSettings:
     smtp: SmtpSettings | None = None
     mail_time_zone: str = "UTC"
     mail_shop_name: str = "Bookshop"
+    analytics_time_zone: str = "UTC"
 
     def __attrs_post_init__(self) -> None:
         self.mail_templates()  # refuse a mail configuration that cannot render now, not later
@@ -214,6 +219,7 @@ class AppSettings:
             smtp=SmtpSettings.from_env(env),
             mail_time_zone=get("MAIL_TIME_ZONE") or defaults.mail_time_zone,
             mail_shop_name=get("MAIL_SHOP_NAME") or defaults.mail_shop_name,
+            analytics_time_zone=get("ANALYTICS_TIME_ZONE") or defaults.analytics_time_zone,
         )
 
     def mail_templates(self) -> MailTemplateSettings | None:
@@ -257,6 +263,7 @@ class AppSettings:
             oauth=self.oauth,
             store_timeouts=self.store_timeouts,
             mail_templates=self.mail_templates(),
+            analytics=AnalyticsSettings(time_zone=self.analytics_time_zone),
         )
 
     def warn_if_tokens_are_ephemeral(self) -> None:

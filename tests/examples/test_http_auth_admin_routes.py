@@ -104,6 +104,12 @@ def admin_requests(world: World) -> dict[tuple[str, str], tuple[str, dict[str, A
             f"/admin/outbox/{world.dead_message_id}/retry",
             {},
         ),
+        ("GET", "/admin/analytics/sales/summary"): ("/admin/analytics/sales/summary", {}),
+        ("GET", "/admin/analytics/sales/top-books"): ("/admin/analytics/sales/top-books", {}),
+        ("GET", "/admin/analytics/inventory/low-stock"): (
+            "/admin/analytics/inventory/low-stock",
+            {},
+        ),
     }
 
 

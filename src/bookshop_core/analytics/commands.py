@@ -43,18 +43,22 @@ def time_zone(name: str, field_name: str = "tz") -> ZoneInfo:
     """The IANA time zone called ``name`` (``"UTC"``, ``"Europe/Berlin"``).
 
     Raises:
-        ValidationError: not a string, or no such zone (a refusal naming ``field_name``).
+        ValidationError: not a string, or no such zone (like an unknown enum value: a
+            request-shape error naming ``field_name``).
     """
     if not isinstance(name, str):
         raise ValidationError.single(field_name, "must be a string", "type_error")
-    refused = ValidationError.refused(field_name, f"Unknown time zone: {name[:_MAX_ZONE_NAME]!r}")
+    unknown = ValidationError.single(
+        field_name,
+        f"must be an IANA time zone such as UTC or Europe/Berlin, not {name[:_MAX_ZONE_NAME]!r}",
+    )
     if not name or len(name) > _MAX_ZONE_NAME or not name.isprintable() or not name.isascii():
-        raise refused
+        raise unknown
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         # ValueError: a path-like key ("../etc/passwd"); OSError: a directory ("Europe").
-        raise refused from None
+        raise unknown from None
 
 
 def _enum_rule(kind: type[enum.StrEnum], *, nullable: bool) -> Any:
@@ -92,14 +96,6 @@ def _check_zone(problems: Problems, name: str, value: Any) -> None:
         problems.absorb(exc)
 
 
-def _raise(problems: Problems) -> None:
-    # A lone unknown time zone is a refusal (flat on the wire); anything else is a shape error.
-    errors = problems.errors
-    if len(errors) == 1 and errors[0].type == "value_error" and errors[0].loc == ("tz",):
-        raise ValidationError.refused("tz", errors[0].msg)
-    problems.raise_if_any()
-
-
 @frozen(field_transformer=install_normalisers)
 class SalesSummaryQuery:
     """The sales of the current period so far.
@@ -113,7 +109,7 @@ class SalesSummaryQuery:
     tz: str | None = field(default=None, metadata=rule(_check_zone))
 
     def __attrs_post_init__(self) -> None:
-        _raise(check_fields(self))
+        check_fields(self).raise_if_any()
 
 
 @frozen(field_transformer=install_normalisers)
@@ -135,7 +131,7 @@ class TopBooksQuery:
     tz: str | None = field(default=None, metadata=rule(_check_zone))
 
     def __attrs_post_init__(self) -> None:
-        _raise(check_fields(self))
+        check_fields(self).raise_if_any()
 
 
 @frozen(field_transformer=install_normalisers)

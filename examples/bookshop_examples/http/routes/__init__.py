@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from bookshop_examples.http.routes import (
+    analytics,
     auth,
     cart,
     catalog,
@@ -38,4 +39,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     orders.router,
     orders_admin.router,
     wishlist.router,
+    analytics.router,
 )

@@ -1,0 +1,278 @@
+"""Admin analytics: the sales of today / this ISO week / this month, the best sellers and the
+books running out of stock.
+
+Each route takes an active admin (:data:`~bookshop_examples.http.deps.AdminDep`). Money and
+percentages are JSON numbers rounded half-up to 2 decimals, computed exactly and rounded only
+here (:func:`~bookshop_core.analytics.render_amount`). Periods begin at midnight, Monday 00:00
+or the 1st in the shop's time zone (``BOOKSHOP_ANALYTICS_TIME_ZONE``, default UTC), or in the
+``tz`` query parameter's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from bookshop_core.analytics import (
+    LowStockQuery,
+    LowStockReport,
+    Period,
+    SalesSummary,
+    SalesSummaryQuery,
+    TopBooks,
+    TopBooksQuery,
+    TopBooksSort,
+    render_amount,
+)
+from bookshop_core.analytics.commands import (
+    DEFAULT_LOW_STOCK_LIMIT,
+    DEFAULT_LOW_STOCK_THRESHOLD,
+    DEFAULT_TOP_LIMIT,
+    MAX_LOW_STOCK_LIMIT,
+    MAX_TOP_LIMIT,
+)
+from bookshop_examples.http.deps import ADMIN_AUTH_CODES, AdminDep, ShopDep, structure_input
+from bookshop_examples.http.errors import error_responses
+
+__all__ = ["LowStockOut", "SalesSummaryOut", "TopBooksOut", "router"]
+
+router = APIRouter(tags=["analytics"])
+
+# -- wire models ------------------------------------------------------------------------------
+
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+class SalesSummaryOut(BaseModel):
+    """The current period so far against the same elapsed span of the previous one."""
+
+    period: str
+    revenue: float = Field(description="Sum of quantity x unit price, rounded to cents.")
+    order_count: int = Field(description="Distinct confirmed, shipped or delivered orders.")
+    aov: float = Field(description="Average order value: revenue / order_count, or 0.")
+    delta_percentage: float | None = Field(
+        description="Revenue change against the previous span in percent; null when that "
+        "span sold nothing."
+    )
+    time_zone: str = Field(description="The zone the period's boundaries are in.")
+    start: Timestamp = Field(description="The period's first instant (UTC).")
+    end: Timestamp = Field(description="The end of the span reported (exclusive; now + 1 us).")
+    previous_start: Timestamp
+    previous_end: Timestamp
+    previous_revenue: float
+    previous_order_count: int
+
+
+class TopBookOut(BaseModel):
+    """A best seller; ``book_id`` is null for a book deleted since (listed under its title at
+    purchase)."""
+
+    book_id: int | None
+    title: str
+    author: str
+    total_revenue: float
+    units_sold: int
+
+
+class TopBooksOut(BaseModel):
+    """Best first, ties by book id."""
+
+    sort_by: str
+    period: str | None
+    items: list[TopBookOut]
+
+
+class LowStockItemOut(BaseModel):
+    """A book at or below the threshold."""
+
+    book_id: int
+    title: str
+    author: str
+    current_stock: int
+    threshold: int
+
+
+class LowStockOut(BaseModel):
+    """Books at or below the threshold, stock ascending then id (at most ``limit``)."""
+
+    threshold: int
+    total_low_stock: int = Field(description="How many books are low, listed or not.")
+    items: list[LowStockItemOut]
+
+
+def _enum(kind: type[Period] | type[TopBooksSort]) -> dict[str, Any]:
+    return {"enum": [member.value for member in kind]}
+
+
+TimeZoneParam = Annotated[
+    str | None,
+    Query(
+        description="An IANA time zone for the period's boundaries (default: the shop's).",
+        json_schema_extra={"examples": ["UTC", "Europe/Berlin"]},
+    ),
+]
+
+_RESPONSES = error_responses(401, 403, 422, codes=ADMIN_AUTH_CODES)
+
+
+def _given(**values: object) -> dict[str, object]:
+    return {name: value for name, value in values.items() if value is not None}
+
+
+# -- wire mapping -----------------------------------------------------------------------------
+
+
+def summary_wire(summary: SalesSummary) -> dict[str, Any]:
+    """The summary as the wire has it (money rounded here, and only here)."""
+    delta = summary.delta_percentage
+    return {
+        "period": summary.period.value,
+        "revenue": render_amount(summary.revenue),
+        "order_count": summary.order_count,
+        "aov": render_amount(summary.aov),
+        "delta_percentage": None if delta is None else render_amount(delta),
+        "time_zone": summary.time_zone,
+        "start": summary.current.start.isoformat(),
+        "end": summary.current.end.isoformat(),
+        "previous_start": summary.previous.start.isoformat(),
+        "previous_end": summary.previous.end.isoformat(),
+        "previous_revenue": render_amount(summary.previous_revenue),
+        "previous_order_count": summary.previous_order_count,
+    }
+
+
+def top_books_wire(report: TopBooks) -> dict[str, Any]:
+    """The best sellers as the wire has them."""
+    return {
+        "sort_by": report.sort_by.value,
+        "period": None if report.period is None else report.period.value,
+        "items": [
+            {
+                "book_id": item.book_id,
+                "title": item.title,
+                "author": item.author,
+                "total_revenue": render_amount(item.total_revenue),
+                "units_sold": item.units_sold,
+            }
+            for item in report.items
+        ],
+    }
+
+
+def low_stock_wire(report: LowStockReport) -> dict[str, Any]:
+    """The low-stock report as the wire has it (the threshold echoed on every item too)."""
+    return {
+        "threshold": report.threshold,
+        "total_low_stock": report.total,
+        "items": [
+            {
+                "book_id": item.book_id,
+                "title": item.title,
+                "author": item.author,
+                "current_stock": item.current_stock,
+                "threshold": report.threshold,
+            }
+            for item in report.items
+        ],
+    }
+
+
+# -- routes -----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/admin/analytics/sales/summary",
+    response_model=SalesSummaryOut,
+    responses=_RESPONSES,
+    summary="Sales of the current period",
+)
+async def sales_summary(
+    shop: ShopDep,
+    principal: AdminDep,
+    period: Annotated[
+        str | None,
+        Query(
+            description="today (default), week (ISO, from Monday) or month.",
+            json_schema_extra=_enum(Period),
+        ),
+    ] = None,
+    tz: TimeZoneParam = None,
+) -> Any:
+    """Revenue, distinct orders and average order value of the current period so far, and
+    the change against the same elapsed span of the previous period (at 10:00 on a Monday:
+    against Sunday 00:00-10:00)."""
+    query = structure_input(_given(period=period, tz=tz), SalesSummaryQuery, source="query")
+    return summary_wire(await shop.analytics.sales_summary(principal, query))
+
+
+@router.get(
+    "/admin/analytics/sales/top-books",
+    response_model=TopBooksOut,
+    responses=_RESPONSES,
+    summary="Best-selling books",
+)
+async def top_books(
+    shop: ShopDep,
+    principal: AdminDep,
+    sort_by: Annotated[
+        str | None,
+        Query(
+            description="revenue (default) or volume (copies sold).",
+            json_schema_extra=_enum(TopBooksSort),
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            description=f"How many books (default {DEFAULT_TOP_LIMIT}).",
+            json_schema_extra={"minimum": 1, "maximum": MAX_TOP_LIMIT},
+        ),
+    ] = None,
+    period: Annotated[
+        str | None,
+        Query(
+            description="Only the current today/week/month (default: all time).",
+            json_schema_extra=_enum(Period),
+        ),
+    ] = None,
+    tz: TimeZoneParam = None,
+) -> Any:
+    """The best sellers by revenue or by copies sold, ties by book id; a book deleted since
+    is listed under its title at purchase with ``book_id`` null. Cancelled orders and failed
+    payments never count."""
+    query = structure_input(
+        _given(sort_by=sort_by, limit=limit, period=period, tz=tz), TopBooksQuery, source="query"
+    )
+    return top_books_wire(await shop.analytics.top_books(principal, query))
+
+
+@router.get(
+    "/admin/analytics/inventory/low-stock",
+    response_model=LowStockOut,
+    responses=_RESPONSES,
+    summary="Books running out of stock",
+)
+async def low_stock(
+    shop: ShopDep,
+    principal: AdminDep,
+    threshold: Annotated[
+        int | None,
+        Query(
+            description=f"At most this many copies (default {DEFAULT_LOW_STOCK_THRESHOLD}).",
+            json_schema_extra={"minimum": 0},
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            description=f"List at most this many (default {DEFAULT_LOW_STOCK_LIMIT}); "
+            "total_low_stock counts them all.",
+            json_schema_extra={"minimum": 1, "maximum": MAX_LOW_STOCK_LIMIT},
+        ),
+    ] = None,
+) -> Any:
+    """Books at or below the threshold, stock ascending then id, the threshold echoed."""
+    query = structure_input(_given(threshold=threshold, limit=limit), LowStockQuery, source="query")
+    return low_stock_wire(await shop.analytics.low_stock(principal, query))
