@@ -15,6 +15,7 @@ Examples::
     bookshop search "tolkien -hobbit" --in-stock
     bookshop outbox worker
     bookshop orders ship 42
+    bookshop report sales --period week --tz Europe/Berlin
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from bookshop_examples.cli.catalog import book, genre, import_books, stock
 from bookshop_examples.cli.identity import create_admin
 from bookshop_examples.cli.orders import orders
 from bookshop_examples.cli.outbox import outbox
+from bookshop_examples.cli.report import report
 from bookshop_examples.cli.search import search, search_reindex
 from bookshop_examples.settings import DEFAULT_DATABASE_URL, AppSettings
 
@@ -246,3 +248,7 @@ main.add_command(outbox)
 # -- orders ---------------------------------------------------------------------------------
 
 main.add_command(orders)
+
+# -- reports --------------------------------------------------------------------------------
+
+main.add_command(report)

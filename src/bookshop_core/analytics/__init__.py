@@ -21,7 +21,13 @@ from bookshop_core.analytics.entities import (
 )
 from bookshop_core.analytics.periods import period_spans
 from bookshop_core.analytics.ports import AnalyticsUnitOfWork, ReportRepository
-from bookshop_core.analytics.use_cases import Analytics, AnalyticsSettings, render_amount
+from bookshop_core.analytics.rendering import (
+    low_stock_dict,
+    render_amount,
+    sales_summary_dict,
+    top_books_dict,
+)
+from bookshop_core.analytics.use_cases import Analytics, AnalyticsSettings
 
 __all__ = [
     "Analytics",
@@ -40,7 +46,10 @@ __all__ = [
     "TopBooks",
     "TopBooksQuery",
     "TopBooksSort",
+    "low_stock_dict",
     "period_spans",
     "render_amount",
+    "sales_summary_dict",
     "time_zone",
+    "top_books_dict",
 ]

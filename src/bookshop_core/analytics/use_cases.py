@@ -8,7 +8,6 @@ shop's, so tests travel in time with a :class:`~bookshop_core.ManualClock`.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from attrs import field, frozen
@@ -24,11 +23,10 @@ from bookshop_core.analytics.periods import period_spans
 from bookshop_core.analytics.ports import AnalyticsUnitOfWork
 from bookshop_core.errors import ValidationError
 from bookshop_core.kernel.clock import Clock, utc_clock
-from bookshop_core.kernel.money import CENT
 from bookshop_core.kernel.principal import Principal, require_admin
 from bookshop_core.kernel.uow import Transactions
 
-__all__ = ["Analytics", "AnalyticsSettings", "render_amount"]
+__all__ = ["Analytics", "AnalyticsSettings"]
 
 
 def _check_zone_setting(instance: object, attribute: object, value: str) -> None:
@@ -51,15 +49,6 @@ class AnalyticsSettings:
     """
 
     time_zone: str = field(default="UTC", validator=_check_zone_setting)
-
-
-def render_amount(amount: Decimal) -> float:
-    """An exact amount or percentage rounded half-up to 2 decimals, as a JSON number.
-
-    The float is the one nearest the 2-decimal value, so it prints as that value
-    (``15.99``, never ``15.990000000000002``).
-    """
-    return float(amount.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
 class Analytics:
@@ -95,7 +84,8 @@ class Analytics:
             query: The period and time zone (default: today, in the shop's zone).
 
         Returns:
-            The summary, exact; round with :func:`render_amount` when showing it.
+            The summary, exact; round only when showing it
+            (:mod:`bookshop_core.analytics.rendering`).
 
         Raises:
             Forbidden: the caller is not an admin.

@@ -3,7 +3,7 @@ books running out of stock.
 
 Each route takes an active admin (:data:`~bookshop_examples.http.deps.AdminDep`). Money and
 percentages are JSON numbers rounded half-up to 2 decimals, computed exactly and rounded only
-here (:func:`~bookshop_core.analytics.render_amount`). Periods begin at midnight, Monday 00:00
+here (:mod:`bookshop_core.analytics.rendering`). Periods begin at midnight, Monday 00:00
 or the 1st in the shop's time zone (``BOOKSHOP_ANALYTICS_TIME_ZONE``, default UTC), or in the
 ``tz`` query parameter's.
 """
@@ -17,14 +17,13 @@ from pydantic import BaseModel, Field
 
 from bookshop_core.analytics import (
     LowStockQuery,
-    LowStockReport,
     Period,
-    SalesSummary,
     SalesSummaryQuery,
-    TopBooks,
     TopBooksQuery,
     TopBooksSort,
-    render_amount,
+    low_stock_dict,
+    sales_summary_dict,
+    top_books_dict,
 )
 from bookshop_core.analytics.commands import (
     DEFAULT_LOW_STOCK_LIMIT,
@@ -121,64 +120,6 @@ def _given(**values: object) -> dict[str, object]:
     return {name: value for name, value in values.items() if value is not None}
 
 
-# -- wire mapping -----------------------------------------------------------------------------
-
-
-def summary_wire(summary: SalesSummary) -> dict[str, Any]:
-    """The summary as the wire has it (money rounded here, and only here)."""
-    delta = summary.delta_percentage
-    return {
-        "period": summary.period.value,
-        "revenue": render_amount(summary.revenue),
-        "order_count": summary.order_count,
-        "aov": render_amount(summary.aov),
-        "delta_percentage": None if delta is None else render_amount(delta),
-        "time_zone": summary.time_zone,
-        "start": summary.current.start.isoformat(),
-        "end": summary.current.end.isoformat(),
-        "previous_start": summary.previous.start.isoformat(),
-        "previous_end": summary.previous.end.isoformat(),
-        "previous_revenue": render_amount(summary.previous_revenue),
-        "previous_order_count": summary.previous_order_count,
-    }
-
-
-def top_books_wire(report: TopBooks) -> dict[str, Any]:
-    """The best sellers as the wire has them."""
-    return {
-        "sort_by": report.sort_by.value,
-        "period": None if report.period is None else report.period.value,
-        "items": [
-            {
-                "book_id": item.book_id,
-                "title": item.title,
-                "author": item.author,
-                "total_revenue": render_amount(item.total_revenue),
-                "units_sold": item.units_sold,
-            }
-            for item in report.items
-        ],
-    }
-
-
-def low_stock_wire(report: LowStockReport) -> dict[str, Any]:
-    """The low-stock report as the wire has it (the threshold echoed on every item too)."""
-    return {
-        "threshold": report.threshold,
-        "total_low_stock": report.total,
-        "items": [
-            {
-                "book_id": item.book_id,
-                "title": item.title,
-                "author": item.author,
-                "current_stock": item.current_stock,
-                "threshold": report.threshold,
-            }
-            for item in report.items
-        ],
-    }
-
-
 # -- routes -----------------------------------------------------------------------------------
 
 
@@ -204,7 +145,7 @@ async def sales_summary(
     the change against the same elapsed span of the previous period (at 10:00 on a Monday:
     against Sunday 00:00-10:00)."""
     query = structure_input(_given(period=period, tz=tz), SalesSummaryQuery, source="query")
-    return summary_wire(await shop.analytics.sales_summary(principal, query))
+    return sales_summary_dict(await shop.analytics.sales_summary(principal, query))
 
 
 @router.get(
@@ -245,7 +186,7 @@ async def top_books(
     query = structure_input(
         _given(sort_by=sort_by, limit=limit, period=period, tz=tz), TopBooksQuery, source="query"
     )
-    return top_books_wire(await shop.analytics.top_books(principal, query))
+    return top_books_dict(await shop.analytics.top_books(principal, query))
 
 
 @router.get(
@@ -275,4 +216,4 @@ async def low_stock(
 ) -> Any:
     """Books at or below the threshold, stock ascending then id, the threshold echoed."""
     query = structure_input(_given(threshold=threshold, limit=limit), LowStockQuery, source="query")
-    return low_stock_wire(await shop.analytics.low_stock(principal, query))
+    return low_stock_dict(await shop.analytics.low_stock(principal, query))
