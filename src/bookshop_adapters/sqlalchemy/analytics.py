@@ -7,9 +7,9 @@ no row is read into Python to be summed.
   ``ix_orders_status_created_at`` index bounds it to sales between the earliest start and the
   latest end). Revenue is ``orders.total_cents``, which checkout writes with the lines as
   their sum of quantity x unit price, so the lines need no join.
-- ``top_books``: ``order_items`` joined to their sale orders, grouped by book; lines of a
-  deleted book (``book_id`` NULL) group by their title and author at purchase. A live book's
-  current title and author come from a left join of ``books``.
+- ``top_books``: ``order_items`` joined to their sale orders, grouped by book and ranked in
+  a subquery; lines of a deleted book (``book_id`` NULL) group by their title and author at
+  purchase. Only the ranked rows are joined to ``books``, for a live book's current title.
 - ``low_stock``: the first books by (stock, id) with ``COUNT(*) OVER ()`` for the total.
 """
 
@@ -85,42 +85,58 @@ class SqlReportRepository(SqlRepository):
     async def top_books(
         self, sort_by: TopBooksSort, limit: int, span: TimeSpan | None
     ) -> Sequence[TopBook]:
-        """Best sellers, grouped by book (deleted ones by title and author at purchase)."""
+        """Best sellers, grouped by book (deleted ones by title and author at purchase): the
+        lines are ranked in an aggregate subquery, and only its ``limit`` rows are joined to
+        ``books`` for the current titles (one statement)."""
         deleted = _items.c.book_id.is_(None)
-        purchase_title = case((deleted, _items.c.title))
-        purchase_author = case((deleted, _items.c.author))
         revenue = func.sum(_items.c.quantity * _items.c.unit_price_cents)
         units = func.sum(_items.c.quantity)
-        metric = revenue if sort_by is TopBooksSort.REVENUE else units
-        statement = (
+        ranked = (
             select(
                 _items.c.book_id,
-                func.coalesce(func.max(_books.c.title), func.max(_items.c.title)).label("title"),
-                func.coalesce(func.max(_books.c.author), func.max(_items.c.author)).label("author"),
+                func.max(_items.c.title).label("title"),
+                func.max(_items.c.author).label("author"),
                 revenue.label("revenue_cents"),
                 units.label("units"),
             )
-            .select_from(
-                _items.join(_orders, _orders.c.id == _items.c.order_id).outerjoin(
-                    _books, _books.c.id == _items.c.book_id
-                )
-            )
+            .select_from(_items.join(_orders, _orders.c.id == _items.c.order_id))
             .where(_orders.c.status.in_(_SOLD))
-            .group_by(_items.c.book_id, purchase_title, purchase_author)
-            .order_by(
-                metric.desc(),
-                # Live books first (by id), then deleted ones: false sorts before true on both
-                # dialects (older SQLite versions lack NULLS LAST).
-                deleted,
+            .group_by(
                 _items.c.book_id,
-                self._code_point(func.max(_items.c.title)),
-                self._code_point(func.max(_items.c.author)),
+                case((deleted, _items.c.title)),
+                case((deleted, _items.c.author)),
+            )
+            .order_by(
+                (revenue if sort_by is TopBooksSort.REVENUE else units).desc(),
+                *self._tie_breaks(
+                    _items.c.book_id, func.max(_items.c.title), func.max(_items.c.author)
+                ),
             )
             .limit(limit)
         )
         if span is not None:
-            statement = statement.where(_in_span(span))
+            ranked = ranked.where(_in_span(span))
+        top = ranked.subquery("top")
+        metric = top.c.revenue_cents if sort_by is TopBooksSort.REVENUE else top.c.units
+        statement = (
+            select(
+                top.c.book_id,
+                func.coalesce(_books.c.title, top.c.title).label("title"),
+                func.coalesce(_books.c.author, top.c.author).label("author"),
+                top.c.revenue_cents,
+                top.c.units,
+            )
+            .select_from(top.outerjoin(_books, _books.c.id == top.c.book_id))
+            .order_by(metric.desc(), *self._tie_breaks(top.c.book_id, top.c.title, top.c.author))
+        )
         return [_top_book(row) for row in await self._execute(statement)]
+
+    def _tie_breaks(
+        self, book_id: ColumnElement[Any], title: ColumnElement[Any], author: ColumnElement[Any]
+    ) -> tuple[ColumnElement[Any], ...]:
+        """Ties: live books first by id (false sorts before true on both dialects; older
+        SQLite versions lack NULLS LAST), then deleted ones by purchase title and author."""
+        return (book_id.is_(None), book_id, self._code_point(title), self._code_point(author))
 
     async def low_stock(self, threshold: int, limit: int) -> LowStockReport:
         """The first low-stock books and their total (one statement)."""
