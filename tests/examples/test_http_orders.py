@@ -302,7 +302,8 @@ async def test_a_bad_key_is_422_located_at_the_header(
     """A key that is too long, empty or not ASCII: 422 at header.Idempotency-Key; nothing
     bought."""
     await add_line(client, reader[1], books["Dune"])
-    headers: dict[str, str | bytes] = {**reader[1], "Idempotency-Key": key}
+    headers = {name.encode(): value.encode() for name, value in reader[1].items()}
+    headers[b"Idempotency-Key"] = key
     response = await client.post("/orders/checkout", json={}, headers=headers)
     assert_refused(response, 422, "VALIDATION_ERROR")
     assert [e["loc"] for e in response.json()["detail"]] == [["header", "Idempotency-Key"]]
