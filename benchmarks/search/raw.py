@@ -176,11 +176,15 @@ class RawPostgresSearch:
         query = RawQuery.parse(q)
         match = " & ".join(_pg_clauses(query))
         fields = [" | ".join(_pg_clauses(query, weight)) for _, weight, _ in _WEIGHTS]
-        score = " + ".join(
+        upper = " | ".join(_pg_clauses(query, "AB"))
+        exact = " + ".join(
             f"CASE WHEN s.document @@ ${i}::tsquery THEN {points} ELSE 0 END"
             for i, (_, _, points) in zip((2, 3, 4), _WEIGHTS, strict=True)
         )
-        cte, where, extra = _pg_filters(filters, 7)
+        # A match without any of the words in its title or author has them all in its
+        # description: one check ($7) gives its score.
+        score = f"CASE WHEN s.document @@ $7::tsquery THEN {exact} ELSE 1 END"
+        cte, where, extra = _pg_filters(filters, 8)
         joined = " JOIN books b ON b.id = s.book_id" if where else ""
         # Innermost, the matches with their scores (``OFFSET 0`` keeps the planner from
         # flattening it), so that the window count buffers ids and scores, not documents;
@@ -196,7 +200,9 @@ class RawPostgresSearch:
         cte, where, extra2 = _pg_filters(filters, 2)
         matches = f"WHERE s.document @@ $1::tsquery{where}"
         async with self._pool.acquire() as connection:
-            rows = await connection.fetch(page_sql, match, *fields, size, (page - 1) * size, *extra)
+            rows = await connection.fetch(
+                page_sql, match, *fields, size, (page - 1) * size, upper, *extra
+            )
             total = rows[0]["total"] if rows else None
             if total is None:  # a page past the end: count apart
                 total = await connection.fetchval(
@@ -290,6 +296,33 @@ def _sqlite_filters(filters: RawFilters, params: dict[str, Any]) -> tuple[str, s
     return cte, "".join(f" AND {c}" for c in where)
 
 
+def _sqlite_tiered_page(query: RawQuery, params: dict[str, Any]) -> str:
+    """The page without scoring every match (adds its parameters to ``params``): a match
+    with a word in its title or author (few, even for a common word) is scored; any other
+    has them all in its description and scores 1, so the rest of the page is the first of
+    those in rowid order, which FTS5 yields natively (the scan stops early)."""
+    title_author = " OR ".join(_fts_clauses(query, "title author", "title_words author_words"))
+    alone = len(query.terms) + len(query.phrases) + (query.prefix is not None) == 1
+    upper = title_author if alone else f"({params['match']}) AND ({title_author})"
+    params["upper"] = upper
+    params["description_upper"] = f"({upper}) AND ({params['description']})"
+    fts = "book_search_fts"
+    flags = " + ".join(
+        f"{points} * (rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :{name}))"
+        for name, points in (("title", 4), ("author", 2), ("description_upper", 1))
+    )
+    return (
+        f"WITH upper(id, score) AS (SELECT rowid, {flags} FROM {fts} WHERE {fts} MATCH :upper) "
+        f"SELECT {_BOOK_COLUMNS_B}, hit.score,"
+        f" (SELECT count(*) FROM {fts} WHERE {fts} MATCH :match) FROM ("
+        "SELECT id, score FROM upper UNION ALL SELECT * FROM ("
+        f"SELECT rowid, 1 FROM {fts} WHERE {fts} MATCH :match"
+        " AND rowid NOT IN (SELECT id FROM upper) ORDER BY rowid LIMIT :limit + :offset)"
+        " ORDER BY score DESC, id LIMIT :limit OFFSET :offset) hit"
+        " JOIN books b ON b.id = hit.id ORDER BY hit.score DESC, hit.id"
+    )
+
+
 class RawSqliteSearch:
     """The search on one aiosqlite connection, configured like the engine's."""
 
@@ -336,6 +369,8 @@ class RawSqliteSearch:
             " ORDER BY score DESC, id LIMIT :limit OFFSET :offset) hit"
             " JOIN books b ON b.id = hit.id ORDER BY hit.score DESC, hit.id"
         )
+        if not where and not query.phrases:
+            page_sql = _sqlite_tiered_page(query, params)
         groups = None
         await self._db.execute("BEGIN")
         try:

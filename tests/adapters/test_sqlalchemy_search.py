@@ -31,6 +31,7 @@ from bookshop_core.catalog.entities import BookQuery, SortDirection
 from bookshop_core.kernel.pagination import PageRequest
 from bookshop_core.search.analysis import Analyzer, Field, SearchDocument, Token
 from bookshop_core.search.entities import (
+    FIELD_WEIGHTS,
     SearchFilters,
     SearchOrder,
     SearchSort,
@@ -422,3 +423,73 @@ async def test_listing_sorts_order_search_as_the_listing_with_ratings(
                 BookQuery(sort=listing_sort, direction=direction), PageRequest(1, 100)
             )
         assert [hit.book_id for hit in found.items] == [book.id for book in listed.items]
+
+
+#: (title, author, description) of books for the tiered relevance page: "whale" in the title
+#: (4), the author (2), the description (1), in several of them, or nowhere.
+_TIERS = [
+    ("Sea", "Ann", "a whale"),
+    ("Whale", "Ann", None),
+    ("Sea", "Whale Jones", "whales"),
+    ("Whale song", "Whale Jones", "the whale"),
+    ("Sea", "Bob", "whale and whale"),
+    ("Whale", "Bob", "whale"),
+    ("Dry", "Whale Jones", None),
+    ("Sea", "Ann", "whales sing"),
+    ("Whales", "Whale Jones", None),
+    ("Sea", "Ann", "nothing here"),
+    ("Sea", "Ann", "whale"),
+]
+
+
+def _scored_by_hand(documents: Sequence[SearchDocument], query: TextQuery) -> list[tuple[int, int]]:
+    """Every match of ``query`` (terms and prefixes) with its score, best first: the formula
+    applied to each document in plain Python."""
+
+    def holds(clause: Any, field: Field) -> bool:
+        if isinstance(clause, Prefix):
+            return clause.lexeme in field.lexemes or any(
+                w.startswith(clause.word) for w in field.words
+            )
+        return bool(clause.lexeme in field.lexemes)
+
+    scored = []
+    for document in documents:
+        fields = document.fields
+        if all(any(holds(c, f) for f in fields) for c in query.must) and not any(
+            holds(c, f) for c in query.must_not for f in fields
+        ):
+            score = sum(
+                FIELD_WEIGHTS[f.name] for f in fields if any(holds(c, f) for c in query.must)
+            )
+            scored.append((-score, document.book_id))
+    return [(book_id, -negated) for negated, book_id in sorted(scored)]
+
+
+async def test_relevance_pages_cut_by_tiers_equal_scoring_every_match(
+    backend: SqlBackend,
+) -> None:
+    """Every page of a relevance search, at every size and offset (across the boundary
+    between title/author matches and description-only ones, and past the end), is the slice
+    of the order that scoring every match gives, with the exact total: for a term, a prefix,
+    two terms and an exclusion."""
+    ids = await _add_books(backend, len(_TIERS))
+    documents = [_analysed(i, *texts) for i, texts in zip(ids, _TIERS, strict=True)]
+    await _put(backend, documents)
+    for typed in ("whale ", "wha", "whale sea ", "whale -sing ", "sea whal"):
+        query = parse(typed, ANALYZER)
+        assert query is not None
+        order = _scored_by_hand(documents, query)
+        if typed == "whale ":  # every score, from both sides of the tiers' boundary
+            assert {score for _, score in order} == set(range(1, 8))
+        assert await _found(backend, query) == order, typed
+        for size in (1, 2, 3, 5):
+            for number in range(1, len(order) // size + 3):
+                async with backend.unit_of_work(read_only=True) as uow:
+                    page = await uow.search_index.search(
+                        query, SearchFilters(), SearchOrder(), PageRequest(number, size)
+                    )
+                start = (number - 1) * size
+                got = [(hit.book_id, hit.score) for hit in page.items]
+                assert got == order[start : start + size], (typed, size, number)
+                assert page.total == len(order), (typed, size, number)
