@@ -106,10 +106,11 @@ def test_protected_routes_list_the_auth_codes(spec: dict[str, Any], method: str,
 
 
 def test_registration_documents_no_role(spec: dict[str, Any]) -> None:
-    """The register body is {email, password} and refuses other fields."""
+    """The register body is {email, password} (and the optional display_name shown on the
+    account's reviews) and refuses other fields."""
     body = operation(spec, "post", "/auth/register")["requestBody"]
     schema = body["content"]["application/json"]["schema"]
-    assert set(schema["properties"]) == {"email", "password"}
+    assert set(schema["properties"]) == {"email", "password", "display_name"}
     assert schema["additionalProperties"] is False
     assert schema["properties"]["password"]["minLength"] == 8
 

@@ -253,3 +253,35 @@ async def test_admins_delete_reviews_in_bulk(
         "DELETE", "/admin/reviews/bulk", json={"review_ids": [1]}, headers=buyer[1]
     )
     assert_refused(response, 403, "AUTH_FORBIDDEN")
+
+
+async def test_display_names_come_from_the_profile(
+    client: httpx.AsyncClient, shop: Shop, admin: tuple[Principal, Headers]
+) -> None:
+    """A display_name given at registration, or set by PATCH /users/me/profile, is the
+    review author's name and shows in GET /users/me/profile."""
+    response = await client.post(
+        "/auth/register",
+        json={"email": "ann@example.com", "password": "correct horse 42", "display_name": "Ann"},
+    )
+    assert response.status_code == 201, response.text
+    headers = bearer(response.json()["access_token"])
+    me = (await client.get("/users/me", headers=headers)).json()
+    profile = await client.get("/users/me/profile", headers=headers)
+    assert profile.json() == {"display_name": "Ann"}
+    dune = await add_book(shop, "Dune", stock=5, by=admin[0])
+    await buy(shop, Principal(user_id=me["id"]), dune)
+    made = await review(client, headers, dune.id, rating=5)
+    assert made["author"]["display_name"] == "Ann"
+    response = await client.patch(
+        "/users/me/profile", json={"display_name": " Ann B. "}, headers=headers
+    )
+    assert (response.status_code, response.json()["display_name"]) == (200, "Ann B."), response.text
+    shown = (await client.get(f"/reviews/{made['id']}")).json()
+    assert shown["author"]["display_name"] == "Ann B."
+    response = await client.patch("/users/me/profile", json={"display_name": None}, headers=headers)
+    assert response.json()["display_name"] == f"Reader #{me['id']}"
+    response = await client.patch(
+        "/users/me/profile", json={"display_name": "x" * 101}, headers=headers
+    )
+    assert_refused(response, 422, "VALIDATION_ERROR")

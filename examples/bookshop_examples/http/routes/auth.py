@@ -79,6 +79,11 @@ class RegisterIn(BaseModel):
         min_length=8,
         description="At least 8 characters, not a common password, not the email.",
     )
+    display_name: str | None = Field(
+        default=None,
+        max_length=100,
+        description='The name others see on your reviews (default: "Reader #<id>").',
+    )
 
 
 class LoginIn(BaseModel):

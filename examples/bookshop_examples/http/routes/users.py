@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from bookshop_core import ChangeRole, ListUsers, Role, unstructure
+from bookshop_core import ChangeDisplayName, ChangeRole, ListUsers, Role, UserView, unstructure
 from bookshop_core.kernel.ids import MAX_ID
 from bookshop_examples.http.deps import (
     ADMIN_AUTH_CODES,
@@ -28,7 +28,7 @@ from bookshop_examples.http.deps import (
 )
 from bookshop_examples.http.errors import error_responses
 
-__all__ = ["ChangeRoleIn", "MeOut", "UserOut", "UserPageOut", "router"]
+__all__ = ["ChangeRoleIn", "MeOut", "ProfileIn", "ProfileOut", "UserOut", "UserPageOut", "router"]
 
 router = APIRouter(tags=["users"])
 
@@ -46,6 +46,22 @@ class MeOut(BaseModel):
     role: RoleName
     is_active: bool
     created_at: Timestamp
+
+
+class ProfileOut(BaseModel):
+    """The caller's public profile."""
+
+    display_name: str = Field(
+        description='The name others see on your reviews ("Reader #<id>" until you set one).'
+    )
+
+
+class ProfileIn(BaseModel):
+    """The caller's profile fields to change."""
+
+    display_name: str | None = Field(
+        max_length=100, description='Your public name; null or blank: "Reader #<id>".'
+    )
 
 
 class UserOut(BaseModel):
@@ -92,6 +108,36 @@ UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="The account's id.")]
 async def me(shop: ShopDep, principal: UserDep) -> Any:
     """The account the bearer token belongs to."""
     return unstructure(await shop.identity.me(principal))
+
+
+def _profile(view: UserView) -> dict[str, Any]:
+    return {"display_name": view.display_name}
+
+
+@router.get(
+    "/users/me/profile",
+    response_model=ProfileOut,
+    responses=error_responses(401, 403, codes=USER_AUTH_CODES),
+    summary="My public profile",
+)
+async def my_profile(shop: ShopDep, principal: UserDep) -> Any:
+    """The caller's display name, as their reviews show it."""
+    return _profile(await shop.identity.me(principal))
+
+
+@router.patch(
+    "/users/me/profile",
+    response_model=ProfileOut,
+    responses=error_responses(401, 403, 422, codes=USER_AUTH_CODES),
+    summary="Change my public profile",
+)
+async def update_my_profile(
+    shop: ShopDep, principal: UserDep, body: Annotated[JsonObject, json_body(ProfileIn)]
+) -> Any:
+    """Set the caller's display name, the name shown on their reviews (null: the neutral
+    "Reader #<id>")."""
+    command = structure_input(body, ChangeDisplayName, source="body")
+    return _profile(await shop.identity.set_display_name(principal, command))
 
 
 # -- administration ---------------------------------------------------------------------------
