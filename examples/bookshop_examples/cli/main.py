@@ -36,6 +36,7 @@ from bookshop_examples.cli.identity import create_admin
 from bookshop_examples.cli.orders import orders
 from bookshop_examples.cli.outbox import outbox
 from bookshop_examples.cli.report import report
+from bookshop_examples.cli.reviews import reviews
 from bookshop_examples.cli.search import search, search_reindex
 from bookshop_examples.settings import DEFAULT_DATABASE_URL, AppSettings
 
@@ -252,3 +253,7 @@ main.add_command(orders)
 # -- reports --------------------------------------------------------------------------------
 
 main.add_command(report)
+
+# -- review moderation ----------------------------------------------------------------------
+
+main.add_command(reviews)
