@@ -1,5 +1,10 @@
 import sys
 
+if sys.argv[1:2] == ["analytics"]:
+    from benchmarks.analytics.run import main as analytics
+
+    raise SystemExit(analytics(sys.argv[2:]))
+
 if sys.argv[1:2] == ["search"]:
     from benchmarks.search.run import main as search
 

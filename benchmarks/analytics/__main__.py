@@ -1,0 +1,3 @@
+from benchmarks.analytics.run import main
+
+raise SystemExit(main())
