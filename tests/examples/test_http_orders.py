@@ -343,6 +343,26 @@ async def test_the_total_header_is_readable_by_the_web_client(
     assert "x-total-count" in exposed
 
 
+async def test_the_web_client_may_send_the_key_from_the_browser(
+    client: httpx.AsyncClient,
+) -> None:
+    """A CORS preflight of POST /orders/checkout with Idempotency-Key from the web client's
+    origin is allowed."""
+    response = await client.options(
+        "/orders/checkout",
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Authorization, Content-Type, Idempotency-Key",
+        },
+    )
+    assert response.status_code == 200
+    allowed = {
+        h.strip().lower() for h in response.headers["access-control-allow-headers"].split(",")
+    }
+    assert "idempotency-key" in allowed
+
+
 @pytest.mark.parametrize("params", [{"page": 0}, {"size": 101}, {"size": "x"}])
 async def test_a_bad_page_is_422(
     client: httpx.AsyncClient, reader: tuple[Principal, Headers], params: dict[str, Any]
