@@ -42,7 +42,7 @@ from bookshop_core.commerce.entities import (
 )
 from bookshop_core.commerce.errors import (
     CartItemDuplicate,
-    OrderIdempotencyKeyReused,
+    OrderCheckoutInProgress,
     OrderInsufficientStock,
     WishlistItemDuplicate,
 )
@@ -230,7 +230,7 @@ class MemoryOrderRepository:
         """
         key = None if order.idempotency_key is None else (order.user_id, order.idempotency_key)
         if key is not None and key in self._keys:
-            raise OrderIdempotencyKeyReused()
+            raise OrderCheckoutInProgress()
         books = []
         for line in order.lines:
             book = self._books.get(line.book_id)

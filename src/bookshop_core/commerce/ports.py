@@ -77,8 +77,9 @@ class CartRepository(Protocol):
         ...
 
     async def hold(self, user_id: int, order_id: int) -> None:
-        """Mark every line of the user's cart that no checkout holds as held by the pending
-        order ``order_id`` (one statement)."""
+        """Mark the user's cart lines that no checkout holds and whose book is in the pending
+        order ``order_id`` as held by it (one statement). A line added meanwhile from another
+        tab is not in the order, so it stays a plain line (it was not bought)."""
         ...
 
     async def release(self, order_id: int) -> None:
@@ -100,8 +101,9 @@ class OrderRepository(Protocol):
         and checked the stock (``CHECK (stock_quantity >= 0)`` is the last defence).
 
         Raises:
-            Conflict: ``ORDER_IDEMPOTENCY_KEY_REUSED`` when the user has an order with this
-                idempotency key already (race-safe: a unique index on SQL).
+            Conflict: ``ORDER_CHECKOUT_IN_PROGRESS`` when the user has an order with this
+                idempotency key already: a concurrent checkout with the same key got there
+                first (race-safe: a unique index on SQL).
         """
         ...
 

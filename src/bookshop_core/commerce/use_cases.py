@@ -172,7 +172,8 @@ class Carts:
         Raises:
             NotFound: ``CART_ITEM_NOT_FOUND``.
             PermissionDenied: ``CART_ITEM_FORBIDDEN`` (another user's line).
-            Conflict: ``CART_BOOK_OUT_OF_STOCK``, ``CART_INSUFFICIENT_STOCK``.
+            Conflict: ``CART_BOOK_OUT_OF_STOCK``, ``CART_INSUFFICIENT_STOCK``,
+                ``ORDER_CHECKOUT_IN_PROGRESS`` (a checkout is paying for the line).
         """
         check_id(item_id, "item_id")
         async with self._tx.write() as tx:
@@ -190,6 +191,7 @@ class Carts:
         Raises:
             NotFound: ``CART_ITEM_NOT_FOUND``.
             PermissionDenied: ``CART_ITEM_FORBIDDEN``.
+            Conflict: ``ORDER_CHECKOUT_IN_PROGRESS`` (a checkout is paying for the line).
         """
         check_id(item_id, "item_id")
         async with self._tx.write() as tx:
@@ -207,6 +209,9 @@ class Carts:
             raise CartItemNotFound(f"Cart item {item_id} not found")
         if line.user_id != principal.user_id:
             raise CartItemForbidden()
+        if line.held_by is not None:
+            # Its checkout is paying for it: the order has its quantity already.
+            raise OrderCheckoutInProgress()
         return line
 
 

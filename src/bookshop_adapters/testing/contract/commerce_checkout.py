@@ -40,6 +40,7 @@ from bookshop_adapters.testing.contract.commerce import (
 from bookshop_adapters.testing.contract.prebooking import queued_messages
 from bookshop_adapters.testing.pytest_plugin import MakeShop
 from bookshop_core.catalog.commands import SetStock, UpdateBook
+from bookshop_core.commerce.commands import SetQuantity
 from bookshop_core.commerce.entities import OrderStatus
 from bookshop_core.commerce.errors import OrderInsufficientStock, OrderPaymentFailed
 from bookshop_core.commerce.use_cases import CommerceSettings, RecoveryReport
@@ -280,6 +281,31 @@ class CheckoutContract:
             order = await shop.orders.checkout(buyer)
             assert (gateway.probes, gateway.failures) == (1, [])
             assert (order.status, await _stock(shop, book.id)) == (OrderStatus.CONFIRMED, 11)
+
+    async def test_a_cart_line_being_paid_for_cannot_change(
+        self, make_shop: MakeShop, clock: ManualClock
+    ) -> None:
+        """While its checkout pays, the line refuses a new quantity and removal (in progress)."""
+        shop_ref: list[Shop] = []
+        codes: list[str] = []
+
+        async def probe() -> None:
+            shop = shop_ref[0]
+            [line] = (await shop.cart.view(buyer)).lines
+            codes.append(await code_of(shop.cart.set_quantity(buyer, line.id, SetQuantity(1))))
+            codes.append(await code_of(shop.cart.remove(buyer, line.id)))
+
+        gateway = ProbingGateway(probe)
+        async with make_shop(payment_gateway=gateway, settings=_SETTINGS) as shop:
+            shop_ref.append(shop)
+            [buyer] = await add_buyers(shop, clock, 1)
+            book = await stocked_book(shop, stock=3)
+            await fill_cart(shop, buyer, (book, 2))
+            order = await shop.orders.checkout(buyer)
+        assert codes == ["ORDER_CHECKOUT_IN_PROGRESS"] * 2
+        assert [(line.quantity, order.status) for line in order.items] == [
+            (2, OrderStatus.CONFIRMED)
+        ]
 
     # -- crashes and recovery -----------------------------------------------------------------
 
