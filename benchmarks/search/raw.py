@@ -330,9 +330,10 @@ class RawSqliteSearch:
         self._db = connection
 
     @classmethod
-    async def open(cls, path: str) -> RawSqliteSearch:
+    async def open(cls, path: str, tuning: Sequence[str] = ()) -> RawSqliteSearch:
+        """Connect as the engine does (its PRAGMAs), then run the benchmark's ``tuning``."""
         connection = await aiosqlite.connect(path, isolation_level=None)
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in (*SQLITE_PRAGMAS, *tuning):
             await connection.execute(pragma)
         return cls(connection)
 
