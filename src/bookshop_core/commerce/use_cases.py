@@ -442,7 +442,8 @@ class Orders:
             PermissionDenied: ``AUTH_FORBIDDEN``.
         """
         require_admin(principal)
-        cutoff = self._clock.now() - (older_than or self._settings.pending_timeout)
+        age = self._settings.pending_timeout if older_than is None else older_than
+        cutoff = self._clock.now() - age
         async with self._tx.read() as uow:
             stale = await uow.orders.pending_before(cutoff, limit)
         confirmed: list[int] = []
