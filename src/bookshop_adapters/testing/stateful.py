@@ -82,6 +82,7 @@ from bookshop_core.kernel.principal import Principal, Role
 from bookshop_core.notifications.messages import MessageKind
 from bookshop_core.notifications.outbox import OutboxMessage
 from bookshop_core.prebooking.entities import PreBookingStatus
+from bookshop_core.reviews import BulkDeleteReviews, CreateReview, Review, UpdateReview
 from bookshop_core.search.analysis import Analyzer
 from bookshop_core.search.commands import SearchBooks
 from bookshop_core.search.query import TextQuery, parse
@@ -222,6 +223,15 @@ class _Order:
     fingerprint: tuple[tuple[int, int], ...]
 
 
+@define
+class _Review:
+    """A live review as the model knows it (a deleted one leaves the model)."""
+
+    user_id: int
+    book_id: int
+    rating: int
+
+
 @frozen
 class _CommercePicture:
     """What a failed commerce call must leave alone: catalog, users, every cart, every order
@@ -309,6 +319,9 @@ class ShopMachine(RuleBasedStateMachine):
         self.stock_ledger: Counter[int] = Counter()
         #: Order confirmation emails every confirmed checkout must have queued, by recipient.
         self.confirmation_emails: Counter[str] = Counter()
+        # Reviews (see the review rules): the live ones, and every id ever made.
+        self.reviews: dict[int, _Review] = {}
+        self.review_ids: list[int] = []
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -500,6 +513,7 @@ class ShopMachine(RuleBasedStateMachine):
                 del self.prebookings[prebooking_id]
         if expected is None:
             self._commerce_book_deleted(book_id)
+            self._reviews_book_deleted(book_id)
 
     # -- pre-booking rules ----------------------------------------------------------------
 
@@ -827,6 +841,127 @@ class ShopMachine(RuleBasedStateMachine):
             assert (moved.id, moved.status) == (order_id, status)
             self._order_moved(order_id, status)
 
+    # -- review rules ---------------------------------------------------------------------
+
+    def _purchased(self, user_id: int, book_id: int) -> bool:
+        """Whether the model has an order of the user in a sale status with the book."""
+        return any(
+            order.user_id == user_id
+            and order.status.counts_as_sale
+            and any(line_book == book_id for line_book, _ in order.lines)
+            for order in self.orders.values()
+        )
+
+    def _reviews_book_deleted(self, book_id: int) -> None:
+        """A deleted book's reviews go with it."""
+        for review_id, review in list(self.reviews.items()):
+            if review.book_id == book_id:
+                del self.reviews[review_id]
+
+    @rule(user=st.integers(0, 3), book=st.integers(-1, 4), rating=st.integers(1, 5))
+    def write_review(self, user: int, book: int, rating: int) -> None:
+        """A buyer reviews a book once; anyone else is refused and nothing changes."""
+        account = self._user(user)
+        book_id = self._pick(sorted(self.books), book) or MISSING_ID
+        self._write_review(account, book_id, rating)
+
+    @precondition(lambda self: self.orders)
+    @rule(order=st.integers(0, 5), line=st.integers(0, 2), rating=st.integers(1, 5))
+    def review_an_order_line(self, order: int, line: int, rating: int) -> None:
+        """The buyer of an order (in any status) reviews one of its books: how runs reach
+        reviews that pass the purchase gate, and the gate's refusals after a cancel."""
+        model = self.orders[sorted(self.orders)[order % len(self.orders)]]
+        book_id, _ = model.lines[line % len(model.lines)]
+        account = next(u for u in self.users.values() if u.id == model.user_id)
+        self._write_review(account, book_id or MISSING_ID, rating)
+
+    @rule(user=st.integers(0, 3), book=st.integers(0, 4), rating=st.integers(1, 5))
+    def buy_then_review(self, user: int, book: int, rating: int) -> None:
+        """A customer buys a copy (the commerce rules' own steps: cart, checkout) and
+        reviews the book, so that runs often get past the purchase gate."""
+        self.add_to_cart(user, book, 1)
+        if self._open_lines(self._user(user).id):
+            self.checkout(user, None, False)
+        book_id = self._pick(sorted(self.books), book) or MISSING_ID
+        self._write_review(self._user(user), book_id, rating)
+
+    def _write_review(self, account: _User, book_id: int, rating: int) -> None:
+        expected = None
+        if book_id not in self.books:
+            expected = "BOOK_NOT_FOUND"
+        elif not self._purchased(account.id, book_id):
+            expected = "NOT_PURCHASED"
+        elif any((r.user_id, r.book_id) == (account.id, book_id) for r in self.reviews.values()):
+            expected = "DUPLICATE_REVIEW"
+        made = self.attempt(
+            lambda: self.shop.reviews.create(
+                Principal(user_id=account.id), book_id, CreateReview(rating=rating)
+            ),
+            expected,
+        )
+        if made is not None:
+            assert (made.user_id, made.book_id, made.rating) == (account.id, book_id, rating)
+            assert made.verified_purchase, "a review written without a qualifying purchase"
+            self.reviews[made.id] = _Review(account.id, book_id, rating)
+            self.review_ids.append(made.id)
+
+    def _review_call(self, user: int, review: int) -> tuple[_User, int, _Review | None]:
+        """The caller (``user`` < 0: the picked review's author), the review's id, its model."""
+        review_id = self._pick(self.review_ids, review) or MISSING_ID
+        model = self.reviews.get(review_id)
+        if user < 0 and model is not None:
+            account = next(u for u in self.users.values() if u.id == model.user_id)
+        else:
+            account = self._user(user)
+        return account, review_id, model
+
+    @precondition(lambda self: self.review_ids)
+    @rule(user=st.integers(-1, 3), review=st.integers(-1, 5), rating=st.integers(1, 5))
+    def rerate_review(self, user: int, review: int, rating: int) -> None:
+        """Only the author changes a live review's rating."""
+        account, review_id, model = self._review_call(user, review)
+        expected = None
+        if model is None:
+            expected = "REVIEW_NOT_FOUND"
+        elif model.user_id != account.id:
+            expected = "NOT_REVIEW_OWNER"
+        changed = self.attempt(
+            lambda: self.shop.reviews.update(
+                Principal(user_id=account.id), review_id, UpdateReview(rating=rating)
+            ),
+            expected,
+        )
+        if changed is not None and model is not None:
+            assert (changed.id, changed.rating) == (review_id, rating)
+            model.rating = rating
+
+    @precondition(lambda self: self.review_ids)
+    @rule(user=st.integers(-1, 3), review=st.integers(-1, 5), as_admin=st.booleans())
+    def delete_review(self, user: int, review: int, as_admin: bool) -> None:
+        """The author or an admin soft-deletes a live review."""
+        account, review_id, model = self._review_call(user, review)
+        caller = self.admin if as_admin else Principal(user_id=account.id)
+        expected = None
+        if model is None:
+            expected = "REVIEW_NOT_FOUND"
+        elif model.user_id != caller.user_id and not as_admin:
+            expected = "NOT_REVIEW_OWNER"
+        self.attempt(lambda: self.shop.reviews.delete(caller, review_id), expected)
+        if expected is None:
+            del self.reviews[review_id]
+
+    @precondition(lambda self: self.review_ids)
+    @rule(picks=st.lists(st.integers(-1, 7), min_size=1, max_size=4))
+    def bulk_delete_reviews(self, picks: list[int]) -> None:
+        """An admin soft-deletes some reviews at once; missing and deleted ones are skipped."""
+        ids = tuple(self._pick(self.review_ids, pick) or MISSING_ID for pick in picks)
+        live = {review_id for review_id in ids if review_id in self.reviews}
+        command = BulkDeleteReviews(review_ids=ids)
+        deleted = self.attempt(lambda: self.shop.reviews.delete_many(self.admin, command), None)
+        assert deleted == len(live), (deleted, live)
+        for review_id in live:
+            del self.reviews[review_id]
+
     # -- identity rules -------------------------------------------------------------------
 
     def _signed_in(self, email: str, access_token: str, refresh_token: str) -> None:
@@ -1089,3 +1224,36 @@ class ShopMachine(RuleBasedStateMachine):
             for recipient in message.recipients
         )
         assert queued == self.confirmation_emails
+
+    # -- review invariants ----------------------------------------------------------------
+
+    async def _live_reviews(self, book_id: int) -> list[Review]:
+        page = await self.shop.reviews.list_for_book(book_id, PageRequest(1, MAX_PAGE_SIZE))
+        assert page.total == len(page.items), "the machine's reviews fit one page"
+        return list(page.items)
+
+    @invariant()
+    def reviews_match_the_model_and_every_rating_is_exact(self) -> None:
+        """Each book's live reviews are the model's (at most one per user and book, each
+        written with a qualifying purchase, ``verified_purchase`` telling whether it still
+        has one), and its ``avg_rating``/``review_count`` equal a plain-Python mean (one
+        decimal, half-up) and count of their ratings."""
+        if self._shop is None:
+            return
+        books = {book.id: book for book in self.run(snapshot(self.shop)).books}
+        for book_id in self.books:
+            stored = self.run(self._live_reviews(book_id))
+            model = {i: r for i, r in self.reviews.items() if r.book_id == book_id}
+            assert {r.id: (r.user_id, r.rating) for r in stored} == {
+                i: (r.user_id, r.rating) for i, r in model.items()
+            }, book_id
+            authors = [r.user_id for r in stored]
+            assert len(authors) == len(set(authors)), f"two live reviews of book {book_id}"
+            for review in stored:
+                assert review.verified_purchase == self._purchased(review.user_id, book_id)
+            ratings = [r.rating for r in model.values()]
+            count = len(ratings)
+            tenths, remainder = divmod(sum(ratings) * 10, count or 1)
+            average = Decimal(tenths + (2 * remainder >= count)) / 10 if count else None
+            book = books[book_id]
+            assert (book.review_count, book.avg_rating) == (count, average), book_id
