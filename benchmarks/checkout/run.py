@@ -31,6 +31,8 @@ from benchmarks.checkout.raw import RAW_STATEMENTS, RawPostgresCheckout, RawSqli
 from benchmarks.run import machine
 from benchmarks.stores import SETTINGS, open_store
 from bookshop_adapters.bootstrap import Shop, build_shop
+from bookshop_adapters.sqlalchemy.engine import open_sql_backend
+from bookshop_adapters.sqlalchemy.migrate import migrate
 from bookshop_adapters.sqlalchemy.statements import count_statements
 from bookshop_core.catalog.entities import NewBook
 from bookshop_core.commerce.commands import Checkout
@@ -327,15 +329,16 @@ async def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any
     report: dict[str, Any] = {"backend": backend, "results": []}
     async with open_store(backend) as (url, target):
         gateway = NoopGateway()
-        shop = await build_shop(url, migrate=True, settings=SETTINGS, payment_gateway=gateway)
+        shop, opened = await _shop(url, gateway, args.pool)
         try:
             catalog, users = await _seed(shop, args, 2 * most + 4)
             ours_users, raw_users = users[:most], users[most : 2 * most]
             spare = users[2 * most :]
+            size = args.pool or POOL
             raw: Raw = await (
-                RawPostgresCheckout.open(target, gateway, POOL)
+                RawPostgresCheckout.open(target, gateway, size)
                 if backend == "postgres"
-                else RawSqliteCheckout.open(target, gateway, POOL)
+                else RawSqliteCheckout.open(target, gateway, size)
             )
             try:
                 report["server"] = await raw.server_version()
@@ -368,7 +371,21 @@ async def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any
                 await raw.aclose()
         finally:
             await shop.aclose()
+            if opened is not None:
+                await opened.aclose()
     return report
+
+
+async def _shop(url: str, gateway: NoopGateway, pool: int | None) -> tuple[Shop, Any]:
+    """Our shop on ``url`` (and the backend to close after it, if we opened one): with the
+    engine's default pool, or ``pool`` connections kept open (no overflow connections, which
+    the default pool closes as they come back)."""
+    if pool is None:
+        shop = await build_shop(url, migrate=True, settings=SETTINGS, payment_gateway=gateway)
+        return shop, None
+    await migrate(url)
+    backend = await open_sql_backend(url, pool_size=pool, max_overflow=0)
+    return await build_shop(backend=backend, settings=SETTINGS, payment_gateway=gateway), backend
 
 
 def _ours(shop: Shop) -> Side:
@@ -494,6 +511,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lines", type=int, default=3, help="lines per cart (one hot)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--pool",
+        type=int,
+        metavar="N",
+        help="N connections kept open on each side (default: the engine's pool, 10 + 10"
+        " overflow on PostgreSQL, 5 + 15 on SQLite; the raw side 20)",
+    )
+    parser.add_argument(
         "--breakdown",
         action="store_true",
         help="also time one buyer at a time, ours statement by statement",
@@ -529,7 +553,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
         "machine": {**machine(), "load_before": load_before, "load_after": os.getloadavg()},
         "config": {
             k: getattr(args, k)
-            for k in ("buyers", "rounds", "warmup", "hot", "cold", "lines", "seed")
+            for k in ("buyers", "rounds", "warmup", "hot", "cold", "lines", "seed", "pool")
         },
         "backends": reports,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
