@@ -26,7 +26,7 @@ import asyncio
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -85,7 +85,7 @@ def _variables(order_id: int, created_at: datetime, lines: Sequence[Any], total:
     )
 
 
-def _open_lines(rows: Sequence[Any]) -> list[tuple[int, int, int, str, int]]:
+def _open_lines(rows: Iterable[Any]) -> list[tuple[int, int, int, str, int]]:
     """``(book_id, stock, quantity, title, price_cents)`` of the open lines, checked."""
     lines = [(r[1], r[6], r[2], r[4], r[5]) for r in rows if r[3] is None]
     if not lines:

@@ -37,8 +37,8 @@ from bookshop_adapters.sqlalchemy.statements import count_statements
 from bookshop_core.catalog.entities import NewBook
 from bookshop_core.commerce.commands import Checkout
 from bookshop_core.commerce.ports import PaymentRequest, PaymentResult
-from bookshop_core.identity.entities import NewUser, Role
-from bookshop_core.kernel.principal import Principal
+from bookshop_core.identity.entities import NewUser
+from bookshop_core.kernel.principal import Principal, Role
 
 __all__ = ["main"]
 
