@@ -10,6 +10,8 @@ caller really holds its own connection and transaction):
   store error reaches a buyer, and the stock stays consistent (initial = current + sold);
 - 20 checkouts at once with one idempotency key make one order (or record one declined
   attempt), and every caller gets that order;
+- a book added to the cart during checkout is bought or kept, never lost; a book deleted
+  during checkouts fails no one with a store error;
 - concurrent cancels (by the buyer and by admins) of one order return its stock once; a
   cancel racing a ship moves the order once.
 
@@ -283,6 +285,62 @@ class CommerceConcurrencyContract:
                 assert stock >= 0
                 assert stock + sold[book.id] == 9, book.title
             assert await _left_pending(shop) == []
+
+    # -- other writers meanwhile -------------------------------------------------------------
+
+    async def test_a_book_added_to_the_cart_during_checkout_is_bought_or_kept(
+        self, paying_shop: MakeShop, clock: ManualClock
+    ) -> None:
+        """16 buyers each check out one book while adding a second one: the second book ends
+        in the order or stays in the cart, never lost with neither."""
+        async with paying_shop() as shop:
+            first = await add_book(shop, "First", stock=50)
+            second = await add_book(shop, "Second", stock=50)
+            buyers = await add_buyers(shop, clock, 16)
+            for buyer in buyers:
+                await shop.cart.add(buyer, AddToCart(book_id=first.id))
+            outcomes = await _all_at_once(
+                call
+                for buyer in buyers
+                for call in (
+                    shop.orders.checkout(buyer),
+                    shop.cart.add(buyer, AddToCart(book_id=second.id)),
+                )
+            )
+            assert _codes(outcomes) == {}, _codes(outcomes)
+            for buyer, order in zip(buyers, _orders(outcomes), strict=True):
+                bought = {line.book_id for line in order.items}
+                kept = {line.book_id for line in (await shop.cart.view(buyer)).lines}
+                assert first.id in bought
+                assert (second.id in bought) != (second.id in kept), (bought, kept)
+            sold = _sold(await _all_orders(shop))
+            assert await _stock(shop, second) + sold[second.id] == 50
+
+    async def test_a_book_deleted_during_checkouts_fails_no_one_with_a_store_error(
+        self, paying_shop: MakeShop, clock: ManualClock
+    ) -> None:
+        """An admin deletes a book while 16 carts holding it (and another book) are checked
+        out, four times over: the delete succeeds and every checkout makes an order (the
+        deleted book bought before, or gone from the cart); no store error reaches anyone
+        and no cart line is left."""
+        async with paying_shop() as shop:
+            everyone = await add_buyers(shop, clock, 4 * 16)
+            for round_ in range(4):
+                kept = await add_book(shop, "Kept", stock=50)
+                doomed = await add_book(shop, "Doomed", stock=50)
+                buyers = everyone[round_ * 16 : (round_ + 1) * 16]
+                for buyer in buyers:
+                    await shop.cart.add(buyer, AddToCart(book_id=doomed.id))
+                    await shop.cart.add(buyer, AddToCart(book_id=kept.id))
+                calls: list[Awaitable[object]] = [shop.orders.checkout(b) for b in buyers]
+                calls.insert(len(buyers) // 2, shop.catalog.delete_book(ADMIN, doomed.id))
+                outcomes = await _all_at_once(calls)
+                assert _codes(outcomes) == {}, _codes(outcomes)
+                assert len(_orders(outcomes)) == 16
+                for buyer in buyers:
+                    assert (await shop.cart.view(buyer)).lines == ()
+                assert await _stock(shop, kept) == 50 - 16
+                clock.advance(seconds=1)
 
     # -- idempotency -------------------------------------------------------------------------
 
