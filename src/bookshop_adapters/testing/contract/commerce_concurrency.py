@@ -12,6 +12,8 @@ caller really holds its own connection and transaction):
   attempt), and every caller gets that order;
 - a book added to the cart during checkout is bought or kept, never lost; a book deleted
   during checkouts fails no one with a store error;
+- checkouts that crashed mid-payment, recovered by several recoveries at once, are each
+  settled once;
 - concurrent cancels (by the buyer and by admins) of one order return its stock once; a
   cancel racing a ship moves the order once.
 
@@ -26,6 +28,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import pytest
@@ -39,9 +42,12 @@ from bookshop_core.catalog.entities import Book
 from bookshop_core.commerce.commands import AddToCart, Checkout, ListOrders, SetOrderStatus
 from bookshop_core.commerce.entities import Order, OrderStatus
 from bookshop_core.commerce.ports import PaymentRequest, PaymentResult
+from bookshop_core.commerce.use_cases import CommerceSettings, RecoveryReport
 from bookshop_core.errors import DomainError
 from bookshop_core.kernel.clock import ManualClock
-from bookshop_core.kernel.pagination import MAX_PAGE_SIZE
+from bookshop_core.kernel.pagination import MAX_PAGE_SIZE, PageRequest
+from bookshop_core.kernel.principal import Principal
+from bookshop_core.notifications import MessageKind
 
 __all__ = ["CommerceConcurrencyContract", "PausingGateway"]
 
@@ -67,6 +73,23 @@ class PausingGateway:
 
     async def find(self, order_id: int) -> PaymentResult | None:
         return await self._inner.find(order_id)
+
+
+class _CrashingMidPayment:
+    """Plays the process dying during every payment call (``charge`` raises
+    :class:`asyncio.CancelledError`), after the provider charged the order for buyers with
+    an even user id and before it for the others; ``find`` answers what the provider knows."""
+
+    def __init__(self) -> None:
+        self._charged: dict[int, PaymentResult] = {}
+
+    async def charge(self, request: PaymentRequest) -> PaymentResult:
+        if request.user_id % 2 == 0:
+            self._charged[request.order_id] = PaymentResult.approve(f"crash_{request.order_id}")
+        raise asyncio.CancelledError
+
+    async def find(self, order_id: int) -> PaymentResult | None:
+        return self._charged.get(order_id)
 
 
 async def _all_at_once(calls: Iterable[Awaitable[T]]) -> list[T | DomainError]:
@@ -384,6 +407,48 @@ class CommerceConcurrencyContract:
             assert await _stock(shop, book) == 10
             assert await shop.cart.view(buyer) == before
             assert await _left_pending(shop) == []
+
+    # -- recovery ----------------------------------------------------------------------------
+
+    async def test_concurrent_recoveries_settle_each_crashed_checkout_once(
+        self, make_shop: MakeShop, clock: ManualClock
+    ) -> None:
+        """12 checkouts crash mid-payment (half of them charged); four recoveries run at
+        once: each order is settled by exactly one of them (confirmed when charged, failed
+        otherwise), its stock taken or given back once, one confirmation per confirmed
+        order, none left pending."""
+        async with make_shop(payment_gateway=_CrashingMidPayment()) as shop:
+            book = await add_book(shop, stock=30)
+            buyers = await add_buyers(shop, clock, 12)
+            for buyer in buyers:
+                await shop.cart.add(buyer, AddToCart(book_id=book.id, quantity=2))
+                with pytest.raises(asyncio.CancelledError):
+                    await shop.orders.checkout(buyer)
+            assert await _stock(shop, book) == 30 - 24
+            clock.advance(CommerceSettings().pending_timeout + timedelta(seconds=1))
+            reports = await _all_at_once(
+                shop.orders.recover_pending(Principal.system()) for _ in range(4)
+            )
+            confirmed = [i for r in reports if isinstance(r, RecoveryReport) for i in r.confirmed]
+            failed = [i for r in reports if isinstance(r, RecoveryReport) for i in r.failed]
+            assert _codes(reports) == {}, _codes(reports)
+            assert len(confirmed) == len(set(confirmed)) == 6, reports
+            assert len(failed) == len(set(failed)) == 6, reports
+            orders = {o.id: o for o in await _all_orders(shop)}
+            assert sorted(orders) == sorted([*confirmed, *failed])
+            for order_id in confirmed:
+                assert orders[order_id].status is OrderStatus.CONFIRMED
+                assert orders[order_id].user_id % 2 == 0
+            assert {orders[i].status for i in failed} == {OrderStatus.PAYMENT_FAILED}
+            assert await _stock(shop, book) == 30 - 2 * 6
+            assert await _left_pending(shop) == []
+            async with shop.unit_of_work(read_only=True) as uow:
+                messages = await uow.outbox.list(None, PageRequest(1, MAX_PAGE_SIZE))
+            kinds = Counter(m.kind for m in messages.items)
+            assert kinds == {MessageKind.ORDER_CONFIRMATION: 6}, kinds
+            for buyer in buyers:
+                lines = (await shop.cart.view(buyer)).lines
+                assert len(lines) == (0 if buyer.user_id % 2 == 0 else 1)
 
     # -- cancels -----------------------------------------------------------------------------
 
