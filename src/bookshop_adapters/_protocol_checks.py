@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         MemoryUserRepository,
     )
     from bookshop_adapters.memory.oauth import MemoryOAuthStateRepository
+    from bookshop_adapters.memory.reviews import MemoryReviewRepository
     from bookshop_adapters.memory.store import Journal
     from bookshop_adapters.oauth import (
         GitHubOAuthProvider,
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
         SqlUserRepository,
     )
     from bookshop_adapters.sqlalchemy.oauth import SqlOAuthStateRepository
+    from bookshop_adapters.sqlalchemy.reviews import SqlReviewRepository
     from bookshop_core.catalog.images import ImageStore
     from bookshop_core.catalog.ports import BookRepository, GenreRepository
     from bookshop_core.identity.oauth import (
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
         UserRepository,
     )
     from bookshop_core.kernel.uow import UnitOfWorkFactory
+    from bookshop_core.reviews.ports import ReviewRepository
 
     def _backends(memory: MemoryBackend, sql: SqlBackend) -> None:
         backends: list[Backend] = [memory, sql]
@@ -77,7 +80,8 @@ if TYPE_CHECKING:
         throttles: LoginThrottleRepository = MemoryLoginThrottleRepository(store, journal)
         links: ExternalIdentityRepository = MemoryExternalIdentityRepository(store, journal)
         states: OAuthStateRepository = MemoryOAuthStateRepository(store, journal)
-        del books, genres, users, tokens, throttles, links, states
+        reviews: ReviewRepository = MemoryReviewRepository(store, journal)
+        del books, genres, users, tokens, throttles, links, states, reviews
 
     def _sql_repositories(connection: AsyncConnection) -> None:
         books: BookRepository = SqlBookRepository(connection)
@@ -87,7 +91,8 @@ if TYPE_CHECKING:
         throttles: LoginThrottleRepository = SqlLoginThrottleRepository(connection)
         links: ExternalIdentityRepository = SqlExternalIdentityRepository(connection)
         states: OAuthStateRepository = SqlOAuthStateRepository(connection)
-        del books, genres, users, tokens, throttles, links, states
+        reviews: ReviewRepository = SqlReviewRepository(connection)
+        del books, genres, users, tokens, throttles, links, states, reviews
 
     def _services(
         hasher: Argon2PasswordHasher,
