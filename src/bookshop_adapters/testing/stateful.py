@@ -628,15 +628,19 @@ class ShopMachine(RuleBasedStateMachine):
         expected_error: str | None,
         *,
         records_attempt: bool = False,
+        replay: bool = False,
     ) -> T | DomainError:
         """Like :meth:`attempt`, for commerce calls: a failure must leave carts, orders and
         the outbox alone too, except (``records_attempt``) for the one ``payment_failed``
-        record of a declined checkout. Returns what the call returned, or its error."""
+        record of a declined checkout; so must a success that only replays (``replay``: a
+        retried idempotency key). Returns what the call returned, or its error."""
         self.clock.advance(seconds=1)
         before = self.run(self._commerce_picture())
         result = self.run(_outcome(call()))
         if not isinstance(result, DomainError):
             assert expected_error is None, f"succeeded, expected {expected_error}"
+            if replay:
+                assert self.run(self._commerce_picture()) == before, "a replay changed the store"
             return result
         assert result.code == expected_error, (
             f"failed with {result.code}, expected {expected_error}"
@@ -742,6 +746,7 @@ class ShopMachine(RuleBasedStateMachine):
             lambda: self.shop.orders.checkout(Principal(user_id=account.id), command),
             expected,
             records_attempt=fresh and expected == "ORDER_PAYMENT_FAILED",
+            replay=not fresh,
         )
         if isinstance(outcome, DomainError):
             if outcome.code == "ORDER_INSUFFICIENT_STOCK":
