@@ -1,4 +1,5 @@
-"""Hypothesis strategies for the catalog and commerce: ISBNs, prices, text, and valid commands.
+"""Hypothesis strategies for the catalog, commerce and reviews: ISBNs, prices, text, and valid
+commands.
 
 Every strategy here yields values the core accepts, so they combine freely::
 
@@ -35,6 +36,7 @@ from bookshop_core.catalog.commands import (
     UpdateBook,
     UpdateGenre,
 )
+from bookshop_core.catalog.entities import SortDirection
 from bookshop_core.catalog.isbn import isbn10_check_digit, isbn13_check_digit
 from bookshop_core.commerce.commands import (
     IDEMPOTENCY_KEY_MAX,
@@ -47,14 +49,27 @@ from bookshop_core.commerce.commands import (
 from bookshop_core.commerce.entities import OrderStatus
 from bookshop_core.kernel.money import MAX_PRICE, cents_to_money, money_to_cents
 from bookshop_core.kernel.validation import UNSET, Unset
+from bookshop_core.reviews.commands import (
+    BULK_DELETE_MAX,
+    MAX_RATING,
+    MIN_RATING,
+    REVIEW_TEXT_MAX,
+    BulkDeleteReviews,
+    CreateReview,
+    ModerateReviews,
+    UpdateReview,
+)
+from bookshop_core.reviews.entities import ReviewSort
 
 __all__ = [
     "add_to_cart_commands",
     "adjust_stock_commands",
     "authors",
+    "bulk_delete_reviews_commands",
     "checkout_commands",
     "create_book_commands",
     "create_genre_commands",
+    "create_review_commands",
     "descriptions",
     "genre_names",
     "idempotency_keys",
@@ -63,9 +78,12 @@ __all__ = [
     "isbn_spellings",
     "isbns",
     "list_orders_commands",
+    "moderate_reviews_commands",
     "prices",
     "publish_dates",
     "quantities",
+    "ratings",
+    "review_texts",
     "set_order_status_commands",
     "set_quantity_commands",
     "set_stock_commands",
@@ -73,6 +91,7 @@ __all__ = [
     "titles",
     "update_book_commands",
     "update_genre_commands",
+    "update_review_commands",
 ]
 
 _DIGITS = "0123456789"
@@ -304,3 +323,52 @@ def list_orders_commands() -> st.SearchStrategy[ListOrders]:
         user_id=st.none() | st.integers(min_value=1, max_value=1000),
         date_from=st.none() | days,
     )
+
+
+def ratings() -> st.SearchStrategy[int]:
+    """A review's rating, 1 to 5."""
+    return st.integers(MIN_RATING, MAX_RATING)
+
+
+def review_texts() -> st.SearchStrategy[str | None]:
+    """A review's text (at most 2000 characters once stripped), or ``None``."""
+    return st.none() | texts(REVIEW_TEXT_MAX)
+
+
+def create_review_commands() -> st.SearchStrategy[CreateReview]:
+    """A valid :class:`~bookshop_core.reviews.CreateReview`."""
+    return st.builds(CreateReview, rating=ratings(), text=review_texts())
+
+
+def update_review_commands() -> st.SearchStrategy[UpdateReview]:
+    """A valid :class:`~bookshop_core.reviews.UpdateReview`: any subset of the fields
+    (``text=None`` clears the text)."""
+    return st.builds(
+        UpdateReview,
+        rating=st.just(UNSET) | ratings(),
+        text=st.just(UNSET) | review_texts(),
+    )
+
+
+@st.composite
+def moderate_reviews_commands(draw: st.DrawFn) -> ModerateReviews:
+    """A valid :class:`~bookshop_core.reviews.ModerateReviews` (a rating range never upside
+    down)."""
+    low = draw(st.none() | ratings())
+    high = draw(st.none() | st.integers(low or MIN_RATING, MAX_RATING))
+    return ModerateReviews(
+        page=draw(st.integers(1, 5)),
+        per_page=draw(st.integers(1, 100)),
+        book_id=draw(st.none() | _ids()),
+        user_id=draw(st.none() | _ids()),
+        rating_min=low,
+        rating_max=high,
+        sort_by=draw(st.sampled_from(ReviewSort)),
+        sort_dir=draw(st.sampled_from(SortDirection)),
+    )
+
+
+def bulk_delete_reviews_commands() -> st.SearchStrategy[BulkDeleteReviews]:
+    """A valid :class:`~bookshop_core.reviews.BulkDeleteReviews` (1 to 50 ids)."""
+    ids = st.lists(_ids(), min_size=1, max_size=BULK_DELETE_MAX)
+    return st.builds(BulkDeleteReviews, review_ids=ids.map(tuple))
