@@ -361,8 +361,8 @@ class ShopMachine(RuleBasedStateMachine):
         finally:
             self._loop.close()
 
-    @initialize(shelves=st.lists(st.integers(1, 5), min_size=1, max_size=3))
-    def open_shop(self, shelves: list[int]) -> None:
+    @initialize(shelves=st.lists(st.integers(1, 5), min_size=1, max_size=3), carted=st.booleans())
+    def open_shop(self, shelves: list[int], carted: bool) -> None:
         self._url = self.run(self._new_url())
         self._shop = self.run(self._open_shop(self._url, self.clock))
         account = self.run(
@@ -372,7 +372,7 @@ class ShopMachine(RuleBasedStateMachine):
         pair = self.run(self.shop.identity.login(Login(email=ADMIN_EMAIL, password=TEST_PASSWORD)))
         self.admin = self.run(self.shop.identity.authenticate(pair.access_token))
         assert self.admin == Principal(user_id=account.id, role=Role.ADMIN)
-        self._open_for_business(shelves)
+        self._open_for_business(shelves, carted=carted)
 
     # -- catalog rules --------------------------------------------------------------------
 
@@ -561,9 +561,10 @@ class ShopMachine(RuleBasedStateMachine):
 
     # -- commerce rules -------------------------------------------------------------------
 
-    def _open_for_business(self, shelves: list[int]) -> None:
+    def _open_for_business(self, shelves: list[int], *, carted: bool) -> None:
         """A customer account and a few books in stock (``shelves``: their stocks) from the
-        start, so that short runs reach checkout, cancels and shipping."""
+        start, the first one in the customer's cart when ``carted``, so that short runs reach
+        checkout, cancels and shipping."""
         account = self.run(self.shop.identity.create_account(BUYER_EMAIL, TEST_PASSWORD))
         self.users[BUYER_EMAIL] = _User(account.id, TEST_PASSWORD)
         for stock in shelves:
@@ -573,6 +574,11 @@ class ShopMachine(RuleBasedStateMachine):
             self.books[book.id] = _Book(None, price, None)
             self.run(self.shop.catalog.set_stock(self.admin, book.id, SetStock(stock)))
             self._stock_changed(book.id, stock)
+        if carted:
+            book_id = min(self.books)
+            buyer = Principal(user_id=account.id)
+            line = self.run(self.shop.cart.add(buyer, AddToCart(book_id=book_id)))
+            self.cart_lines[line.id] = _CartLine(account.id, book_id, 1)
 
     def _commerce_book_deleted(self, book_id: int) -> None:
         """A deleted book's cart lines go with it; order lines keep their copy of it, their
