@@ -227,15 +227,20 @@ def _columns(row: asyncpg.Record) -> dict[str, Any]:
 
 def _facets_select(matches: str, source: str, key: str) -> str:
     """One statement: per top-level genre (``NULL`` for books without one), the matches, the
-    in-stock ones and the ones in each price bucket."""
-    parts = ["r.root", "g.name", "count(*)", "count(CASE WHEN b.stock_quantity > 0 THEN 1 END)"]
+    in-stock ones and the ones in each price bucket; counted per genre first, then the few
+    genre rows summed up to their top-level genre."""
+    parts = ["count(*)", "count(CASE WHEN b.stock_quantity > 0 THEN 1 END)"]
     for low, high in BUCKETS:
         condition = f"b.price_cents >= {low}" + (f" AND b.price_cents < {high}" if high else "")
         parts.append(f"count(CASE WHEN {condition} THEN 1 END)")
+    columns = ", ".join(f"{part} AS n{i}" for i, part in enumerate(parts))
+    sums = ", ".join(f"CAST(sum(x.n{i}) AS INTEGER)" for i in range(len(parts)))
     return (
-        f"SELECT {', '.join(parts)} FROM {source} JOIN books b ON b.id = {key}"
-        " LEFT JOIN roots r ON r.id = b.genre_id LEFT JOIN genres g ON g.id = r.root"
-        f" {matches} GROUP BY r.root, g.name"
+        f"SELECT r.root, g.name, {sums} FROM ("
+        f"SELECT b.genre_id, {columns} FROM {source} JOIN books b ON b.id = {key}"
+        f" {matches} GROUP BY b.genre_id) x"
+        " LEFT JOIN roots r ON r.id = x.genre_id LEFT JOIN genres g ON g.id = r.root"
+        " GROUP BY r.root, g.name"
     )
 
 

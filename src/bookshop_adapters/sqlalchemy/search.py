@@ -628,13 +628,11 @@ def _cents(amount: Decimal) -> int:
 def _facets_statement(shape: _Shape) -> Select[Any]:
     """One statement for every facet: a row per top-level genre (``NULL`` for the results
     without one) with its count, in-stock count and per-bucket counts; summing the rows gives
-    the in-stock and price totals."""
+    the in-stock and price totals.
+
+    The matches are counted per genre first, then the few genre rows are mapped to their
+    top-level genre: joining every match to the genre tree cost a quarter more."""
     source, book_id, conditions = _source(shape._replace(sort=SearchSort.TITLE))
-    roots = _genre_roots()
-    root_genre = _genres.alias("root_genre")
-    source = source.outerjoin(roots, roots.c.id == _books.c.genre_id).outerjoin(
-        root_genre, root_genre.c.id == roots.c.root_id
-    )
     buckets = []
     for index, (low, high) in enumerate(PRICE_BUCKETS):
         bounds: list[ColumnElement[bool]] = []
@@ -643,17 +641,34 @@ def _facets_statement(shape: _Shape) -> Select[Any]:
         if high is not None:
             bounds.append(_books.c.price_cents < _cents(high))
         buckets.append(func.count(case((and_(*bounds), 1))).label(f"bucket_{index}"))
-    return (
+    per_genre = (
         select(
-            roots.c.root_id,
-            root_genre.c.name,
-            root_genre.c.name_key,
+            _books.c.genre_id,
             func.count(book_id).label("books"),
             func.count(case((_books.c.stock_quantity > 0, 1))).label("in_stock"),
             *buckets,
         )
         .select_from(source)
         .where(*conditions)
+        .group_by(_books.c.genre_id)
+        .subquery("per_genre")
+    )
+    roots = _genre_roots()
+    root_genre = _genres.alias("root_genre")
+    counts = ["books", "in_stock", *(f"bucket_{i}" for i in range(len(PRICE_BUCKETS)))]
+    return (
+        select(
+            roots.c.root_id,
+            root_genre.c.name,
+            root_genre.c.name_key,
+            # A sum of counts is a numeric on PostgreSQL: back to an integer.
+            *(cast(func.sum(per_genre.c[name]), Integer()).label(name) for name in counts),
+        )
+        .select_from(
+            per_genre.outerjoin(roots, roots.c.id == per_genre.c.genre_id).outerjoin(
+                root_genre, root_genre.c.id == roots.c.root_id
+            )
+        )
         .group_by(roots.c.root_id, root_genre.c.name, root_genre.c.name_key)
     )
 
