@@ -105,8 +105,19 @@ class MemoryReviewRepository:
             ),
         )
 
-    def _all_live(self) -> list[Review]:
-        return [e for e in map(self._entity, self._rows.values()) if e is not None]
+    def _matching(self, query: ReviewQuery) -> list[Review]:
+        """The live reviews passing ``query``'s filters (rows filtered before they are read,
+        so a page reads the orders only for the reviews it may list)."""
+        rows = (
+            row
+            for row in self._rows.values()
+            if row.deleted_at is None
+            and (query.book_id is None or row.book_id == query.book_id)
+            and (query.user_id is None or row.user_id == query.user_id)
+            and (query.rating_min is None or row.rating >= query.rating_min)
+            and (query.rating_max is None or row.rating <= query.rating_max)
+        )
+        return [e for e in map(self._entity, rows) if e is not None]
 
     async def has_purchased(self, user_id: int, book_id: int) -> bool:
         """Whether an order of the user in a sale status has a line of the book."""
@@ -120,7 +131,7 @@ class MemoryReviewRepository:
     async def list_for_book(self, book_id: int, page: PageRequest) -> Page[Review]:
         """The book's live reviews, newest first."""
         found = sorted(
-            (r for r in self._all_live() if r.book_id == book_id),
+            self._matching(ReviewQuery(book_id=book_id)),
             key=lambda r: (r.created_at, r.id),
             reverse=True,
         )
@@ -128,7 +139,7 @@ class MemoryReviewRepository:
 
     async def list(self, query: ReviewQuery, page: PageRequest) -> Page[Review]:
         """Live reviews matching ``query``, in its order (ties by id, same direction)."""
-        found = [r for r in self._all_live() if query.matches(r)]
+        found = self._matching(query)
         if query.sort is ReviewSort.RATING:
             found.sort(key=lambda r: (r.rating, r.id))
         else:
