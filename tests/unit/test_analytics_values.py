@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
 
+from bookshop_adapters.testing import strategies as bs
 from bookshop_core.analytics import (
     AnalyticsSettings,
     LowStockQuery,
@@ -19,6 +21,7 @@ from bookshop_core.analytics import (
     render_amount,
     sales_summary_dict,
 )
+from bookshop_core.convert import structure
 from bookshop_core.errors import ValidationError
 
 _SPAN = TimeSpan(datetime(2024, 5, 15, tzinfo=UTC), datetime(2024, 5, 16, tzinfo=UTC))
@@ -88,3 +91,25 @@ def test_no_orders_give_an_aov_of_zero_and_no_previous_sales_no_delta() -> None:
 def test_rendering_rounds_half_up() -> None:
     """0.005 renders as 0.01 and 2.675 as 2.68 (not the float's 2.67)."""
     assert (render_amount(Decimal("0.005")), render_amount(Decimal("2.675"))) == (0.01, 2.68)
+
+
+@settings(max_examples=50)
+@given(bs.sales_summary_queries(), bs.top_books_queries(), bs.low_stock_queries())
+def test_the_testing_kit_strategies_yield_queries_a_query_string_rebuilds(
+    summary: SalesSummaryQuery, top: TopBooksQuery, low: LowStockQuery
+) -> None:
+    """The kit's analytics strategies build accepted queries, and the same values as query
+    string text (what the HTTP app and the CLI receive) build equal ones."""
+    as_text: dict[type, dict[str, str | None]] = {
+        SalesSummaryQuery: {"period": summary.period.value, "tz": summary.tz},
+        TopBooksQuery: {
+            "sort_by": top.sort_by.value,
+            "limit": str(top.limit),
+            "period": None if top.period is None else top.period.value,
+            "tz": top.tz,
+        },
+        LowStockQuery: {"threshold": str(low.threshold), "limit": str(low.limit)},
+    }
+    for query in (summary, top, low):
+        text = {k: v for k, v in as_text[type(query)].items() if v is not None}
+        assert structure(text, type(query)) == query

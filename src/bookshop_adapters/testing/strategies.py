@@ -1,5 +1,5 @@
-"""Hypothesis strategies for the catalog, commerce and reviews: ISBNs, prices, text, and valid
-commands.
+"""Hypothesis strategies for the catalog, commerce, reviews and analytics: ISBNs, prices, text,
+and valid commands.
 
 Every strategy here yields values the core accepts, so they combine freely::
 
@@ -21,6 +21,14 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from bookshop_core.analytics.commands import (
+    MAX_LOW_STOCK_LIMIT,
+    MAX_TOP_LIMIT,
+    LowStockQuery,
+    SalesSummaryQuery,
+    TopBooksQuery,
+)
+from bookshop_core.analytics.entities import Period, TopBooksSort
 from bookshop_core.catalog.commands import (
     AUTHOR_MAX,
     DESCRIPTION_MAX,
@@ -78,17 +86,21 @@ __all__ = [
     "isbn_spellings",
     "isbns",
     "list_orders_commands",
+    "low_stock_queries",
     "moderate_reviews_commands",
     "prices",
     "publish_dates",
     "quantities",
     "ratings",
     "review_texts",
+    "sales_summary_queries",
     "set_order_status_commands",
     "set_quantity_commands",
     "set_stock_commands",
     "texts",
+    "time_zones",
     "titles",
+    "top_books_queries",
     "update_book_commands",
     "update_genre_commands",
     "update_review_commands",
@@ -372,3 +384,48 @@ def bulk_delete_reviews_commands() -> st.SearchStrategy[BulkDeleteReviews]:
     """A valid :class:`~bookshop_core.reviews.BulkDeleteReviews` (1 to 50 ids)."""
     ids = st.lists(_ids(), min_size=1, max_size=BULK_DELETE_MAX)
     return st.builds(BulkDeleteReviews, review_ids=ids.map(tuple))
+
+
+def time_zones() -> st.SearchStrategy[str]:
+    """An IANA time zone name, with daylight-saving zones of both hemispheres and odd offsets
+    (India +05:30, Nepal +05:45, the Chatham Islands +12:45/+13:45)."""
+    return st.sampled_from(
+        [
+            "UTC",
+            "Europe/Berlin",
+            "America/New_York",
+            "America/Santiago",
+            "Australia/Sydney",
+            "Asia/Kolkata",
+            "Asia/Kathmandu",
+            "Pacific/Chatham",
+        ]
+    )
+
+
+def sales_summary_queries() -> st.SearchStrategy[SalesSummaryQuery]:
+    """A valid :class:`~bookshop_core.analytics.SalesSummaryQuery` (the shop's zone or one of
+    :func:`time_zones`)."""
+    return st.builds(
+        SalesSummaryQuery, period=st.sampled_from(list(Period)), tz=st.none() | time_zones()
+    )
+
+
+def top_books_queries() -> st.SearchStrategy[TopBooksQuery]:
+    """A valid :class:`~bookshop_core.analytics.TopBooksQuery`."""
+    return st.builds(
+        TopBooksQuery,
+        sort_by=st.sampled_from(list(TopBooksSort)),
+        limit=st.integers(min_value=1, max_value=MAX_TOP_LIMIT),
+        period=st.none() | st.sampled_from(list(Period)),
+        tz=st.none() | time_zones(),
+    )
+
+
+def low_stock_queries(max_threshold: int = 1000) -> st.SearchStrategy[LowStockQuery]:
+    """A valid :class:`~bookshop_core.analytics.LowStockQuery`."""
+    return st.builds(
+        LowStockQuery,
+        threshold=st.integers(min_value=0, max_value=max_threshold),
+        limit=st.integers(min_value=1, max_value=MAX_LOW_STOCK_LIMIT),
+    )
