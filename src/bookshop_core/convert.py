@@ -15,10 +15,11 @@ import enum
 import re
 import types
 import typing
+from collections import abc
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 from cattrs import Converter
@@ -158,6 +159,32 @@ def _unset_union_hook(conv: Converter) -> Callable[[Any, Any], Any]:
     return structure_unset_union
 
 
+#: Collection types a command may declare; a string is never one of them (``"12"`` is not the
+#: ids ``(1, 2)``), nor is a mapping (its keys).
+_COLLECTIONS: Final = (tuple, list, set, frozenset, abc.Sequence, abc.Set, abc.Collection)
+
+
+def _is_collection(tp: Any) -> bool:
+    return typing.get_origin(tp) in _COLLECTIONS or tp in _COLLECTIONS
+
+
+def _no_text_as_collection(base: Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    """A hook factory refusing text and mappings where a collection is declared, then
+    structuring as ``base`` (the converter as it was before this hook) does."""
+
+    def factory(tp: Any) -> Callable[[Any, Any], Any]:
+        default = base.get_structure_hook(tp)
+
+        def structure_collection(value: Any, target: Any) -> Any:
+            if isinstance(value, str | bytes | bytearray | abc.Mapping):
+                raise _TypeMismatch("a list")
+            return default(value, target)
+
+        return structure_collection
+
+    return factory
+
+
 def _is_page(tp: Any) -> bool:
     return tp is Page or typing.get_origin(tp) is Page
 
@@ -178,6 +205,7 @@ def _make_converter(*, strict: bool) -> Converter:
         _structure_enum,
     )
     conv.register_structure_hook_func(_is_unset_union, _unset_union_hook(conv))
+    conv.register_structure_hook_factory(_is_collection, _no_text_as_collection(conv.copy()))
 
     conv.register_unstructure_hook(Decimal, lambda d: f"{d:.2f}")
     conv.register_unstructure_hook(datetime, lambda d: d.isoformat())

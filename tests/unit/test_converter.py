@@ -253,3 +253,13 @@ def test_commands_are_frozen_after_normalising() -> None:
     assert (command.title, str(command.price)) == ("Dune", "9.00")
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         command.title = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("value", ["12", b"12", {"1": 2}])
+def test_text_or_a_mapping_is_never_a_list_of_ids(value: object) -> None:
+    """A string is not the ids of its characters, nor a mapping the ids of its keys."""
+    from bookshop_core.reviews import BulkDeleteReviews
+
+    with pytest.raises(ValidationError) as caught:
+        structure({"review_ids": value}, BulkDeleteReviews)
+    assert caught.value.errors[0].loc == ("review_ids",)
