@@ -6,11 +6,12 @@ the contract suite runs both.
 Statement budgets (whatever the number of lines):
 
 - carts: every method is one statement.
-- orders: ``add_pending`` three (the order, its lines as one multi-row ``INSERT`` per 500,
+- orders: ``add_pending`` three (the order, its lines as one ``INSERT`` per 500 lines,
   one stock ``UPDATE`` for every line; one more read only when the stock fails its guard);
   ``get``/``find_by_key`` one (the order joined with its lines); ``transition`` two (a
-  conditional ``UPDATE ... RETURNING``, then the lines); ``return_stock`` one; ``list``
-  three (the page, its exact count, every line of the page); ``pending_before`` one.
+  conditional ``UPDATE ... RETURNING``, then the lines), one when the caller gives the
+  lines; ``return_stock`` one; ``list`` three (the page, its exact count, every line of the
+  page); ``pending_before`` one.
 - wishlist: every method is one statement.
 
 Race safety (PostgreSQL at READ COMMITTED; SQLite's writers are serialised by ``BEGIN
@@ -340,6 +341,11 @@ _LINES_OF: Final = (
 
 _INSERT_ORDER: Final = insert(_orders).returning(_orders.c.id)
 
+#: ``add_pending``'s lines: built once and executed with a list of rows, which SQLAlchemy
+#: sends as multi-row ``INSERT ... VALUES`` batches ("insertmanyvalues", one statement per
+#: batch, compiled once); ``RETURNING`` the ids in the rows' order.
+_INSERT_LINES: Final = insert(_items).returning(_items.c.id)
+
 #: Each book of the order once, with the quantity the order moves.
 _moved: Final = (
     select(_items.c.book_id, func.sum(_items.c.quantity).label("quantity"))
@@ -548,31 +554,24 @@ class SqlOrderRepository(SqlRepository):
         )
 
     async def _insert_lines(self, order_id: int, order: NewOrder) -> list[int]:
-        """Insert the order's lines, one multi-row ``INSERT`` per :data:`BATCH_SIZE` lines;
-        their ids in the order of ``order.lines``."""
+        """Insert the order's lines (one prebuilt ``INSERT`` executed with every line: one
+        statement per :data:`BATCH_SIZE` lines); their ids in the order of ``order.lines``."""
         ids: list[int] = []
         for start in range(0, len(order.lines), BATCH_SIZE):
-            batch = order.lines[start : start + BATCH_SIZE]
-            statement = (
-                insert(_items)
-                .values(
-                    [
-                        {
-                            "order_id": order_id,
-                            "book_id": line.book_id,
-                            "title": line.title,
-                            "author": line.author,
-                            "quantity": line.quantity,
-                            "unit_price_cents": money_to_cents(line.unit_price),
-                        }
-                        for line in batch
-                    ]
-                )
-                .returning(_items.c.id)
-            )
-            # Both backends number the rows of one statement in VALUES order; RETURNING
-            # follows no order.
-            ids.extend(sorted((await self._execute(statement)).scalars()))
+            rows = [
+                {
+                    "order_id": order_id,
+                    "book_id": line.book_id,
+                    "title": line.title,
+                    "author": line.author,
+                    "quantity": line.quantity,
+                    "unit_price_cents": money_to_cents(line.unit_price),
+                }
+                for line in order.lines[start : start + BATCH_SIZE]
+            ]
+            # Both backends number the rows of one statement in VALUES order, and the batches
+            # run in turn; RETURNING follows no order.
+            ids.extend(sorted((await self._execute(_INSERT_LINES, rows)).scalars()))
         return ids
 
     async def _refuse_short(self, order: NewOrder, short_books: set[int]) -> None:
@@ -606,8 +605,10 @@ class SqlOrderRepository(SqlRepository):
         now: datetime,
         payment_reference: str | None = None,
         failure_reason: str | None = None,
+        items: Sequence[OrderLine] | None = None,
     ) -> Order | None:
-        """One conditional ``UPDATE ... RETURNING``, then the lines (two statements)."""
+        """One conditional ``UPDATE ... RETURNING``, then the lines unless ``items`` are
+        given (two statements, or one)."""
         if not from_:
             return None
         statement = _transition_statement(payment_reference is not None, failure_reason is not None)
@@ -622,7 +623,7 @@ class SqlOrderRepository(SqlRepository):
         row = (await self._execute(statement, parameters)).one_or_none()
         if row is None:
             return None
-        return _order(row, await self._lines_of([order_id]))
+        return _order(row, await self._lines_of([order_id]) if items is None else items)
 
     async def return_stock(self, order_id: int) -> Sequence[StockChange]:
         """One ``UPDATE`` of every book of the order still in the catalog."""

@@ -119,15 +119,38 @@ _RELEASE: Final = (
 )
 
 
+#: ``add``: built once, the message as its parameters (compiled once and cached; a statement
+#: built with ``.values(**row)`` on every call costs a cache key of its values each time).
+_ADD: Final = insert(_outbox).returning(_c.id)
+
+
+def _queued(message_id: int, message: NewOutboxMessage) -> OutboxMessage:
+    """The message as :meth:`SqlOutboxRepository.add` stored it (as the memory store keeps it:
+    nothing is read back but the id)."""
+    return OutboxMessage(
+        id=message_id,
+        message_id=message.message_id,
+        kind=message.kind,
+        recipients=message.recipients,
+        variables=dict(message.variables),
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=message.created_at,
+        claimed_until=None,
+        last_error=None,
+        created_at=message.created_at,
+        sent_at=None,
+    )
+
+
 class SqlOutboxRepository(SqlRepository):
     """Queued emails in the ``outbox_messages`` table."""
 
     async def add(self, message: NewOutboxMessage) -> OutboxMessage:
-        """Insert ``message`` and return it with its id (one ``INSERT ... RETURNING``)."""
-        result = await self._execute(
-            insert(_outbox).values(**_values(message)).returning(*_COLUMNS)
-        )
-        return _from_row(result.one())
+        """Insert ``message`` and return it with its id (one prebuilt ``INSERT ... RETURNING
+        id``)."""
+        result = await self._execute(_ADD, _values(message))
+        return _queued(result.scalar_one(), message)
 
     async def add_many(self, messages: Sequence[NewOutboxMessage]) -> None:
         """Insert every message, :data:`_INSERT_BATCH` rows per statement."""
