@@ -292,8 +292,10 @@ class MemoryOrderRepository:
         now: datetime,
         payment_reference: str | None = None,
         failure_reason: str | None = None,
+        items: Sequence[OrderLine] | None = None,
     ) -> Order | None:
-        """The order moved to ``to``; ``None`` when missing or not in a ``from_`` status."""
+        """The order moved to ``to``; ``None`` when missing or not in a ``from_`` status.
+        ``items`` given: the moved order carries them, as given."""
         order = self._orders.get(order_id)
         if order is None or order.status not in from_:
             return None
@@ -305,6 +307,8 @@ class MemoryOrderRepository:
             failure_reason=failure_reason or order.failure_reason,
         )
         self._journal.put(self._orders, order_id, moved)
+        if items is not None:
+            return attrs.evolve(moved, items=tuple(items))
         return self._entity(moved)
 
     async def return_stock(self, order_id: int) -> Sequence[StockChange]:

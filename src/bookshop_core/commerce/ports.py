@@ -20,6 +20,7 @@ from bookshop_core.commerce.entities import (
     CartLine,
     NewOrder,
     Order,
+    OrderLine,
     OrderQuery,
     OrderStatus,
     WishlistItem,
@@ -124,10 +125,19 @@ class OrderRepository(Protocol):
         now: datetime,
         payment_reference: str | None = None,
         failure_reason: str | None = None,
+        items: Sequence[OrderLine] | None = None,
     ) -> Order | None:
         """Move the order to ``to`` if its status is one of ``from_`` (one conditional
         write, so two concurrent moves cannot both pass); ``None`` when it does not exist or
-        its status is not in ``from_``."""
+        its status is not in ``from_``.
+
+        Args:
+            items: The order's lines as the caller holds them (checkout has the lines it
+                wrote; a cancel has the order it just read): the moved order carries them as
+                its ``items``, as given, and the store does not read them again (on SQL one
+                statement less). ``None``: the moved order's lines are read (with their
+                books as they are now).
+        """
         ...
 
     async def return_stock(self, order_id: int) -> Sequence[StockChange]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 
@@ -32,6 +33,7 @@ from bookshop_core.commerce.entities import (
     NewOrder,
     NewOrderLine,
     Order,
+    OrderLine,
     OrderQuery,
     OrderStatus,
     ShortLine,
@@ -366,10 +368,11 @@ class Orders:
         async def settle() -> Order | None:
             now = self._clock.now()
             async with self._tx.write() as tx:
+                # The lines written in transaction 1 are the order's: not read again.
                 if result.approved:
-                    done = await self._confirm(tx, order.id, result, now)
+                    done = await self._confirm(tx, order.id, result, now, items=order.items)
                 else:
-                    done = await self._fail(tx, order.id, result.reason, now)
+                    done = await self._fail(tx, order.id, result.reason, now, items=order.items)
                 await tx.commit()
             return done
 
@@ -388,13 +391,17 @@ class Orders:
         order_id: int,
         result: PaymentResult,
         now: datetime,
+        *,
+        items: Sequence[OrderLine] | None = None,
     ) -> Order | None:
+        """Confirm the pending order (``items``: its lines, when the caller has them)."""
         order = await tx.uow.orders.transition(
             order_id,
             from_=frozenset({OrderStatus.PENDING}),
             to=OrderStatus.CONFIRMED,
             now=now,
             payment_reference=result.reference,
+            items=items,
         )
         if order is None:
             return None
@@ -410,13 +417,17 @@ class Orders:
         order_id: int,
         reason: str | None,
         now: datetime,
+        *,
+        items: Sequence[OrderLine] | None = None,
     ) -> Order | None:
+        """Fail the pending order (``items``: its lines, when the caller has them)."""
         order = await tx.uow.orders.transition(
             order_id,
             from_=frozenset({OrderStatus.PENDING}),
             to=OrderStatus.PAYMENT_FAILED,
             now=now,
             failure_reason=reason or "The payment was declined",
+            items=items,
         )
         if order is None:
             return None
@@ -565,7 +576,11 @@ class Orders:
                     f"An order that is {order.status.value} cannot become {target.value}"
                 )
             moved = await tx.uow.orders.transition(
-                order_id, from_=frozenset({order.status}), to=target, now=self._clock.now()
+                order_id,
+                from_=frozenset({order.status}),
+                to=target,
+                now=self._clock.now(),
+                items=order.items,  # just read in this transaction
             )
             if moved is None:  # moved concurrently: check again against what it is now
                 raise OrderInvalidTransition("The order changed meanwhile; reload it")

@@ -169,6 +169,27 @@ class OrderContract:
         assert (await shop.orders.get_mine(buyer, order.id)).status is OrderStatus.SHIPPED
         assert await _stock(shop, book.id) == 2
 
+    async def test_a_transition_given_the_lines_carries_them_and_moves_the_order(
+        self, shop: Shop, clock: ManualClock
+    ) -> None:
+        """``orders.transition(items=...)`` (the caller holds the lines) returns the moved
+        order with those lines, and the order reads back moved, with the same lines."""
+        [buyer] = await add_buyers(shop, clock, 1)
+        order = await _buy(shop, buyer, await stocked_book(shop), quantity=2)
+        clock.advance(timedelta(minutes=1))
+        async with shop.unit_of_work() as uow:
+            moved = await uow.orders.transition(
+                order.id,
+                from_=frozenset({OrderStatus.CONFIRMED}),
+                to=OrderStatus.SHIPPED,
+                now=clock.now(),
+                items=order.items,
+            )
+            await uow.commit()
+        assert moved is not None
+        assert (moved.status, moved.items) == (OrderStatus.SHIPPED, order.items)
+        assert await shop.orders.get(ADMIN, order.id) == moved
+
     # -- the transition table -----------------------------------------------------------------
 
     async def test_every_transition_off_the_table_is_refused_and_changes_nothing(
