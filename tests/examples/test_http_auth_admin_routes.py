@@ -21,7 +21,17 @@ from bookshop_adapters.bootstrap import Shop, ShopSettings
 from bookshop_adapters.images import MemoryImageStore
 from bookshop_adapters.oauth import OAuthSettings
 from bookshop_adapters.testing.identity import TEST_PASSWORD, open_test_shop, sign_up
-from bookshop_core import ChangeRole, CreateBook, CreateGenre, ManualClock, Principal, Role
+from bookshop_core import (
+    AddToCart,
+    ChangeRole,
+    CreateBook,
+    CreateGenre,
+    ManualClock,
+    ModerateReviews,
+    Principal,
+    Role,
+    SetStock,
+)
 from bookshop_examples.http.deps import admin_principal
 from bookshop_examples.http.routes import ROUTERS
 from tests.examples.test_http_admin_outbox import add_dead_message
@@ -48,8 +58,8 @@ async def shop(
 
 @attrs.frozen
 class World:
-    """An admin, a target account, a genre in use, a spare genre, a book and a dead
-    outbox message."""
+    """An admin, a target account, a genre in use, a spare genre, a book, a dead outbox
+    message and the target's confirmed order."""
 
     admin: Principal
     target_id: int
@@ -57,6 +67,7 @@ class World:
     spare_genre_id: int
     book_id: int
     dead_message_id: int
+    order_id: int
 
 
 @pytest.fixture
@@ -69,7 +80,10 @@ async def world(shop: Shop, clock: ManualClock) -> World:
         admin, CreateBook("Dune", "Frank Herbert", Decimal("15.99"), genre_id=genre.id)
     )
     dead = await add_dead_message(shop, clock)
-    return World(admin, target.user_id, genre.id, spare.id, book.id, dead)
+    await shop.catalog.set_stock(admin, book.id, SetStock(3))
+    await shop.cart.add(target, AddToCart(book.id, 1))
+    order = await shop.orders.checkout(target)
+    return World(admin, target.user_id, genre.id, spare.id, book.id, dead, order.id)
 
 
 def admin_requests(world: World) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
@@ -104,6 +118,13 @@ def admin_requests(world: World) -> dict[tuple[str, str], tuple[str, dict[str, A
             f"/admin/outbox/{world.dead_message_id}/retry",
             {},
         ),
+        ("GET", "/admin/orders"): ("/admin/orders", {}),
+        ("PATCH", "/admin/orders/{order_id}"): (
+            f"/admin/orders/{world.order_id}",
+            {"json": {"status": "shipped"}},
+        ),
+        ("GET", "/admin/reviews"): ("/admin/reviews", {}),
+        ("DELETE", "/admin/reviews/bulk"): ("/admin/reviews/bulk", {"json": {"review_ids": [1]}}),
         ("GET", "/admin/analytics/sales/summary"): ("/admin/analytics/sales/summary", {}),
         ("GET", "/admin/analytics/sales/top-books"): ("/admin/analytics/sales/top-books", {}),
         ("GET", "/admin/analytics/inventory/low-stock"): (
@@ -133,13 +154,16 @@ async def snapshot(shop: Shop, world: World, images: MemoryImageStore) -> Any:
     accounts = await shop.identity.list_users(world.admin)
     books = await shop.catalog.list_books()
     outbox = await shop.outbox.list_messages(world.admin)
-    return (accounts, books, await shop.catalog.list_genres(), dict(images.images), outbox)
+    orders = await shop.orders.list_all(world.admin)
+    reviews = await shop.reviews.moderate(world.admin, ModerateReviews())
+    genres = await shop.catalog.list_genres()
+    return (accounts, books, genres, dict(images.images), outbox, orders, reviews)
 
 
 def test_the_table_covers_every_admin_route() -> None:
     """The requests below exist for exactly the app's admin routes: a new admin route must be
     added here, and so is checked too."""
-    placeholder = World(Principal(1, Role.ADMIN), 2, 3, 4, 5, 6)
+    placeholder = World(Principal(1, Role.ADMIN), 2, 3, 4, 5, 6, 7)
     assert admin_routes() == set(admin_requests(placeholder))
 
 
