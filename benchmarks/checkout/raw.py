@@ -3,7 +3,8 @@
 It does the work ``shop.orders.checkout`` does, with the guarantees it gives, in the same two
 transactions with the payment call between them and no transaction open during it:
 
-1. Transaction 1 (PostgreSQL: READ COMMITTED; SQLite: ``BEGIN IMMEDIATE``): read the cart's
+1. Transaction 1 (PostgreSQL: READ COMMITTED; SQLite: ``BEGIN IMMEDIATE``, after waiting for
+   this process's other writers on an ``asyncio.Lock``, as the engine does): read the cart's
    lines joined to their books, locking both in book id order (``ORDER BY c.book_id FOR
    UPDATE OF c, b``; SQLite holds the database's write lock already); check that there are
    open lines and that the stock covers each; insert the pending order (``RETURNING id``);
@@ -222,7 +223,9 @@ class RawPostgresCheckout:
 class RawSqliteCheckout:
     """Checkout on a pool of aiosqlite connections (as many as the engine's pool may open),
     configured like the engine's: the same PRAGMAs (WAL, ``busy_timeout``), autocommit
-    driver, ``BEGIN IMMEDIATE`` for the writing transactions."""
+    driver, ``BEGIN IMMEDIATE`` for the writing transactions, and writers queued first in
+    the process on an ``asyncio.Lock`` (as the engine's writer queue does), so that waiting
+    writers do not nap in SQLite's busy handler."""
 
     LOCK_LINES: Final = _lite(_LOCK_LINES)
     INSERT_ORDER: Final = _lite(_INSERT_ORDER)
@@ -239,6 +242,7 @@ class RawSqliteCheckout:
         for connection in connections:
             self._idle.put_nowait(connection)
         self._gateway = gateway
+        self._writers = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: str, gateway: PaymentGateway, size: int) -> RawSqliteCheckout:
@@ -269,7 +273,7 @@ class RawSqliteCheckout:
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._connection() as db:
+        async with self._writers, self._connection() as db:
             await db.execute_fetchall("BEGIN IMMEDIATE")
             try:
                 yield db

@@ -12,6 +12,10 @@ SQLite (``sqlite+aiosqlite:///path.db``, the embedded default)
       reader and fail with ``SQLITE_BUSY`` (no waiting possible) when it tries to upgrade to
       a writer while another connection writes; with ``IMMEDIATE`` concurrent writers simply
       queue, and a read-then-write (check stock, then decrement) is serialised as a whole.
+      Writers of this process queue before that, in the event loop, first come, first served
+      (:class:`~bookshop_adapters.sqlalchemy.uow.WriterQueue`, bounded by
+      ``StoreTimeouts.lock``): SQLite's busy handler naps up to 100 ms between tries, so
+      writers left to it leave the lock idle; the busy timeout remains for other processes.
     - a **read-only** unit of work (``unit_of_work(read_only=True)``) emits a plain ``BEGIN``:
       it reads one consistent WAL snapshot and never blocks or waits for writers.
 
@@ -68,7 +72,7 @@ from sqlalchemy.util import await_
 from bookshop_adapters.extras import require
 from bookshop_adapters.sqlalchemy.errors import store_unavailable, translate_error
 from bookshop_adapters.sqlalchemy.timeouts import StoreTimeouts
-from bookshop_adapters.sqlalchemy.uow import READ_ONLY_OPTION, SqlUnitOfWork
+from bookshop_adapters.sqlalchemy.uow import READ_ONLY_OPTION, SqlUnitOfWork, queue_writers
 
 __all__ = [
     "PING_TIMEOUT",
@@ -179,6 +183,7 @@ def create_engine_for_url(
             )
         engine = create_async_engine(parsed, **{**_sqlite_defaults(timeouts), **engine_kwargs})
         _install_sqlite_hooks(engine, timeouts)
+        queue_writers(engine, timeouts.lock)
         return engine
     if parsed.drivername == "postgresql+asyncpg":
         require("asyncpg", feature="PostgreSQL support", extra="postgres")

@@ -7,16 +7,28 @@ Adding a context's repositories is one line per repository in :class:`SqlUnitOfW
 A repository class takes the unit of work's ``AsyncConnection`` (subclass
 :class:`~bookshop_adapters.sqlalchemy.repository.SqlRepository`); it is built on first use
 and lives as long as the transaction.
+
+SQLite writers queue in the process (:class:`WriterQueue`): a writing unit of work on a SQLite
+engine first waits its turn behind this process's other writers on the engine, first come,
+first served, and only then checks a connection out and emits ``BEGIN IMMEDIATE``. Without
+it, every waiting writer would sit in SQLite's busy handler, which sleeps between tries (up to
+100 ms a nap), so the lock would often stand free while the next writer slept; with it the
+next writer begins the moment the previous one ends, and a waiting writer holds no pooled
+connection. The busy timeout still bounds waiting for writers of other processes sharing the
+file, and the queue is bounded by the same ``StoreTimeouts.lock`` (then ``STORE_BUSY``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Final, Generic, Self, TypeVar, cast, overload
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bookshop_adapters.sqlalchemy.analytics import SqlReportRepository
@@ -26,7 +38,7 @@ from bookshop_adapters.sqlalchemy.commerce import (
     SqlOrderRepository,
     SqlWishlistRepository,
 )
-from bookshop_adapters.sqlalchemy.errors import translating_errors
+from bookshop_adapters.sqlalchemy.errors import store_busy, translating_errors
 from bookshop_adapters.sqlalchemy.identity import (
     SqlExternalIdentityRepository,
     SqlLoginThrottleRepository,
@@ -39,7 +51,7 @@ from bookshop_adapters.sqlalchemy.prebooking import SqlPreBookingRepository
 from bookshop_adapters.sqlalchemy.reviews import SqlReviewRepository
 from bookshop_adapters.sqlalchemy.search import SqlSearchIndex
 
-__all__ = ["READ_ONLY_OPTION", "SqlUnitOfWork", "repository"]
+__all__ = ["READ_ONLY_OPTION", "SqlUnitOfWork", "WriterQueue", "queue_writers", "repository"]
 
 log = logging.getLogger("bookshop.sqlalchemy")
 
@@ -48,6 +60,56 @@ log = logging.getLogger("bookshop.sqlalchemy")
 READ_ONLY_OPTION: Final = "bookshop_read_only"
 
 R = TypeVar("R")
+
+
+class WriterQueue:
+    """This process's writers of one SQLite engine, let through one at a time, first come,
+    first served (see the module docstring).
+
+    Args:
+        patience: How long a writer waits for its turn (``StoreTimeouts.lock``) before
+            giving up with ``STORE_BUSY``.
+    """
+
+    def __init__(self, patience: float) -> None:
+        self.patience = patience
+        # One lock per event loop: an asyncio.Lock belongs to the loop it first waited in,
+        # and an engine may outlive a loop (tests, a CLI running several asyncio.run calls).
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def turn(self) -> asyncio.Lock:
+        """Wait for this writer's turn; the caller releases the returned lock when its
+        transaction is over.
+
+        Raises:
+            Unavailable: ``STORE_BUSY`` when the turn does not come within ``patience``.
+        """
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        try:
+            async with asyncio.timeout(self.patience):
+                await lock.acquire()
+        except TimeoutError:
+            raise store_busy() from None
+        return lock
+
+
+#: The writer queue of each SQLite engine made by ``create_engine_for_url``.
+_WRITER_QUEUES: Final[weakref.WeakKeyDictionary[Engine, WriterQueue]] = weakref.WeakKeyDictionary()
+
+
+def queue_writers(engine: AsyncEngine, patience: float) -> None:
+    """Make the writing units of work on ``engine`` (SQLite) queue in this process first.
+
+    Args:
+        engine: A SQLite engine.
+        patience: How long a writer waits for its turn before ``STORE_BUSY``.
+    """
+    _WRITER_QUEUES[engine.sync_engine] = WriterQueue(patience)
 
 
 class repository(Generic[R]):
@@ -115,6 +177,8 @@ class SqlUnitOfWork:
         self.read_only = read_only
         self._connection: AsyncConnection | None = None
         self._repositories: dict[str, object] = {}
+        self._writers = None if read_only else _WRITER_QUEUES.get(engine.sync_engine)
+        self._turn: asyncio.Lock | None = None
 
     @property
     def connection(self) -> AsyncConnection:
@@ -131,15 +195,21 @@ class SqlUnitOfWork:
             # One snapshot for the whole unit of work (at READ COMMITTED, each statement takes
             # its own, so a list's total could disagree with its page).
             options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-        with translating_errors():
-            connection = await self._engine.connect()
-            try:
-                await connection.execution_options(**options)
-                await connection.begin()
-            except BaseException:
-                await connection.close()
-                raise
-        self._connection = connection
+        turn = None if self._writers is None else await self._writers.turn()
+        try:
+            with translating_errors():
+                connection = await self._engine.connect()
+                try:
+                    await connection.execution_options(**options)
+                    await connection.begin()
+                except BaseException:
+                    await connection.close()
+                    raise
+        except BaseException:
+            if turn is not None:
+                turn.release()
+            raise
+        self._connection, self._turn = connection, turn
         return self
 
     async def __aexit__(
@@ -148,6 +218,14 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        turn, self._turn = self._turn, None
+        try:
+            await self._close(exc)
+        finally:
+            if turn is not None:  # the next writer's turn, once this one's lock is gone
+                turn.release()
+
+    async def _close(self, exc: BaseException | None) -> None:
         connection, self._connection = self._connection, None
         self._repositories.clear()
         if connection is None:
