@@ -420,7 +420,9 @@ async def _profile(
     """Our side's rounds at the largest buyer count under cProfile, for ``python -m pstats``."""
     rng = random.Random(args.seed)
     buyers = max(args.buyers)
-    profiler = cProfile.Profile()
+    # CPU time, not wall time: on a shared machine a wall clock charges other processes'
+    # time slices to whatever call was running when the scheduler switched away.
+    profiler = cProfile.Profile(time.process_time)
     side = _ours(shop)
     for _ in range(args.rounds):
         carts = _carts(catalog, list(range(buyers)), args.lines, rng)

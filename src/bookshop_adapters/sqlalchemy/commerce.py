@@ -406,8 +406,10 @@ _PENDING_BEFORE: Final = (
 
 
 @functools.cache
-def _transition_statement(reference: bool, reason: bool) -> Any:
-    """``transition``'s conditional ``UPDATE``, writing the optional columns given."""
+def _transition_statement(reference: bool, reason: bool, sources: int) -> Any:
+    """``transition``'s conditional ``UPDATE``, writing the optional columns given, from one
+    of ``sources`` statuses (bound as ``from_0``, ``from_1``, ...: plain parameters, which
+    unlike an expanding ``IN`` need no rendering per call)."""
     values: dict[str, Any] = {"status": bindparam("to"), "updated_at": bindparam("now")}
     if reference:
         values["payment_reference"] = bindparam("new_payment_reference")
@@ -417,7 +419,7 @@ def _transition_statement(reference: bool, reason: bool) -> Any:
         update(_orders)
         .where(
             _orders.c.id == bindparam("order_id"),
-            _orders.c.status.in_(bindparam("from_", expanding=True)),
+            _orders.c.status.in_([bindparam(f"from_{n}") for n in range(sources)]),
         )
         .values(values)
         .returning(*_ORDER_COLUMNS)
@@ -611,15 +613,18 @@ class SqlOrderRepository(SqlRepository):
         given (two statements, or one)."""
         if not from_:
             return None
-        statement = _transition_statement(payment_reference is not None, failure_reason is not None)
+        statement = _transition_statement(
+            payment_reference is not None, failure_reason is not None, len(from_)
+        )
         parameters: dict[str, Any] = {
             "order_id": order_id,
-            "from_": sorted(status.value for status in from_),
             "to": to.value,
             "now": now,
             "new_payment_reference": payment_reference,
             "new_failure_reason": failure_reason,
         }
+        for n, status in enumerate(sorted(status.value for status in from_)):
+            parameters[f"from_{n}"] = status
         row = (await self._execute(statement, parameters)).one_or_none()
         if row is None:
             return None

@@ -190,17 +190,22 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("a unit of work can be entered only once at a time")
-        options: dict[str, Any] = {READ_ONLY_OPTION: self.read_only}
-        if self._engine.dialect.name == "postgresql" and self.read_only:
-            # One snapshot for the whole unit of work (at READ COMMITTED, each statement takes
-            # its own, so a list's total could disagree with its page).
-            options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        # Only a read-only unit of work sets options: a write needs none (the option's absence
+        # means a write), which spares every write transaction a trip through the options.
+        options: dict[str, Any] = {}
+        if self.read_only:
+            options[READ_ONLY_OPTION] = True
+            if self._engine.dialect.name == "postgresql":
+                # One snapshot for the whole unit of work (at READ COMMITTED, each statement
+                # takes its own, so a list's total could disagree with its page).
+                options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         turn = None if self._writers is None else await self._writers.turn()
         try:
             with translating_errors():
                 connection = await self._engine.connect()
                 try:
-                    await connection.execution_options(**options)
+                    if options:
+                        await connection.execution_options(**options)
                     await connection.begin()
                 except BaseException:
                     await connection.close()
