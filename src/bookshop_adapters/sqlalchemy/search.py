@@ -59,9 +59,9 @@ from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Dialect
 
+from bookshop_adapters.sqlalchemy.catalog import BOOK_COLUMNS, book_from_row, genre_subtree_ids
 from bookshop_adapters.sqlalchemy.catalog import _ordering as listing_ordering
 from bookshop_adapters.sqlalchemy.catalog import _sort_key as listing_sort_key
-from bookshop_adapters.sqlalchemy.catalog import genre_subtree_ids
 from bookshop_adapters.sqlalchemy.filters import (
     LIKE_ESCAPE,
     cents_at_least,
@@ -454,16 +454,40 @@ def _ordering(shape: _Shape, book_id: ColumnElement[int], score: ColumnElement[i
 # Built once per shape, like the catalog's listing statements (see catalog.py's _GET_BOOK).
 @functools.cache
 def _search_statements(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
-    """The page statement (``book_id``, ``score`` and, with a text query, the window count
-    ``total``) and the count statement of a search of this shape."""
+    """The page statement (``book_id``, ``score``, with a text query the total of the matches
+    ``total``, and the book's :data:`BOOK_COLUMNS`) and the count statement of a search of
+    this shape."""
     source, book_id, conditions = _source(shape)
     score = _score(shape, book_id)
     count = select(func.count()).select_from(source).where(*conditions)
     if shape.text and shape.dialect == "postgresql":
-        return _scored_page_postgres(shape, source, book_id, conditions, score), count
-    if shape.tiered:
-        return _tiered_page_sqlite(shape, source, book_id, conditions, count), count
-    return _scored_page(shape, source, book_id, conditions, score, count), count
+        page = _scored_page_postgres(shape, source, book_id, conditions, score)
+    elif shape.tiered:
+        page = _tiered_page_sqlite(shape, source, book_id, conditions, count)
+    else:
+        page = _scored_page(shape, source, book_id, conditions, score, count)
+    return _with_books(shape, page), count
+
+
+def _with_books(shape: _Shape, page: Select[Any]) -> Select[Any]:
+    """``page``'s rows with their books' columns, in the page's order: the search reads the
+    page's books in the page's statement rather than in a second one (a round trip, and most
+    of a rare word's time)."""
+    ranked = page.subquery("ranked_page")
+    total = [ranked.c.total] if shape.text else []
+    listing = shape.sort.listing_sort
+    order: list[Any]
+    if listing is not None:
+        order = listing_ordering(listing, shape.direction)  # on the joined books' columns
+    elif shape.text:
+        order = [ranked.c.score.desc(), ranked.c.book_id.asc()]
+    else:
+        order = [ranked.c.book_id.asc()]
+    return (
+        select(ranked.c.book_id, ranked.c.score, *total, *BOOK_COLUMNS)
+        .select_from(ranked.outerjoin(_books, _books.c.id == ranked.c.book_id))
+        .order_by(*order)
+    )
 
 
 def _scored_page(
@@ -761,7 +785,10 @@ class SqlSearchIndex(SqlRepository):
         page_statement, count_statement = _search_statements(shape)
         parameters.update(limit=page.limit, offset=page.offset)
         rows = (await self._execute(page_statement, parameters)).all()
-        items = [ScoredId(row.book_id, int(row.score)) for row in rows]
+        items = [
+            ScoredId(row.book_id, int(row.score), None if row.id is None else book_from_row(row))
+            for row in rows
+        ]
         if rows and shape.text:
             total: int = rows[0].total
         elif not rows and page.offset == 0:

@@ -6,7 +6,7 @@ import enum
 from decimal import Decimal
 from typing import Final
 
-from attrs import frozen
+from attrs import field, frozen
 
 from bookshop_core.catalog.entities import Book, BookSort, SortDirection
 from bookshop_core.kernel.pagination import Page
@@ -97,10 +97,16 @@ class SearchFilters:
 
 @frozen
 class ScoredId:
-    """A matching book's id and score (0 without a text query)."""
+    """A matching book's id and score (0 without a text query).
+
+    ``book`` is the book itself when the index read it with the page (an SQL index joins the
+    page's rows to the books in the same statement), else ``None``: the search then reads it
+    from the catalog. It takes no part in equality.
+    """
 
     book_id: int
     score: int
+    book: Book | None = field(default=None, eq=False)
 
 
 @frozen

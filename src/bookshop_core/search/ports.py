@@ -52,7 +52,9 @@ class SearchIndex(Protocol):
         score descending; every other sort orders exactly as the catalog listing's sort of the
         same name (``order.sort.listing_sort``: the key in ``order.direction``, missing values
         last either way); every order ends with the id ascending. At most two statements (the
-        page and the total), whatever the row count.
+        page and the total), whatever the row count. An index may return each page item's
+        book with it (``ScoredId.book``, as read in the page's statement), which spares the
+        search a read of the page's books.
         """
         ...
 

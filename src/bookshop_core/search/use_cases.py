@@ -90,8 +90,9 @@ class Search:
         """One page of the books matching the query and filters, with the exact total.
 
         In one read-only unit of work and a bounded number of statements whatever the number
-        of matches: the page and its total (2), the page's books (1), the facets when asked
-        for (at most 3); a suggestion is looked for only when a text query found nothing.
+        of matches: the page and its total (2), the page's books (1, unless the index read
+        them with the page), the facets when asked for (at most 3); a suggestion is looked
+        for only when a text query found nothing.
 
         Raises:
             ValidationError: (on ``q``) a query the parser refuses (see
@@ -103,7 +104,10 @@ class Search:
         async with self._tx.read() as uow:
             index = uow.search_index
             found = await index.search(query, filters, command.order, request)
-            books = {b.id: b for b in await uow.books.get_many([s.book_id for s in found.items])}
+            books = {s.book_id: s.book for s in found.items if s.book is not None}
+            missing = [s.book_id for s in found.items if s.book is None]
+            if missing:  # an index that did not read the page's books with it
+                books.update({b.id: b for b in await uow.books.get_many(missing)})
             facets = await index.facets(query, filters) if command.facets else None
             suggestion = None
             if command.suggest and query is not None and found.total == 0:
