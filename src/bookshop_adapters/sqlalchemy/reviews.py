@@ -4,49 +4,49 @@ Every read is one statement for a whole page (plus one for the total): each revi
 its author's display name and its book (joins) and ``verified_purchase`` (a correlated
 ``EXISTS`` over the author's orders in a sale status), never a statement per review.
 
-Ratings: each book's ``review_count`` and ``rating_sum`` columns count its live reviews. Every
-write moves them in the same transaction with a relative ``UPDATE`` (``review_count =
-review_count + 1``), which reads the row's latest committed version under its row lock, so
-concurrent writes never lose a count; the catalog reads them with the book (one statement for
-any page of books), and ``Book.avg_rating`` rounds their quotient exactly.
+Ratings: each book's ``review_count`` and ``rating_sum`` columns count its live reviews.
+Triggers on ``reviews`` (migration 0008) move them in the transaction of every statement that
+writes a review, by a relative update under the book row's lock, so no method here writes them
+and concurrent writes never lose a count; the catalog reads them with the book (one statement
+for any page of books), and ``Book.avg_rating`` rounds their quotient exactly.
 
 Race safety:
 
-- ``add`` first moves the book's counters, which takes the book row's lock: concurrent
-  reviews of one book queue behind it, and the duplicate check that follows (a new statement
-  at READ COMMITTED on PostgreSQL; SQLite serialises writers with ``BEGIN IMMEDIATE``) sees a
-  review committed meanwhile, so two concurrent first reviews by one user leave one and the
-  other is ``DUPLICATE_REVIEW`` with its id. The partial unique index ``uq_reviews_live`` is
-  the backstop (``CONSTRAINT_ERRORS``).
-- ``update`` reads the old rating ``FOR UPDATE`` (PostgreSQL), so the rating sum moves by the
-  difference from the version it replaces.
-- ``delete``/``delete_many`` are conditional updates (``deleted_at IS NULL``) returning what
-  they deleted: a review deleted twice concurrently is uncounted once.
+- ``add`` inserts unless the author has a live review of the book (``ON CONFLICT DO NOTHING``
+  on the partial unique index ``uq_reviews_live``): of two concurrent first reviews by one
+  user, the index makes the second wait for the first's commit and then insert nothing, and a
+  new statement (a fresh snapshot at READ COMMITTED on PostgreSQL; SQLite serialises writers
+  with ``BEGIN IMMEDIATE``) reads the review it collided with, for ``DUPLICATE_REVIEW`` with its
+  id. The insert reads its book ``FOR KEY SHARE`` (PostgreSQL), so a book deleted
+  concurrently is found gone (``None``) rather than breaking the foreign key.
+- ``update``, ``delete`` and ``delete_many`` are conditional updates (``deleted_at IS NULL``):
+  each locks the rows it changes and the triggers count from the versions replaced, so a
+  review re-rated and deleted concurrently is uncounted with its latest rating, and a review
+  deleted twice concurrently is uncounted once.
 
-Statement budget: ``has_purchased``, ``get``: 1; ``list_for_book``, ``list``: 2; ``add``: 4;
-``update``: 3 or 4; ``delete``: 2; ``delete_many``: 2 whatever the number of ids (the soft
-delete, then one counter update for every book touched).
+Statement budget: ``has_purchased``, ``get``, ``delete``: 1; ``list_for_book``, ``list``,
+``update``: 2; ``add``: 2 (3 for a duplicate); ``delete_many``: 1 whatever the number of ids
+(the soft delete; the triggers move the counters of every book touched).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
     Row,
     Select,
-    case,
     exists,
     func,
-    insert,
     literal,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bookshop_adapters.sqlalchemy.repository import SqlRepository
 from bookshop_adapters.sqlalchemy.tables import (
@@ -59,6 +59,7 @@ from bookshop_adapters.sqlalchemy.tables import (
 )
 from bookshop_core.catalog.entities import SortDirection
 from bookshop_core.commerce.entities import SOLD_STATUSES
+from bookshop_core.errors import StoreBusy
 from bookshop_core.identity.entities import default_display_name
 from bookshop_core.kernel.pagination import Page, PageRequest
 from bookshop_core.kernel.validation import UNSET, Unset
@@ -195,42 +196,44 @@ class SqlReviewRepository(SqlRepository):
         return await self._page(_filters(query), _order(query), page)
 
     async def add(self, review: NewReview) -> Review | None:
-        """Count it in the book (taking the book's row lock), check for a live review of
-        the same author, insert, read back (four statements)."""
-        counted = await self._execute(
-            update(_books)
+        """Insert unless the author has a live review of the book, read back (two
+        statements; three for a duplicate)."""
+        # The live review collided with may be deleted before it is read: then try again.
+        for _ in range(_ADD_ATTEMPTS):
+            inserted = (await self._execute(self._insert_unless_live(review))).first()
+            if inserted is not None:
+                return await self.get(inserted.id)
+            found = (await self._execute(_book_and_live_review(review))).first()
+            if found is None:
+                return None  # the book was deleted
+            if found.existing is not None:
+                raise DuplicateReview.of(found.existing)
+        raise StoreBusy()
+
+    def _insert_unless_live(self, review: NewReview) -> Executable:
+        """``INSERT ... SELECT`` from the book's row (none when it is gone), nothing when the
+        author has a live review of it, ``RETURNING`` the new id."""
+        dialect = postgresql if self._dialect_name == "postgresql" else sqlite
+        source = (
+            select(
+                literal(review.user_id, _c.user_id.type),
+                _books.c.id,
+                literal(review.rating, _c.rating.type),
+                literal(review.text, _c.text.type),
+                literal(review.created_at, _c.created_at.type),
+                literal(review.created_at, _c.updated_at.type),
+            )
             .where(_books.c.id == review.book_id)
-            .values(
-                review_count=_books.c.review_count + 1,
-                rating_sum=_books.c.rating_sum + review.rating,
-            )
-            .returning(_books.c.id)
+            .with_for_update(read=True, key_share=True)  # PostgreSQL only; SQLite: nothing
         )
-        if counted.first() is None:
-            return None
-        existing = (
-            await self._execute(
-                select(_c.id).where(
-                    _c.user_id == review.user_id, _c.book_id == review.book_id, _LIVE
-                )
-            )
-        ).scalar_one_or_none()
-        if existing is not None:
-            raise DuplicateReview.of(existing)
-        inserted = await self._execute(
-            insert(_reviews)
-            .values(
-                user_id=review.user_id,
-                book_id=review.book_id,
-                rating=review.rating,
-                text=review.text,
-                created_at=review.created_at,
-                updated_at=review.created_at,
-                deleted_at=None,
-            )
+        columns = ["user_id", "book_id", "rating", "text", "created_at", "updated_at"]
+        statement: Executable = (
+            dialect.insert(_reviews)
+            .from_select(columns, source)
+            .on_conflict_do_nothing(index_elements=[_c.user_id, _c.book_id], index_where=_LIVE)
             .returning(_c.id)
         )
-        return await self.get(inserted.scalar_one())
+        return statement
 
     async def update(
         self,
@@ -240,64 +243,43 @@ class SqlReviewRepository(SqlRepository):
         text: str | Unset | None = UNSET,
         now: datetime,
     ) -> Review | None:
-        """Lock and read the old rating, write the given fields, move the book's sum by the
-        difference (when it changed), read back."""
-        read = select(_c.book_id, _c.rating).where(_c.id == review_id, _LIVE)
-        if self._dialect_name == "postgresql":
-            read = read.with_for_update()
-        old = (await self._execute(read)).first()
-        if old is None:
-            return None
+        """Write the given fields if the review is live, read back (two statements)."""
         values: dict[str, Any] = {"updated_at": now}
         if not isinstance(rating, Unset):
             values["rating"] = rating
         if not isinstance(text, Unset):
             values["text"] = text
-        await self._execute(update(_reviews).where(_c.id == review_id).values(**values))
-        if not isinstance(rating, Unset) and rating != old.rating:
-            await self._execute(
-                update(_books)
-                .where(_books.c.id == old.book_id)
-                .values(rating_sum=_books.c.rating_sum + (rating - old.rating))
-            )
+        changed = await self._execute(
+            update(_reviews).where(_c.id == review_id, _LIVE).values(**values).returning(_c.id)
+        )
+        if changed.first() is None:
+            return None
         return await self.get(review_id)
 
     async def delete(self, review_id: int, *, now: datetime) -> bool:
-        """Soft-delete if live, then uncount (two statements)."""
+        """Soft-delete if live (one statement)."""
         return await self.delete_many([review_id], now=now) == 1
 
     async def delete_many(self, review_ids: Sequence[int], *, now: datetime) -> int:
-        """One conditional ``UPDATE ... RETURNING`` of the live ones among the ids, then one
-        ``UPDATE`` of every touched book's counters."""
+        """One conditional ``UPDATE ... RETURNING`` of the live ones among the ids."""
         ids = sorted(set(review_ids))
         if not ids:
             return 0
-        deleted = (
-            await self._execute(
-                update(_reviews)
-                .where(_c.id.in_(ids), _LIVE)
-                .values(deleted_at=now)
-                .returning(_c.book_id, _c.rating)
-            )
-        ).all()
-        if not deleted:
-            return 0
-        counts = Counter(row.book_id for row in deleted)
-        sums: Counter[int] = Counter()
-        for row in deleted:
-            sums[row.book_id] += row.rating
-        books = sorted(counts)  # one statement; rows are locked in id order
-        await self._execute(
-            update(_books)
-            .where(_books.c.id.in_(books))
-            .values(
-                review_count=_books.c.review_count - _by_book(counts),
-                rating_sum=_books.c.rating_sum - _by_book(sums),
-            )
+        deleted = await self._execute(
+            update(_reviews).where(_c.id.in_(ids), _LIVE).values(deleted_at=now).returning(_c.id)
         )
-        return len(deleted)
+        return len(deleted.all())
 
 
-def _by_book(amounts: Counter[int]) -> ColumnElement[int]:
-    """``CASE books.id WHEN <id> THEN <amount> ... END`` for a counter update of many books."""
-    return case(dict(amounts), value=_books.c.id, else_=0)
+#: How often ``add`` tries again when the live review it collided with vanished meanwhile.
+_ADD_ATTEMPTS: Final = 3
+
+
+def _book_and_live_review(review: NewReview) -> Select[Any]:
+    """The book's row (none when it is gone) with the id of its author's live review, if any."""
+    existing = (
+        select(_c.id)
+        .where(_c.user_id == review.user_id, _c.book_id == _books.c.id, _LIVE)
+        .scalar_subquery()
+    )
+    return select(_books.c.id, existing.label("existing")).where(_books.c.id == review.book_id)
