@@ -7,13 +7,18 @@ from __future__ import annotations
 import pytest
 
 from bookshop_adapters.testing.builders import ADMIN, add_book
-from bookshop_adapters.testing.contract.reviews import ReviewContract, write_reviews
+from bookshop_adapters.testing.contract.reviews import (
+    ReviewContract,
+    add_reviewers,
+    buy,
+    write_reviews,
+)
 from bookshop_adapters.testing.pytest_plugin import MakeShop
 from bookshop_core.catalog.commands import ListBooks
 from bookshop_core.catalog.entities import BookSort
 from bookshop_core.kernel.clock import ManualClock
 from bookshop_core.kernel.pagination import PageRequest
-from bookshop_core.reviews import ModerateReviews, ReviewSort
+from bookshop_core.reviews import CreateReview, ModerateReviews, ReviewSort, UpdateReview
 
 
 class TestReviews(ReviewContract):
@@ -64,3 +69,30 @@ async def test_listing_1_or_100_rated_books_costs_the_same_statements(
             assert all(b.avg_rating is not None for b in page.items)
             counts.append(counted.count)
     assert counts[0] == counts[1], counts
+
+
+@pytest.mark.bookshop_backends("sqlite", "postgres")
+async def test_review_writes_cost_a_fixed_number_of_statements(
+    make_shop: MakeShop, clock: ManualClock
+) -> None:
+    """Create, re-rate and delete each cost a few statements, none of them for the book's
+    counters (the database's triggers move those within the review's own statement)."""
+    from bookshop_adapters.sqlalchemy import count_statements
+
+    async with make_shop() as shop:
+        [reader] = await add_reviewers(shop, clock, 1)
+        book = await add_book(shop, stock=3)
+        await buy(shop, reader, book)
+        counts = {}
+        with count_statements(shop.backend) as counted:  # type: ignore[arg-type]
+            review = await shop.reviews.create(reader, book.id, CreateReview(rating=2))
+        counts["create"] = counted.count
+        with count_statements(shop.backend) as counted:  # type: ignore[arg-type]
+            await shop.reviews.update(reader, review.id, UpdateReview(rating=5))
+        counts["patch"] = counted.count
+        with count_statements(shop.backend) as counted:  # type: ignore[arg-type]
+            await shop.reviews.delete(reader, review.id)
+        counts["delete"] = counted.count
+    # create: the book, the purchase gate, the insert, the read-back; patch: the review,
+    # the update, the read-back; delete: the review, the soft delete.
+    assert counts == {"create": 4, "patch": 3, "delete": 2}, counts

@@ -27,11 +27,11 @@ class TestReviewModerationProperties(ReviewModerationProperties):
 
 
 @pytest.mark.bookshop_backends("sqlite", "postgres")
-async def test_a_bulk_delete_costs_the_same_statements_for_1_and_50_reviews(
+async def test_a_bulk_delete_is_one_statement_for_1_and_50_reviews(
     make_shop: MakeShop, clock: ManualClock
 ) -> None:
-    """One soft-delete statement and one counter update for all the books touched, whether
-    one review goes or fifty reviews of ten books."""
+    """One soft-delete statement, whether one review goes or fifty reviews of ten books (the
+    database's triggers move the books' counters within it)."""
     from bookshop_adapters.sqlalchemy import count_statements
 
     async with make_shop() as shop:
@@ -49,4 +49,6 @@ async def test_a_bulk_delete_costs_the_same_statements_for_1_and_50_reviews(
                 )
             assert deleted == len(ids)
             counts.append(counted.count)
-    assert counts[0] == counts[1], counts
+        for book in books:
+            assert (await shop.catalog.get_book(book.id)).review_count == 0
+    assert counts == [1, 1], counts

@@ -288,6 +288,45 @@ class ReviewContract:
         assert await live_reviews(shop, book) == made
         assert await _rating_of(shop, book) == (Decimal(made[0].rating), 1)
 
+    async def test_concurrent_reviews_of_one_book_by_many_users_all_count(
+        self, shop: Shop, clock: ManualClock
+    ) -> None:
+        """Racing first reviews of one book by different users are all stored and all
+        counted in the book's rating (no lost update of its counters)."""
+        readers = await add_reviewers(shop, clock, 5)
+        book = await add_book(shop, stock=5)
+        for reader in readers:
+            await buy(shop, reader, book)
+        ratings = [5, 4, 4, 2, 1]
+        made = await asyncio.gather(
+            *(
+                shop.reviews.create(reader, book.id, CreateReview(rating=rating))
+                for reader, rating in zip(readers, ratings, strict=True)
+            )
+        )
+        assert len({review.id for review in made}) == len(ratings)
+        assert await _rating_of(shop, book) == expected_ratings(ratings)
+
+    async def test_a_review_re_rated_and_deleted_concurrently_is_uncounted(
+        self, shop: Shop, clock: ManualClock
+    ) -> None:
+        """The author re-rates while an admin deletes: whichever wins, the book counts only
+        the other live review."""
+        reader, other = await add_reviewers(shop, clock, 2)
+        book = await add_book(shop, stock=3)
+        for user in (reader, other):
+            await buy(shop, user, book)
+        review = await shop.reviews.create(reader, book.id, CreateReview(rating=1))
+        await shop.reviews.create(other, book.id, CreateReview(rating=4))
+        outcomes = await asyncio.gather(
+            shop.reviews.update(reader, review.id, UpdateReview(rating=5)),
+            shop.reviews.delete(MODERATOR, review.id),
+            return_exceptions=True,
+        )
+        failed = [getattr(o, "code", o) for o in outcomes if isinstance(o, BaseException)]
+        assert failed in ([], ["REVIEW_NOT_FOUND"]), outcomes
+        assert await _rating_of(shop, book) == expected_ratings([4])
+
     # -- PATCH --------------------------------------------------------------------------------
 
     async def test_patch_changes_only_the_given_fields(

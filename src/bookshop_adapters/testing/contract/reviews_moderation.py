@@ -199,6 +199,30 @@ class ReviewModerationContract:
         again = BulkDeleteReviews(review_ids=ids)
         assert await shop.reviews.delete_many(MODERATOR, again) == 0
 
+    async def test_concurrent_bulk_deletes_count_each_review_once(
+        self, shop: Shop, clock: ManualClock
+    ) -> None:
+        """Two admins bulk-delete overlapping ids of two books at once, one meeting the
+        books in the other's reverse order: each review is deleted and uncounted once, and
+        neither call fails."""
+        users = await add_reviewers(shop, clock, 24)
+        books = [await add_book(shop, "One"), await add_book(shop, "Two")]
+        # By id: five of book 0, ten of book 1, five of book 0, then four kept.
+        plan = [(n, 0 if n < 5 or n >= 15 else 1, 1 + n % 5, False, False) for n in range(20)]
+        plan += [(20 + n, n % 2, 1 + n, False, False) for n in range(4)]
+        written = await write_store(shop, clock, books, users, plan)
+        first = BulkDeleteReviews(review_ids=tuple(w.id for w in written[:10]))
+        second = BulkDeleteReviews(review_ids=tuple(w.id for w in written[5:20]))
+        counts = await asyncio.gather(
+            shop.reviews.delete_many(MODERATOR, first),
+            shop.reviews.delete_many(MODERATOR, second),
+        )
+        assert sum(counts) == 20, counts
+        for book in books:
+            live = [w.rating for w in written[20:] if w.book_id == book.id]
+            current = await shop.catalog.get_book(book.id)
+            assert (current.avg_rating, current.review_count) == expected_ratings(live)
+
     async def test_bulk_delete_takes_up_to_fifty_ids(self, shop: Shop, clock: ManualClock) -> None:
         """Fifty reviews go in one call; fifty-one ids, or none, are refused."""
         users = await add_reviewers(shop, clock, BULK_DELETE_MAX)
