@@ -6,8 +6,10 @@ the contract suite runs both.
 Statement budgets (whatever the number of lines):
 
 - carts: every method is one statement.
-- orders: ``add_pending`` three (the order, its lines as one ``INSERT`` per 500 lines,
-  one stock ``UPDATE`` for every line; one more read only when the stock fails its guard);
+- orders: ``add_pending`` one on PostgreSQL (the order, its lines and the stock in one
+  statement of data-modifying ``WITH`` queries, the lines as arrays), three on SQLite (the
+  order, its lines as one ``INSERT`` per 500 lines, one stock ``UPDATE`` for every line);
+  one more read only when the stock fails its guard;
   ``get``/``find_by_key`` one (the order joined with its lines); ``transition`` two (a
   conditional ``UPDATE ... RETURNING``, then the lines), one when the caller gives the
   lines; ``return_stock`` one; ``list`` three (the page, its exact count, every line of the
@@ -374,6 +376,55 @@ _TAKE_STOCK: Final = (
     .returning(_books.c.id, *_BOOK_SUMMARY)
 )
 
+#: ``add_pending`` on PostgreSQL: the order, its lines and the stock taken in one statement
+#: (data-modifying ``WITH`` queries; the lines arrive as one array per column, so the
+#: statement is the same for any number of lines). The stock is taken as in
+#: :data:`_TAKE_STOCK`: every book of the order row-locked in book id order, then guarded.
+#: One row per book whose stock was taken (one with NULL book columns when none was): the
+#: order's id, and its line ids in line order (identity values follow the ``ORDER BY``).
+_ADD_PENDING_AT_ONCE: Final = text(
+    """
+WITH new_order AS (
+    INSERT INTO orders (user_id, status, total_cents, created_at, updated_at,
+                        idempotency_key, cart_fingerprint)
+    VALUES (:user_id, :status, :total_cents, :created_at, :created_at,
+            :idempotency_key, :cart_fingerprint)
+    RETURNING id
+), new_lines AS (
+    INSERT INTO order_items (order_id, book_id, title, author, quantity, unit_price_cents)
+    SELECT new_order.id, line.book_id, line.title, line.author, line.quantity, line.price
+    FROM new_order, unnest(
+        CAST(:book_ids AS BIGINT[]), CAST(:titles AS VARCHAR[]), CAST(:authors AS VARCHAR[]),
+        CAST(:quantities AS INTEGER[]), CAST(:prices AS BIGINT[])
+    ) WITH ORDINALITY AS line(book_id, title, author, quantity, price, n)
+    ORDER BY line.n
+    RETURNING id
+), moved AS (
+    SELECT book_id, sum(quantity) AS quantity
+    FROM unnest(CAST(:book_ids AS BIGINT[]), CAST(:quantities AS INTEGER[]))
+        AS line(book_id, quantity)
+    GROUP BY book_id
+), locked AS (
+    SELECT books.id, moved.quantity
+    FROM books JOIN moved ON moved.book_id = books.id
+    ORDER BY books.id
+    FOR UPDATE OF books
+), taken AS (
+    UPDATE books SET stock_quantity = books.stock_quantity - locked.quantity
+    FROM locked
+    WHERE books.id = locked.id AND books.stock_quantity >= locked.quantity
+    RETURNING books.id, books.title AS book_title, books.author AS book_author,
+        books.price_cents AS book_price_cents,
+        books.cover_image_url AS book_cover_image_url,
+        books.stock_quantity AS book_stock_quantity
+)
+SELECT new_order.id AS order_id,
+    (SELECT array_agg(new_lines.id ORDER BY new_lines.id) FROM new_lines) AS line_ids,
+    taken.*
+FROM new_order LEFT JOIN taken ON true
+"""
+).bindparams(bindparam("created_at", type_=UTCDateTime()))
+
 #: The quantity ``return_stock`` gave each book, for its ``RETURNING`` (SQLite refuses the
 #: ``FROM`` sub-select's columns there; see :func:`_book_returning` for the spelling).
 _RETURNED_QUANTITY: Final = (
@@ -499,7 +550,8 @@ class SqlOrderRepository(SqlRepository):
     """Orders in ``orders`` and their lines in ``order_items``; money in cents."""
 
     async def add_pending(self, order: NewOrder) -> Order:
-        """Insert the order and its lines, and take the stock (three statements).
+        """Insert the order and its lines, and take the stock (one statement on PostgreSQL,
+        three on SQLite).
 
         Raises:
             OrderCheckoutInProgress: another checkout with the same idempotency key wrote
@@ -508,26 +560,10 @@ class SqlOrderRepository(SqlRepository):
                 checked it under lock, so only a caller that did not lock sees it).
         """
         total_cents = sum(money_to_cents(line.unit_price) * line.quantity for line in order.lines)
-        result = await self._execute(
-            _INSERT_ORDER,
-            {
-                "user_id": order.user_id,
-                "status": _PENDING,
-                "total_cents": total_cents,
-                "created_at": order.created_at,
-                "updated_at": order.created_at,
-                "idempotency_key": order.idempotency_key,
-                "cart_fingerprint": order.cart_fingerprint,
-                "payment_reference": None,
-                "failure_reason": None,
-            },
-        )
-        order_id: int = result.scalar_one()
-        line_ids = await self._insert_lines(order_id, order)
-        books = {
-            row.id: _summary(row.id, row)
-            for row in await self._execute(_TAKE_STOCK, {"order_id": order_id})
-        }
+        if self._dialect_name == "postgresql":
+            order_id, line_ids, books = await self._add_pending_at_once(order, total_cents)
+        else:
+            order_id, line_ids, books = await self._add_pending_in_steps(order, total_cents)
         wanted = {line.book_id for line in order.lines}
         if books.keys() != wanted:
             await self._refuse_short(order, wanted - books.keys())
@@ -554,6 +590,61 @@ class SqlOrderRepository(SqlRepository):
             idempotency_key=order.idempotency_key,
             cart_fingerprint=order.cart_fingerprint,
         )
+
+    async def _add_pending_at_once(
+        self, order: NewOrder, total_cents: int
+    ) -> tuple[int, list[int], dict[int, BookSummary]]:
+        """PostgreSQL: :data:`_ADD_PENDING_AT_ONCE` (one statement); the order's id, its
+        line ids in line order, and the books whose stock was taken."""
+        lines = order.lines
+        rows = (
+            await self._execute(
+                _ADD_PENDING_AT_ONCE,
+                {
+                    "user_id": order.user_id,
+                    "status": _PENDING,
+                    "total_cents": total_cents,
+                    "created_at": order.created_at,
+                    "idempotency_key": order.idempotency_key,
+                    "cart_fingerprint": order.cart_fingerprint,
+                    "book_ids": [line.book_id for line in lines],
+                    "titles": [line.title for line in lines],
+                    "authors": [line.author for line in lines],
+                    "quantities": [line.quantity for line in lines],
+                    "prices": [money_to_cents(line.unit_price) for line in lines],
+                },
+            )
+        ).all()
+        books = {row.id: _summary(row.id, row) for row in rows if row.id is not None}
+        return rows[0].order_id, list(rows[0].line_ids or ()), books
+
+    async def _add_pending_in_steps(
+        self, order: NewOrder, total_cents: int
+    ) -> tuple[int, list[int], dict[int, BookSummary]]:
+        """SQLite (no data-modifying ``WITH``): the order, its lines, the stock (three
+        statements); the order's id, its line ids in line order, and the books whose stock
+        was taken."""
+        result = await self._execute(
+            _INSERT_ORDER,
+            {
+                "user_id": order.user_id,
+                "status": _PENDING,
+                "total_cents": total_cents,
+                "created_at": order.created_at,
+                "updated_at": order.created_at,
+                "idempotency_key": order.idempotency_key,
+                "cart_fingerprint": order.cart_fingerprint,
+                "payment_reference": None,
+                "failure_reason": None,
+            },
+        )
+        order_id: int = result.scalar_one()
+        line_ids = await self._insert_lines(order_id, order)
+        books = {
+            row.id: _summary(row.id, row)
+            for row in await self._execute(_TAKE_STOCK, {"order_id": order_id})
+        }
+        return order_id, line_ids, books
 
     async def _insert_lines(self, order_id: int, order: NewOrder) -> list[int]:
         """Insert the order's lines (one prebuilt ``INSERT`` executed with every line: one
