@@ -27,7 +27,7 @@ from typing import Any
 from attrs import asdict, frozen
 from sqlalchemy import event, text
 
-from benchmarks.checkout.raw import RAW_STATEMENTS, RawPostgresCheckout, RawSqliteCheckout
+from benchmarks.checkout.raw import RawPostgresCheckout, RawSqliteCheckout
 from benchmarks.run import machine
 from benchmarks.stores import SETTINGS, open_store
 from bookshop_adapters.bootstrap import Shop, build_shop
@@ -399,7 +399,7 @@ def _ours(shop: Shop) -> Side:
 
 async def _count(shop: Shop, raw: Raw, catalog: Catalog, user: int) -> dict[str, Any]:
     """Statements of one checkout of a 1-line and of a 50-line cart (ours; raw's is fixed)."""
-    counted: dict[str, Any] = {"raw": RAW_STATEMENTS}
+    counted: dict[str, Any] = {"raw": raw.STATEMENTS}
     for lines in (1, 50):
         await raw.fill_carts([(user, book, 1) for book in catalog.cold[100 : 100 + lines]])
         with count_statements(shop.backend) as counter:  # type: ignore[arg-type]
