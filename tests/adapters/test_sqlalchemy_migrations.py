@@ -5,6 +5,7 @@ fixture, else ``$BOOKSHOP_TEST_POSTGRES_URL``)."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Connection
 from bookshop_adapters.bootstrap import build_shop
 from bookshop_adapters.sqlalchemy import (
     Base,
+    SqlBackend,
     alembic_config,
     create_engine_for_url,
     current_revision,
@@ -229,3 +231,80 @@ async def test_upgrading_to_search_indexes_the_books_already_stored(url: str) ->
         before = await shop.search.search(SearchBooks(q="volum", size=100, page=3))
         assert await shop.search.reindex(Principal.system()) == 1202
         assert await shop.search.search(SearchBooks(q="volum", size=100, page=3)) == before
+
+
+async def test_triggers_keep_each_books_review_counters(backend: SqlBackend) -> None:
+    """Migration 0008's triggers count each book's live reviews in ``review_count`` and
+    ``rating_sum`` on any write to ``reviews``, even one past the repository: insert, re-rate,
+    soft delete, undelete, a move to another book, a hard delete, a text-only edit, and a
+    deleted book's cascade."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import delete, insert, select, update
+
+    from bookshop_adapters.sqlalchemy.tables import BookRow, ReviewRow, table_of
+    from bookshop_core.catalog.entities import NewBook
+    from bookshop_core.identity.entities import NewUser
+    from bookshop_core.kernel.principal import Role
+
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    reviews, books = table_of(ReviewRow), table_of(BookRow)
+    async with backend.unit_of_work() as uow:
+        users = [
+            await uow.users.add(NewUser(f"r{n}@example.com", None, Role.USER, when))
+            for n in range(3)
+        ]
+        one, two = [
+            await uow.books.add(
+                NewBook(
+                    title=title,
+                    author="A",
+                    price=Decimal("5.00"),
+                    isbn=None,
+                    genre_id=None,
+                    description=None,
+                    cover_image_url=None,
+                    publish_date=None,
+                    stock_quantity=1,
+                    created_at=when,
+                )
+            )
+            for title in ("One", "Two")
+        ]
+        run = uow.connection.execute
+
+        async def counters() -> dict[int, tuple[int, int]]:
+            rows = await run(select(books.c.id, books.c.review_count, books.c.rating_sum))
+            return {row.id: (row.review_count, row.rating_sum) for row in rows}
+
+        written = await run(
+            insert(reviews).returning(reviews.c.id),
+            [
+                {
+                    "user_id": user.id,
+                    "book_id": one.id,
+                    "rating": rating,
+                    "created_at": when,
+                    "updated_at": when,
+                    "deleted_at": deleted,
+                }
+                for user, rating, deleted in zip(users, [4, 2, 5], [None, None, when], strict=True)
+            ],
+        )
+        first, second, third = [row.id for row in written]
+        assert await counters() == {one.id: (2, 6), two.id: (0, 0)}
+        steps: list[tuple[int, dict[str, Any], dict[int, tuple[int, int]]]] = [
+            (second, {"rating": 5}, {one.id: (2, 9), two.id: (0, 0)}),
+            (first, {"deleted_at": when}, {one.id: (1, 5), two.id: (0, 0)}),
+            (second, {"book_id": two.id}, {one.id: (0, 0), two.id: (1, 5)}),
+            (third, {"deleted_at": None}, {one.id: (1, 5), two.id: (1, 5)}),
+            (third, {"text": "Fine"}, {one.id: (1, 5), two.id: (1, 5)}),
+        ]
+        for review_id, values, expected in steps:
+            await run(update(reviews).where(reviews.c.id == review_id).values(**values))
+            assert await counters() == expected, values
+        await run(delete(reviews).where(reviews.c.id == second))
+        assert await counters() == {one.id: (1, 5), two.id: (0, 0)}
+        await run(delete(books).where(books.c.id == one.id))
+        assert await counters() == {two.id: (0, 0)}
+        assert (await run(select(reviews.c.id))).all() == []  # gone with their book
