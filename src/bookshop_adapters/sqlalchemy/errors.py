@@ -110,8 +110,8 @@ CONSTRAINT_ERRORS: Final[dict[str, ConstraintMeaning]] = {
     "uq_users_email": ConstraintMeaning(_on(EmailConflict)),
     "uq_external_identities_provider_subject": ConstraintMeaning(_on(OAuthAlreadyLinked)),
     "uq_prebookings_waiting": ConstraintMeaning(_on(PrebookDuplicate)),
-    # The backstop: a review's insert checks for a live one under the book's row lock first,
-    # and that check's error names the existing review.
+    # A write past the repository: its insert does nothing on this index's conflict and then
+    # names the existing review in its error.
     "uq_reviews_live": ConstraintMeaning(_on(DuplicateReview)),
     "uq_cart_items_user_id_book_id": ConstraintMeaning(_on(CartItemDuplicate)),
     "uq_wishlist_items_user_id_book_id": ConstraintMeaning(_on(WishlistItemDuplicate)),

@@ -468,7 +468,8 @@ class ReviewRow(Base):
 
     ``uq_reviews_live`` keeps one live review per user and book (race-safe) and lets a deleted
     one be followed by a new one. The book's ``review_count``/``rating_sum`` count the live
-    ones. Deleting a book or a user deletes their reviews.
+    ones, kept by triggers on this table (migration 0008; not in this metadata). Deleting a
+    book or a user deletes their reviews.
     """
 
     __tablename__ = "reviews"
