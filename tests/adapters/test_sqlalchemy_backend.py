@@ -128,7 +128,7 @@ async def test_sqlite_write_units_begin_immediate_and_reads_plain_begin(tmp_path
 
 
 #: The hand-offs to aiosqlite's worker thread that run one statement through SQLAlchemy.
-_STATEMENT_HOPS = {"cursor", "execute", "fetchall", "close"}
+_STATEMENT_HOPS = {"cursor", "execute", "fetchall", "close", "_one_trip"}
 
 
 async def test_sqlite_transaction_control_is_one_driver_call_per_command(

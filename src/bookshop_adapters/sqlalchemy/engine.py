@@ -70,6 +70,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 from sqlalchemy.util import await_
 
 from bookshop_adapters.extras import require
+from bookshop_adapters.sqlalchemy._aiosqlite import use_one_trip_cursors
 from bookshop_adapters.sqlalchemy.errors import store_unavailable, translate_error
 from bookshop_adapters.sqlalchemy.timeouts import StoreTimeouts
 from bookshop_adapters.sqlalchemy.uow import READ_ONLY_OPTION, SqlUnitOfWork, queue_writers
@@ -220,6 +221,7 @@ def _install_sqlite_hooks(engine: AsyncEngine, timeouts: StoreTimeouts) -> None:
 
     @event.listens_for(sync_engine, "connect")
     def _configure_connection(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        use_one_trip_cursors(dbapi_connection)
         # Driver-level autocommit: the sqlite3 module must not issue its own BEGINs.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
