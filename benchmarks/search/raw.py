@@ -301,16 +301,22 @@ def _sqlite_filters(filters: RawFilters, params: dict[str, Any]) -> tuple[str, s
     return cte, "".join(f" AND {c}" for c in where)
 
 
-def _sqlite_tiered_page(query: RawQuery, params: dict[str, Any]) -> str:
-    """The page without scoring every match (adds its parameters to ``params``): a match
-    with a word in its title or author (few, even for a common word) is scored; any other
-    has them all in its description and scores 1, so the rest of the page is the first of
-    those in rowid order, which FTS5 yields natively (the scan stops early)."""
+def _sqlite_upper(query: RawQuery, params: dict[str, Any]) -> None:
+    """Adds ``upper`` (the matches with a word in their title or author) and
+    ``description_upper`` (those with one in their description too) to ``params``."""
     title_author = " OR ".join(_fts_clauses(query, "title author", "title_words author_words"))
     alone = len(query.terms) + len(query.phrases) + (query.prefix is not None) == 1
     upper = title_author if alone else f"({params['match']}) AND ({title_author})"
     params["upper"] = upper
     params["description_upper"] = f"({upper}) AND ({params['description']})"
+
+
+def _sqlite_tiered_page(query: RawQuery, params: dict[str, Any]) -> str:
+    """The page without scoring every match (adds its parameters to ``params``): a match
+    with a word in its title or author (few, even for a common word) is scored; any other
+    has them all in its description and scores 1, so the rest of the page is the first of
+    those in rowid order, which FTS5 yields natively (the scan stops early)."""
+    _sqlite_upper(query, params)
     fts = "book_search_fts"
     flags = " + ".join(
         f"{points} * (rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :{name}))"
@@ -362,6 +368,15 @@ class RawSqliteSearch:
             f" WHERE book_search_fts MATCH :{name}) THEN {points} ELSE 0 END"
             for name, _, points in _WEIGHTS
         )
+        if not query.phrases:
+            # Without a word in its title or author, a match scores 1: the three checks only
+            # for the others (the description's check among those only).
+            _sqlite_upper(query, params)
+            score = score.replace(":description)", ":description_upper)")
+            score = (
+                "CASE WHEN book_search_fts.rowid IN (SELECT rowid FROM book_search_fts"
+                f" WHERE book_search_fts MATCH :upper) THEN {score} ELSE 1 END"
+            )
         joined = " JOIN books b ON b.id = book_search_fts.rowid" if where else ""
         matches = f"WHERE book_search_fts MATCH :match{where}"
         # Without filters, the total as an uncorrelated sub-select, which SQLite runs once:

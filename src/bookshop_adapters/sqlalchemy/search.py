@@ -431,14 +431,29 @@ def _score(shape: _Shape, book_id: ColumnElement[int]) -> ColumnElement[int]:
         for name in FIELD_NAMES
     ]
     exact = weighted[0] + weighted[1] + weighted[2]
-    if shape.dialect != "postgresql":
-        return exact.label("score")
     # A match with no must clause in its title or author has them all in its description
     # (every must clause occurs in some field): its score is the description's weight,
-    # known after one check of the document instead of three. Most matches of a common word
-    # are such (it is in far more descriptions than titles).
-    upper = book_search.c.document.bool_op("@@")(_tsquery("q_title_author"))
-    return case((upper, exact), else_=_DESCRIPTION_ONLY).label("score")
+    # known after one check instead of three. Most matches of a common word are such (it is
+    # in far more descriptions than titles).
+    if shape.dialect == "postgresql":
+        upper = book_search.c.document.bool_op("@@")(_tsquery("q_title_author"))
+        return case((upper, exact), else_=_DESCRIPTION_ONLY).label("score")
+    if shape.phrase:
+        # A phrase matches few books, and testing it per tier costs more than per field.
+        return exact.label("score")
+    # On SQLite the checks are sets of rowids, each built once: the upper matches, and
+    # among them those with a clause in the description (far fewer than all the books with
+    # one there, which the description's set would hold).
+    flags = [
+        case((book_id.in_(_matching(parameter)), FIELD_WEIGHTS[name]), else_=0)
+        for name, parameter in (
+            ("title", "q_title"),
+            ("author", "q_author"),
+            ("description", "q_description_upper"),
+        )
+    ]
+    upper_set = book_id.in_(_matching("q_title_author"))
+    return case((upper_set, flags[0] + flags[1] + flags[2]), else_=_DESCRIPTION_ONLY).label("score")
 
 
 def _ordering(shape: _Shape, book_id: ColumnElement[int], score: ColumnElement[int]) -> list[Any]:
