@@ -178,7 +178,7 @@ def _request(order_id: int, user_id: int, total_cents: int) -> PaymentRequest:
 
 
 class RawPostgresCheckout:
-    """Checkout on an asyncpg pool sized like the engine's (10 + 10 overflow), JIT off."""
+    """Checkout on an asyncpg pool sized like the engine's (up to 20, kept open), JIT off."""
 
     #: Statements per checkout (transaction control not counted, as ``count_statements``).
     STATEMENTS: Final = 6

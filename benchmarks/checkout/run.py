@@ -45,8 +45,8 @@ __all__ = ["main"]
 #: Stock of every book: never runs out, whatever the run's length (the benchmark measures
 #: successful checkouts; the insufficient-stock path is the contract suite's business).
 STOCK = 100_000_000
-#: Connections each side may open: the engine's pool (PostgreSQL 10 + 10 overflow; SQLite
-#: 5 + 15) holds at most 20.
+#: Connections each side may open: the engine's pool (PostgreSQL 20, kept open; SQLite
+#: 5 + 15 overflow) holds at most 20.
 POOL = 20
 
 Raw = RawPostgresCheckout | RawSqliteCheckout
@@ -516,8 +516,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--pool",
         type=int,
         metavar="N",
-        help="N connections kept open on each side (default: the engine's pool, 10 + 10"
-        " overflow on PostgreSQL, 5 + 15 on SQLite; the raw side 20)",
+        help="N connections kept open on each side (default: the engine's pool, 20 on"
+        " PostgreSQL, 5 + 15 overflow on SQLite; the raw side 20)",
     )
     parser.add_argument(
         "--breakdown",
