@@ -40,8 +40,9 @@ from bookshop_adapters.testing.contract.commerce import (
 from bookshop_adapters.testing.contract.prebooking import queued_messages
 from bookshop_adapters.testing.pytest_plugin import MakeShop
 from bookshop_core.catalog.commands import SetStock, UpdateBook
+from bookshop_core.catalog.entities import Book
 from bookshop_core.commerce.commands import SetQuantity
-from bookshop_core.commerce.entities import OrderStatus
+from bookshop_core.commerce.entities import CartLine, OrderStatus
 from bookshop_core.commerce.errors import OrderInsufficientStock, OrderPaymentFailed
 from bookshop_core.commerce.use_cases import CommerceSettings, RecoveryReport
 from bookshop_core.kernel.clock import ManualClock
@@ -64,6 +65,20 @@ class _Refused(Exception):
 def _crashing(make_shop: MakeShop, *, charged: bool) -> AbstractAsyncContextManager[Shop]:
     """A shop whose gateway plays a crash during the payment (see :class:`CrashingGateway`)."""
     return make_shop(payment_gateway=CrashingGateway(charged=charged), settings=_SETTINGS)
+
+
+async def _crash_checkout(
+    shop: Shop, clock: ManualClock, *, quantity: int = 2
+) -> tuple[Principal, Book, list[CartLine]]:
+    """A buyer whose checkout of ``quantity`` copies of a fresh book (stock 3) dies while
+    paying (in a :func:`_crashing` shop): a pending order is left with the stock taken and
+    the cart line held."""
+    [buyer] = await add_buyers(shop, clock, 1)
+    book = await stocked_book(shop, stock=3)
+    lines = await fill_cart(shop, buyer, (book, quantity))
+    with pytest.raises(asyncio.CancelledError):
+        await shop.orders.checkout(buyer)
+    return buyer, book, lines
 
 
 async def _stock(shop: Shop, book_id: int) -> int:
@@ -313,14 +328,8 @@ class CheckoutContract:
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
         """A crash after the charge: pending, then recovery confirms, empties the cart, emails."""
-        async with make_shop(
-            payment_gateway=CrashingGateway(charged=True), settings=_SETTINGS
-        ) as shop:
-            [buyer] = await add_buyers(shop, clock, 1)
-            book = await stocked_book(shop, stock=3)
-            await fill_cart(shop, buyer, (book, 2))
-            with pytest.raises(asyncio.CancelledError):
-                await shop.orders.checkout(buyer)
+        async with _crashing(make_shop, charged=True) as shop:
+            buyer, book, _ = await _crash_checkout(shop, clock)
             [pending] = await every_order(shop)
             assert (pending.status, await _stock(shop, book.id)) == (OrderStatus.PENDING, 1)
             assert (await shop.orders.list_mine(buyer)).items == ()
@@ -340,14 +349,8 @@ class CheckoutContract:
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
         """A crash before the charge: recovery fails the order, gives stock and cart back."""
-        async with make_shop(
-            payment_gateway=CrashingGateway(charged=False), settings=_SETTINGS
-        ) as shop:
-            [buyer] = await add_buyers(shop, clock, 1)
-            book = await stocked_book(shop, stock=3)
-            [line] = await fill_cart(shop, buyer, (book, 2))
-            with pytest.raises(asyncio.CancelledError):
-                await shop.orders.checkout(buyer)
+        async with _crashing(make_shop, charged=False) as shop:
+            buyer, book, [line] = await _crash_checkout(shop, clock)
             [pending] = await every_order(shop)
             clock.advance(_SETTINGS.checkout.pending_timeout + timedelta(seconds=1))
             report = await shop.orders.recover_pending(Principal.system())
@@ -364,13 +367,8 @@ class CheckoutContract:
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
         """A checkout may still be paying: before the timeout recovery settles nothing."""
-        async with make_shop(
-            payment_gateway=CrashingGateway(charged=False), settings=_SETTINGS
-        ) as shop:
-            [buyer] = await add_buyers(shop, clock, 1)
-            await fill_cart(shop, buyer, (await stocked_book(shop), 1))
-            with pytest.raises(asyncio.CancelledError):
-                await shop.orders.checkout(buyer)
+        async with _crashing(make_shop, charged=False) as shop:
+            await _crash_checkout(shop, clock, quantity=1)
             clock.advance(_SETTINGS.checkout.pending_timeout - timedelta(seconds=1))
             assert await shop.orders.recover_pending(ADMIN) == RecoveryReport()
             [order] = await every_order(shop)
@@ -380,14 +378,8 @@ class CheckoutContract:
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
         """A settled order is not recovered again; its stock is returned once."""
-        async with make_shop(
-            payment_gateway=CrashingGateway(charged=False), settings=_SETTINGS
-        ) as shop:
-            [buyer] = await add_buyers(shop, clock, 1)
-            book = await stocked_book(shop, stock=3)
-            await fill_cart(shop, buyer, (book, 2))
-            with pytest.raises(asyncio.CancelledError):
-                await shop.orders.checkout(buyer)
+        async with _crashing(make_shop, charged=False) as shop:
+            _, book, _ = await _crash_checkout(shop, clock)
             clock.advance(_SETTINGS.checkout.pending_timeout + timedelta(seconds=1))
             await shop.orders.recover_pending(ADMIN)
             assert await shop.orders.recover_pending(ADMIN) == RecoveryReport()
@@ -402,14 +394,8 @@ class CheckoutContract:
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
         """Lines held by a paying checkout: ORDER_CHECKOUT_IN_PROGRESS, nothing bought."""
-        async with make_shop(
-            payment_gateway=CrashingGateway(charged=False), settings=_SETTINGS
-        ) as shop:
-            [buyer] = await add_buyers(shop, clock, 1)
-            book = await stocked_book(shop, stock=3)
-            await fill_cart(shop, buyer, (book, 2))
-            with pytest.raises(asyncio.CancelledError):
-                await shop.orders.checkout(buyer)
+        async with _crashing(make_shop, charged=False) as shop:
+            buyer, _, _ = await _crash_checkout(shop, clock)
             before = await commerce_picture(shop, [buyer])
             assert await code_of(shop.orders.checkout(buyer)) == "ORDER_CHECKOUT_IN_PROGRESS"
             assert await commerce_picture(shop, [buyer]) == before
@@ -418,13 +404,8 @@ class CheckoutContract:
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
         """Not in the buyer's list nor the admin's; get is ORDER_NOT_FOUND for both."""
-        async with make_shop(
-            payment_gateway=CrashingGateway(charged=False), settings=_SETTINGS
-        ) as shop:
-            [buyer] = await add_buyers(shop, clock, 1)
-            await fill_cart(shop, buyer, (await stocked_book(shop), 1))
-            with pytest.raises(asyncio.CancelledError):
-                await shop.orders.checkout(buyer)
+        async with _crashing(make_shop, charged=False) as shop:
+            buyer, _, _ = await _crash_checkout(shop, clock, quantity=1)
             [pending] = await every_order(shop)
             assert (await shop.orders.list_mine(buyer)).total == 0
             assert (await shop.orders.list_all(ADMIN)).total == 0
@@ -546,9 +527,7 @@ class CheckoutContract:
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
         """A key whose order is still pending: ORDER_CHECKOUT_IN_PROGRESS, no second order."""
-        async with make_shop(
-            payment_gateway=CrashingGateway(charged=True), settings=_SETTINGS
-        ) as shop:
+        async with _crashing(make_shop, charged=True) as shop:
             [buyer] = await add_buyers(shop, clock, 1)
             await fill_cart(shop, buyer, (await stocked_book(shop), 1))
             with pytest.raises(asyncio.CancelledError):
