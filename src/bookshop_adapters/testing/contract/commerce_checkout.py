@@ -363,6 +363,16 @@ class CheckoutContract:
             assert await queued_messages(shop) == []
         assert (attempt.id, attempt.status) == (pending.id, OrderStatus.PAYMENT_FAILED)
 
+    async def test_recovery_with_no_minimum_age_settles_every_pending_order(
+        self, make_shop: MakeShop, clock: ManualClock
+    ) -> None:
+        """``older_than=timedelta(0)`` means now, not the default timeout."""
+        async with _crashing(make_shop, charged=False) as shop:
+            _, book, _ = await _crash_checkout(shop, clock)
+            clock.advance(timedelta(microseconds=1))
+            report = await shop.orders.recover_pending(ADMIN, older_than=timedelta(0))
+            assert (len(report.failed), await _stock(shop, book.id)) == (1, 3)
+
     async def test_recovery_leaves_a_pending_order_younger_than_the_timeout(
         self, make_shop: MakeShop, clock: ManualClock
     ) -> None:
