@@ -29,6 +29,10 @@ class TestSearch(contract.SearchContract):
     """Search: matching, ranking, filters, hostile input, index upkeep."""
 
 
+class TestSearchProperties(contract.SearchProperties):
+    """Search against the reference matcher, for random catalogs and queries."""
+
+
 class TestSearchRelevance(contract.SearchRelevanceContract):
     """Search relevance on the demo corpus."""
 
@@ -130,3 +134,12 @@ async def test_the_shop_runs_on_the_third_party_backend(shop: Shop) -> None:
     assert isinstance(shop.backend, WrappingBackend)
     await add_book(shop)
     assert shop.backend.units_of_work > 0
+
+
+def test_every_class_the_contract_exports_runs_here() -> None:
+    """A contract class added to the suite without a subclass here would never run on a
+    third-party backend."""
+    subclassed = {
+        base for value in globals().values() if isinstance(value, type) for base in value.__mro__
+    }
+    assert {getattr(contract, name) for name in contract.__all__} <= subclassed
