@@ -11,7 +11,8 @@ from bookshop_adapters.testing.stateful import ShopMachine
 
 
 class TestShopMachine(ShopMachineContract):
-    """Random sequences of catalog and identity calls, invariants checked after each."""
+    """Random sequences of catalog, identity, pre-booking, commerce and review calls,
+    invariants checked after each."""
 
 
 def test_the_default_machine_runs_on_memory() -> None:

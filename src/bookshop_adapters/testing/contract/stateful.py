@@ -1,5 +1,6 @@
 """Contract: the stateful machine of the whole shop (:class:`ShopMachine`) on the backend under
-test: random sequences of catalog and identity calls, the domain invariants checked after each.
+test: random sequences of catalog, identity, pre-booking, commerce and review calls, the domain
+invariants checked after each.
 """
 
 from __future__ import annotations
