@@ -28,7 +28,7 @@ from attrs import frozen
 from benchmarks.analytics.raw import RawPostgresReports, RawSqliteReports
 from benchmarks.run import machine
 from benchmarks.stores import SETTINGS, open_store
-from benchmarks.timing import Stats, compare
+from benchmarks.timing import compare, ratios
 from bookshop_adapters.bootstrap import Shop, build_shop
 from bookshop_core.analytics import (
     LowStockQuery,
@@ -292,15 +292,8 @@ async def _bench_case(shop: Shop, raw: Raw, case: Case, args: argparse.Namespace
         "report": case.name,
         "statements": {"ours": counted.count, "raw": 1},
         **{name: s.as_dict() for name, s in stats.items()},
-        "ratio": _ratio(stats["ours"], stats["raw"], "median_us"),
-        "ratio_p95": _ratio(stats["ours"], stats["raw"], "p95_us"),
-        "cpu_ratio": _ratio(stats["ours"], stats["raw"], "cpu_us"),
+        **ratios(stats["ours"], stats["raw"]),
     }
-
-
-def _ratio(ours: Stats, raw: Stats, figure: str) -> float:
-    ratio: float = getattr(ours, figure) / getattr(raw, figure)
-    return round(ratio, 2)
 
 
 async def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:

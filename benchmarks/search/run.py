@@ -35,7 +35,7 @@ from benchmarks.search.raw import (
     RawSqliteSearch,
 )
 from benchmarks.stores import SETTINGS, open_store
-from benchmarks.timing import Stats, compare
+from benchmarks.timing import compare, ratios
 from bookshop_adapters.bootstrap import Shop, build_shop
 from bookshop_core.catalog.commands import CreateGenre
 from bookshop_core.catalog.entities import Book
@@ -409,15 +409,8 @@ async def _bench_case(
         **{name: s.as_dict() for name, s in stats.items()},
     }
     if "raw" in stats:
-        result["ratio"] = _ratio(stats["ours"], stats["raw"], "median_us")
-        result["ratio_p95"] = _ratio(stats["ours"], stats["raw"], "p95_us")
-        result["cpu_ratio"] = _ratio(stats["ours"], stats["raw"], "cpu_us")
+        result.update(ratios(stats["ours"], stats["raw"]))
     return result
-
-
-def _ratio(ours: Stats, raw: Stats, figure: str) -> float:
-    ratio: float = getattr(ours, figure) / getattr(raw, figure)
-    return round(ratio, 2)
 
 
 # -- output ------------------------------------------------------------------------------------
