@@ -92,6 +92,7 @@ class MemoryCartRepository:
         self._store = store
         self._rows: dict[int, _CartRow] = store.table("cart_items")
         self._books: dict[int, Book] = store.table("books")
+        self._orders: dict[int, Order] = store.table("orders")
         self._journal = journal
 
     def _line(self, row: _CartRow) -> CartLine | None:
@@ -161,9 +162,12 @@ class MemoryCartRepository:
         return True
 
     async def hold(self, user_id: int, order_id: int) -> None:
-        """The user's unheld lines, now held by ``order_id``."""
+        """The user's unheld lines of the books the order bought, now held by it (a line
+        added since the order was written stays a plain line, as on SQL)."""
+        order = self._orders.get(order_id)
+        bought = set() if order is None else {line.book_id for line in order.items}
         for row in self._live():
-            if row.user_id == user_id and row.held_by is None:
+            if row.user_id == user_id and row.held_by is None and row.book_id in bought:
                 self._journal.put(self._rows, row.id, attrs.evolve(row, held_by=order_id))
 
     async def release(self, order_id: int) -> None:
@@ -223,7 +227,7 @@ class MemoryOrderRepository:
         """A pending order; its lines' quantities taken from the books' stock.
 
         Raises:
-            Conflict: ``ORDER_IDEMPOTENCY_KEY_REUSED`` (the user used the key already);
+            Conflict: ``ORDER_CHECKOUT_IN_PROGRESS`` (the user used the key already);
                 ``ORDER_INSUFFICIENT_STOCK`` when a stock would go below 0 (the SQL ``CHECK``;
                 the caller checked under lock, so it does not happen).
             NotFound: ``BOOK_NOT_FOUND`` for a line whose book is gone (the foreign key).
