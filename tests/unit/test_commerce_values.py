@@ -79,6 +79,14 @@ def test_a_cart_quantity_is_a_positive_integer(quantity: object) -> None:
     assert caught.value.errors[0].loc == ("quantity",)
 
 
+@pytest.mark.parametrize("book_id", [None, 0, True, "7"])
+def test_a_cart_book_id_is_required_and_a_store_id(book_id: object) -> None:
+    """A missing (``None``), zero, boolean or text book id is refused when built in Python."""
+    with pytest.raises(ValidationError) as caught:
+        AddToCart(book_id=book_id)  # type: ignore[arg-type]
+    assert caught.value.errors[0].loc == ("book_id",)
+
+
 @pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "a\nb", 7])
 def test_an_idempotency_key_is_1_to_255_printable_ascii(key: object) -> None:
     """Empty, too long, non-ASCII, control characters and non-strings are refused."""

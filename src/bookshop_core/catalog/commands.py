@@ -19,15 +19,18 @@ from attrs import AttrsInstance, field, fields, frozen
 from bookshop_core.catalog.entities import BookSort, SortDirection
 from bookshop_core.catalog.isbn import normalize_isbn
 from bookshop_core.errors import ValidationError
-from bookshop_core.kernel.ids import check_id
 from bookshop_core.kernel.money import parse_money
-from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
+from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from bookshop_core.kernel.validation import (
     UNSET,
     Problems,
     Rule,
     Unset,
     check_fields,
+    check_flag,
+    check_optional_id,
+    check_page,
+    check_page_size,
     install_normalisers,
     rule,
     strip_optional_text,
@@ -70,14 +73,6 @@ def _maybe(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
             return value
 
     return normalise
-
-
-def _optional_id(problems: Problems, name: str, value: Any) -> None:
-    if value is not None:
-        try:
-            check_id(value, name)
-        except ValidationError as exc:
-            problems.absorb(exc)
 
 
 def _money(*, positive: bool) -> dict[str, Rule]:
@@ -163,28 +158,13 @@ def _choice(enum_type: type[enum.Enum], *, nullable: bool = False) -> dict[str, 
     return rule(check, _maybe(enum_type))
 
 
-def _check_flag(problems: Problems, name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        problems.add(name, "must be a boolean", "type_error")
-
-
-def _check_page(problems: Problems, name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        problems.add(name, "must be an integer >= 1")
-
-
-def _check_size(problems: Problems, name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
-        problems.add(name, f"must be an integer from 1 to {MAX_PAGE_SIZE}")
-
-
 _TITLE = text(max_length=TITLE_MAX)
 _AUTHOR = text(max_length=AUTHOR_MAX)
 _DESCRIPTION = text(max_length=DESCRIPTION_MAX, nullable=True)
 _PRICE = _money(positive=True)
 _ISBN = rule(_check_isbn, _maybe(_isbn_text))
 _URL = rule(_check_url, strip_optional_text)
-_GENRE_ID = rule(_optional_id)
+_GENRE_ID = rule(check_optional_id)
 _PUBLISH_DATE = rule(_check_publish_date)
 _GENRE_NAME = text(max_length=GENRE_NAME_MAX)
 
@@ -344,13 +324,13 @@ class ListBooks:
     author: str | None = field(default=None, metadata=text(max_length=AUTHOR_MAX, nullable=True))
     min_price: Decimal | None = field(default=None, metadata=_money(positive=False))
     max_price: Decimal | None = field(default=None, metadata=_money(positive=False))
-    in_stock: bool = field(default=False, metadata=rule(_check_flag))
+    in_stock: bool = field(default=False, metadata=rule(check_flag))
     sort: BookSort = field(default=BookSort.TITLE, metadata=_choice(BookSort))
     sort_dir: SortDirection | None = field(
         default=None, metadata=_choice(SortDirection, nullable=True)
     )
-    page: int = field(default=1, metadata=rule(_check_page))
-    size: int = field(default=DEFAULT_PAGE_SIZE, metadata=rule(_check_size))
+    page: int = field(default=1, metadata=rule(check_page))
+    size: int = field(default=DEFAULT_PAGE_SIZE, metadata=rule(check_page_size))
 
     def __attrs_post_init__(self) -> None:
         check_listing(self)

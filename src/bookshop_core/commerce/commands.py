@@ -11,10 +11,18 @@ from attrs import field, frozen
 
 from bookshop_core.catalog.commands import MAX_STOCK
 from bookshop_core.commerce.entities import OrderStatus
-from bookshop_core.errors import ValidationError
-from bookshop_core.kernel.ids import check_id
-from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
-from bookshop_core.kernel.validation import Problems, check_fields, install_normalisers, rule
+from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, PageRequest
+from bookshop_core.kernel.validation import (
+    Problems,
+    check_fields,
+    check_flag,
+    check_id_field,
+    check_optional_id,
+    check_page,
+    check_page_size,
+    install_normalisers,
+    rule,
+)
 
 __all__ = [
     "IDEMPOTENCY_KEY_MAX",
@@ -27,15 +35,6 @@ __all__ = [
 
 #: The longest idempotency key accepted (the ``Idempotency-Key`` header's value).
 IDEMPOTENCY_KEY_MAX = 255
-
-
-def _check_id(problems: Problems, name: str, value: Any) -> None:
-    if value is None:
-        return
-    try:
-        check_id(value, name)
-    except ValidationError as exc:
-        problems.absorb(exc)
 
 
 def _check_quantity(problems: Problems, name: str, value: Any) -> None:
@@ -54,11 +53,6 @@ def _check_key(problems: Problems, name: str, value: Any) -> None:
         problems.add(name, f"must be 1 to {IDEMPOTENCY_KEY_MAX} characters")
     elif not value.isprintable() or not value.isascii():
         problems.add(name, "must be printable ASCII")
-
-
-def _check_flag(problems: Problems, name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        problems.add(name, "must be a boolean", "type_error")
 
 
 def _status(*, nullable: bool) -> Any:
@@ -83,21 +77,11 @@ def _check_date(problems: Problems, name: str, value: Any) -> None:
         problems.add(name, "must be a date", "type_error")
 
 
-def _check_page(problems: Problems, name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        problems.add(name, "must be an integer >= 1")
-
-
-def _check_size(problems: Problems, name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
-        problems.add(name, f"must be an integer from 1 to {MAX_PAGE_SIZE}")
-
-
 @frozen
 class AddToCart:
     """Put ``quantity`` copies of a book in the cart (a book is one line)."""
 
-    book_id: int = field(metadata=rule(_check_id))
+    book_id: int = field(metadata=rule(check_id_field))
     quantity: int = field(default=1, metadata=rule(_check_quantity))
 
     def __attrs_post_init__(self) -> None:
@@ -126,7 +110,7 @@ class Checkout:
     """
 
     idempotency_key: str | None = field(default=None, metadata=rule(_check_key))
-    force_payment_failure: bool = field(default=False, metadata=rule(_check_flag))
+    force_payment_failure: bool = field(default=False, metadata=rule(check_flag))
 
     def __attrs_post_init__(self) -> None:
         check_fields(self).raise_if_any()
@@ -147,10 +131,10 @@ class ListOrders:
     """Which orders to list, newest first. ``date_from``/``date_to`` are inclusive days in
     UTC; ``user_id`` is for admins (a user always lists their own)."""
 
-    page: int = field(default=1, metadata=rule(_check_page))
-    size: int = field(default=DEFAULT_PAGE_SIZE, metadata=rule(_check_size))
+    page: int = field(default=1, metadata=rule(check_page))
+    size: int = field(default=DEFAULT_PAGE_SIZE, metadata=rule(check_page_size))
     status: OrderStatus | None = field(default=None, metadata=_status(nullable=True))
-    user_id: int | None = field(default=None, metadata=rule(_check_id))
+    user_id: int | None = field(default=None, metadata=rule(check_optional_id))
     date_from: date | None = field(default=None, metadata=rule(_check_date))
     date_to: date | None = field(default=None, metadata=rule(_check_date))
 

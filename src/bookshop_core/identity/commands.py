@@ -20,11 +20,14 @@ from bookshop_core.identity.passwords import (
     MIN_PASSWORD_LENGTH,
     normalize_password,
 )
-from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
+from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from bookshop_core.kernel.principal import Role
 from bookshop_core.kernel.validation import (
     Problems,
     check_fields,
+    check_optional_flag,
+    check_page,
+    check_page_size,
     has_lone_surrogates,
     install_normalisers,
     rule,
@@ -184,21 +187,6 @@ def _check_role(problems: Problems, name: str, value: Any) -> None:
         problems.add(name, "must be one of: user, admin", "enum")
 
 
-def _check_optional_flag(problems: Problems, name: str, value: Any) -> None:
-    if value is not None and not isinstance(value, bool):
-        problems.add(name, "must be a boolean", "type_error")
-
-
-def _check_page(problems: Problems, name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        problems.add(name, "must be an integer >= 1")
-
-
-def _check_per_page(problems: Problems, name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
-        problems.add(name, f"must be an integer from 1 to {MAX_PAGE_SIZE}")
-
-
 def _search_text(value: Any) -> Any:
     stripped = strip_optional_text(value)
     return stripped.lower() if isinstance(stripped, str) else stripped
@@ -273,10 +261,10 @@ class ListUsers:
         q: Only accounts whose email contains this text (case-insensitive, literal).
     """
 
-    page: int = field(default=1, metadata=rule(_check_page))
-    per_page: int = field(default=DEFAULT_PAGE_SIZE, metadata=rule(_check_per_page))
+    page: int = field(default=1, metadata=rule(check_page))
+    per_page: int = field(default=DEFAULT_PAGE_SIZE, metadata=rule(check_page_size))
     role: Role | None = field(default=None, metadata=rule(_check_role, _role))
-    is_active: bool | None = field(default=None, metadata=rule(_check_optional_flag))
+    is_active: bool | None = field(default=None, metadata=rule(check_optional_flag))
     q: str | None = field(default=None, metadata=rule(_check_search, _search_text))
 
     def __attrs_post_init__(self) -> None:

@@ -16,6 +16,8 @@ import attrs
 from attrs import frozen
 
 from bookshop_core.errors import FieldError, ValidationError
+from bookshop_core.kernel.ids import check_id
+from bookshop_core.kernel.pagination import MAX_PAGE_SIZE
 
 __all__ = [
     "UNSET",
@@ -23,6 +25,12 @@ __all__ = [
     "Rule",
     "Unset",
     "check_fields",
+    "check_flag",
+    "check_id_field",
+    "check_optional_flag",
+    "check_optional_id",
+    "check_page",
+    "check_page_size",
     "field_problems",
     "has_lone_surrogates",
     "install_normalisers",
@@ -239,3 +247,45 @@ def text(*, max_length: int, min_length: int = 1, nullable: bool = False) -> dic
         )
 
     return rule(check, strip_optional_text if nullable else strip_text)
+
+
+# -- checks shared by many commands ---------------------------------------------------------------
+
+
+def check_id_field(problems: Problems, name: str, value: Any) -> None:
+    """A required store id (:func:`~bookshop_core.kernel.ids.check_id`)."""
+    try:
+        check_id(value, name)
+    except ValidationError as exc:
+        problems.absorb(exc)
+
+
+def check_optional_id(problems: Problems, name: str, value: Any) -> None:
+    """A store id, or ``None``."""
+    if value is not None:
+        check_id_field(problems, name, value)
+
+
+def check_flag(problems: Problems, name: str, value: Any) -> None:
+    """A boolean."""
+    if not isinstance(value, bool):
+        problems.add(name, "must be a boolean", "type_error")
+
+
+def check_optional_flag(problems: Problems, name: str, value: Any) -> None:
+    """A boolean, or ``None``."""
+    if value is not None:
+        check_flag(problems, name, value)
+
+
+def check_page(problems: Problems, name: str, value: Any) -> None:
+    """A page number, from 1 (:class:`~bookshop_core.kernel.pagination.PageRequest` adds the
+    depth limit)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        problems.add(name, "must be an integer >= 1")
+
+
+def check_page_size(problems: Problems, name: str, value: Any) -> None:
+    """A page size, from 1 to :data:`~bookshop_core.kernel.pagination.MAX_PAGE_SIZE`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
+        problems.add(name, f"must be an integer from 1 to {MAX_PAGE_SIZE}")

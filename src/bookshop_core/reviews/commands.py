@@ -11,13 +11,16 @@ from attrs import field, frozen
 
 from bookshop_core.catalog.entities import SortDirection
 from bookshop_core.errors import FieldError, ValidationError
-from bookshop_core.kernel.ids import MAX_ID, check_id
-from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
+from bookshop_core.kernel.ids import MAX_ID
+from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from bookshop_core.kernel.validation import (
     UNSET,
     Problems,
     Unset,
     check_fields,
+    check_optional_id,
+    check_page,
+    check_page_size,
     install_normalisers,
     rule,
     text,
@@ -55,25 +58,6 @@ def _check_rating(problems: Problems, name: str, value: Any) -> None:
 def _check_optional_rating(problems: Problems, name: str, value: Any) -> None:
     if value is not None:
         _check_rating(problems, name, value)
-
-
-def _check_optional_id(problems: Problems, name: str, value: Any) -> None:
-    if value is None:
-        return
-    try:
-        check_id(value, name)
-    except ValidationError as exc:
-        problems.absorb(exc)
-
-
-def _check_page(problems: Problems, name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        problems.add(name, "must be an integer >= 1")
-
-
-def _check_size(problems: Problems, name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
-        problems.add(name, f"must be an integer from 1 to {MAX_PAGE_SIZE}")
 
 
 def _enum(kind: type[ReviewSort] | type[SortDirection]) -> Any:
@@ -163,10 +147,10 @@ class ModerateReviews:
             included.
     """
 
-    page: int = field(default=1, metadata=rule(_check_page))
-    per_page: int = field(default=DEFAULT_PAGE_SIZE, metadata=rule(_check_size))
-    book_id: int | None = field(default=None, metadata=rule(_check_optional_id))
-    user_id: int | None = field(default=None, metadata=rule(_check_optional_id))
+    page: int = field(default=1, metadata=rule(check_page))
+    per_page: int = field(default=DEFAULT_PAGE_SIZE, metadata=rule(check_page_size))
+    book_id: int | None = field(default=None, metadata=rule(check_optional_id))
+    user_id: int | None = field(default=None, metadata=rule(check_optional_id))
     rating_min: int | None = field(default=None, metadata=rule(_check_optional_rating))
     rating_max: int | None = field(default=None, metadata=rule(_check_optional_rating))
     sort_by: ReviewSort = field(default=ReviewSort.DATE, metadata=_enum(ReviewSort))

@@ -10,9 +10,6 @@ from attrs import field, frozen
 from bookshop_core.catalog.commands import (
     _GENRE_ID,
     AUTHOR_MAX,
-    _check_flag,
-    _check_page,
-    _check_size,
     _choice,
     _money,
     check_listing,
@@ -21,6 +18,9 @@ from bookshop_core.catalog.entities import SortDirection
 from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from bookshop_core.kernel.validation import (
     Problems,
+    check_flag,
+    check_page,
+    check_page_size,
     has_lone_surrogates,
     install_normalisers,
     rule,
@@ -90,16 +90,16 @@ class SearchBooks:
     author: str | None = field(default=None, metadata=text(max_length=AUTHOR_MAX, nullable=True))
     min_price: Decimal | None = field(default=None, metadata=_money(positive=False))
     max_price: Decimal | None = field(default=None, metadata=_money(positive=False))
-    in_stock: bool = field(default=False, metadata=rule(_check_flag))
+    in_stock: bool = field(default=False, metadata=rule(check_flag))
     sort: SearchSort | None = field(default=None, metadata=rule(_check_sort, _sort_value))
     sort_dir: SortDirection | None = field(
         default=None, metadata=_choice(SortDirection, nullable=True)
     )
-    page: int = field(default=1, metadata=rule(_check_page))
-    size: int = field(default=DEFAULT_PAGE_SIZE, metadata=rule(_check_size))
-    facets: bool = field(default=False, metadata=rule(_check_flag))
-    suggest: bool = field(default=True, metadata=rule(_check_flag))
-    highlight: bool = field(default=False, metadata=rule(_check_flag))
+    page: int = field(default=1, metadata=rule(check_page))
+    size: int = field(default=DEFAULT_PAGE_SIZE, metadata=rule(check_page_size))
+    facets: bool = field(default=False, metadata=rule(check_flag))
+    suggest: bool = field(default=True, metadata=rule(check_flag))
+    highlight: bool = field(default=False, metadata=rule(check_flag))
 
     def __attrs_post_init__(self) -> None:
         check_listing(self)
