@@ -40,6 +40,7 @@ from sqlalchemy import (
     Executable,
     Row,
     Select,
+    bindparam,
     exists,
     func,
     literal,
@@ -118,6 +119,27 @@ _READ: Final = (
 )
 
 
+# The fixed-shape statements of the hot paths (a book's page, reading back a write), built once
+# with bound parameters: SQLAlchemy then reuses their cache key and compiled form as they are.
+
+#: ``get``: one live review.
+_GET: Final = _READ.where(_c.id == bindparam("review_id"))
+
+#: ``has_purchased``: the purchase gate of every review write.
+_HAS_PURCHASED: Final = select(_purchased(bindparam("user_id"), bindparam("book_id")))
+
+_OF_BOOK: Final = (_LIVE, _c.book_id == bindparam("book_id"))
+
+#: ``list_for_book``: a page of a book's live reviews, newest first, and their total.
+_BOOK_PAGE: Final = (
+    _READ.where(*_OF_BOOK)
+    .order_by(_c.created_at.desc(), _c.id.desc())
+    .offset(bindparam("offset"))
+    .limit(bindparam("limit"))
+)
+_BOOK_TOTAL: Final = select(func.count()).select_from(_reviews).where(*_OF_BOOK)
+
+
 def _from_row(row: Row[Any]) -> Review:
     return Review(
         id=row.id,
@@ -163,12 +185,12 @@ class SqlReviewRepository(SqlRepository):
 
     async def has_purchased(self, user_id: int, book_id: int) -> bool:
         """One ``SELECT EXISTS``."""
-        statement = select(_purchased(literal(user_id), literal(book_id)))
-        return bool((await self._execute(statement)).scalar_one())
+        parameters = {"user_id": user_id, "book_id": book_id}
+        return bool((await self._execute(_HAS_PURCHASED, parameters)).scalar_one())
 
     async def get(self, review_id: int) -> Review | None:
         """The live review (one statement)."""
-        row = (await self._execute(_READ.where(_c.id == review_id))).first()
+        row = (await self._execute(_GET, {"review_id": review_id})).first()
         return None if row is None else _from_row(row)
 
     async def _page(
@@ -187,9 +209,10 @@ class SqlReviewRepository(SqlRepository):
 
     async def list_for_book(self, book_id: int, page: PageRequest) -> Page[Review]:
         """Newest first (two statements: the page, the total)."""
-        return await self._page(
-            [_LIVE, _c.book_id == book_id], [_c.created_at.desc(), _c.id.desc()], page
-        )
+        parameters = {"book_id": book_id, "offset": page.offset, "limit": page.limit}
+        items = [_from_row(row) for row in await self._execute(_BOOK_PAGE, parameters)]
+        total: int = (await self._execute(_BOOK_TOTAL, parameters)).scalar_one()
+        return Page.of(items, total, page)
 
     async def list(self, query: ReviewQuery, page: PageRequest) -> Page[Review]:
         """Filtered and sorted (two statements: the page, the total)."""
