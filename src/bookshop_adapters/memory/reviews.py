@@ -83,11 +83,15 @@ class MemoryReviewRepository:
             for order in self._orders.values()
         )
 
+    def _is_live(self, row: _Row) -> bool:
+        """Not deleted, and its book still exists (a deleted book's reviews went with it)."""
+        return row.deleted_at is None and row.book_id in self._books
+
     def _entity(self, row: _Row) -> Review | None:
         """The review as read, ``None`` when deleted or its book is gone."""
-        book = self._books.get(row.book_id)
-        if book is None or row.deleted_at is not None:
+        if not self._is_live(row):
             return None
+        book = self._books[row.book_id]
         user = self._users.get(row.user_id)
         name = user.public_name if user is not None else default_display_name(row.user_id)
         return Review(
@@ -105,19 +109,23 @@ class MemoryReviewRepository:
             ),
         )
 
-    def _matching(self, query: ReviewQuery) -> list[Review]:
-        """The live reviews passing ``query``'s filters (rows filtered before they are read,
-        so a page reads the orders only for the reviews it may list)."""
-        rows = (
+    def _matching(self, query: ReviewQuery) -> list[_Row]:
+        """The live reviews' rows passing ``query``'s filters (rows, so that a page reads the
+        users and orders only for the reviews it lists)."""
+        return [
             row
             for row in self._rows.values()
-            if row.deleted_at is None
+            if self._is_live(row)
             and (query.book_id is None or row.book_id == query.book_id)
             and (query.user_id is None or row.user_id == query.user_id)
             and (query.rating_min is None or row.rating >= query.rating_min)
             and (query.rating_max is None or row.rating <= query.rating_max)
-        )
-        return [e for e in map(self._entity, rows) if e is not None]
+        ]
+
+    def _page(self, rows: list[_Row], page: PageRequest) -> Page[Review]:
+        """The page of ``rows`` (sorted), read."""
+        chosen = rows[page.offset : page.offset + page.limit]
+        return Page.of([e for e in map(self._entity, chosen) if e is not None], len(rows), page)
 
     async def has_purchased(self, user_id: int, book_id: int) -> bool:
         """Whether an order of the user in a sale status has a line of the book."""
@@ -135,7 +143,7 @@ class MemoryReviewRepository:
             key=lambda r: (r.created_at, r.id),
             reverse=True,
         )
-        return Page.of(found[page.offset : page.offset + page.limit], len(found), page)
+        return self._page(found, page)
 
     async def list(self, query: ReviewQuery, page: PageRequest) -> Page[Review]:
         """Live reviews matching ``query``, in its order (ties by id, same direction)."""
@@ -146,7 +154,7 @@ class MemoryReviewRepository:
             found.sort(key=lambda r: (r.created_at, r.id))
         if query.direction is SortDirection.DESC:
             found.reverse()
-        return Page.of(found[page.offset : page.offset + page.limit], len(found), page)
+        return self._page(found, page)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -191,9 +199,7 @@ class MemoryReviewRepository:
 
     def _live_row(self, review_id: int) -> _Row | None:
         row = self._rows.get(review_id)
-        if row is None or self._entity(row) is None:
-            return None
-        return row
+        return row if row is not None and self._is_live(row) else None
 
     async def update(
         self,
