@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from attrs import frozen
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bookshop_adapters.bootstrap import Shop, ShopSettings, build_shop
@@ -30,6 +30,7 @@ from bookshop_adapters.testing.contract.commerce import (
     fill_cart,
     stocked_book,
 )
+from bookshop_adapters.testing.contract.properties import _dialect_of, property_settings
 from bookshop_adapters.testing.pytest_plugin import MakeShop, ShopFactory
 from bookshop_adapters.testing.strategies import time_zones
 from bookshop_core.analytics import (
@@ -703,23 +704,8 @@ def _reference_reports(
 
 
 def _settings(backend: str) -> settings:
-    # Shrinking replays a failing history many times on fresh stores: cheap in memory, slow
-    # on SQL, where a failure is reported as generated (at most eight orders).
-    phases = tuple(Phase) if backend == "memory" else tuple(p for p in Phase if p != Phase.shrink)
-    return settings(
-        max_examples=EXAMPLES.get(backend, SQL_EXAMPLES),
-        deadline=None,
-        phases=phases,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-
-
-def _dialect_of(shop_factory: ShopFactory) -> str:
-    async def probe() -> str:
-        async with shop_factory.backends() as backend:
-            return backend.dialect_name
-
-    return asyncio.run(probe())
+    # On SQL a failure is reported as generated (at most eight orders), not shrunk.
+    return property_settings(backend, EXAMPLES, SQL_EXAMPLES)
 
 
 class AnalyticsProperties:

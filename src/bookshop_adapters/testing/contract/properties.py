@@ -262,16 +262,34 @@ def _up_to_ids(state: StoreSnapshot) -> tuple[object, ...]:
     return genres, books
 
 
-def _settings(backend: str) -> settings:
-    # Shrinking replays a failing sequence hundreds of times, each on a fresh store: cheap in
-    # memory, minutes on SQL. There a failure is reported as generated (at most a dozen calls).
-    phases = tuple(Phase) if backend == "memory" else tuple(p for p in Phase if p != Phase.shrink)
+def property_settings(
+    dialect: str, examples: dict[str, int], sql_examples: int, **more: Any
+) -> settings:
+    """The Hypothesis settings of a contract property on the backend named ``dialect``.
+
+    Args:
+        dialect: The backend's ``dialect_name`` (see :func:`_dialect_of`).
+        examples: Examples per backend name; ``sql_examples`` for any backend not named.
+        sql_examples: Examples on the backends ``examples`` does not name.
+        more: Further :class:`hypothesis.settings` (``stateful_step_count``, say).
+
+    Returns:
+        No deadline; the function-scoped ``shop_factory`` shared by every example; shrinking
+        in memory only: it replays a failing case hundreds of times, each on a fresh store,
+        cheap in memory, minutes on SQL, where a failure is reported as generated.
+    """
+    phases = tuple(Phase) if dialect == "memory" else tuple(p for p in Phase if p != Phase.shrink)
     return settings(
-        max_examples=EXAMPLES.get(backend, SQL_EXAMPLES),
+        max_examples=examples.get(dialect, sql_examples),
         deadline=None,
         phases=phases,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        **more,
     )
+
+
+def _settings(backend: str) -> settings:
+    return property_settings(backend, EXAMPLES, SQL_EXAMPLES)
 
 
 def _dialect_of(shop_factory: ShopFactory) -> str:

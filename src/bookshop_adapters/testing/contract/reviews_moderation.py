@@ -15,12 +15,17 @@ from typing import Any
 
 import pytest
 from attrs import frozen
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bookshop_adapters.bootstrap import Shop
 from bookshop_adapters.testing.builders import CUSTOMER, add_book
-from bookshop_adapters.testing.contract.properties import EXAMPLES, SQL_EXAMPLES, _dialect_of
+from bookshop_adapters.testing.contract.properties import (
+    EXAMPLES,
+    SQL_EXAMPLES,
+    _dialect_of,
+    property_settings,
+)
 from bookshop_adapters.testing.contract.reviews import (
     MODERATOR,
     add_reviewers,
@@ -269,13 +274,7 @@ _queries = st.fixed_dictionaries(
 
 
 def _property_settings(dialect: str) -> settings:
-    phases = tuple(Phase) if dialect == "memory" else tuple(p for p in Phase if p != Phase.shrink)
-    return settings(
-        max_examples=EXAMPLES.get(dialect, SQL_EXAMPLES),
-        deadline=None,
-        phases=phases,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    return property_settings(dialect, EXAMPLES, SQL_EXAMPLES)
 
 
 def _command(

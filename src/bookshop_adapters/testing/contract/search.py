@@ -15,11 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bookshop_adapters.bootstrap import Shop
 from bookshop_adapters.testing.builders import ADMIN, add_book, add_genre
+from bookshop_adapters.testing.contract.properties import _dialect_of, property_settings
 from bookshop_adapters.testing.pytest_plugin import ShopFactory
 from bookshop_adapters.testing.search_reference import (
     read_catalogue,
@@ -497,13 +498,7 @@ _commands = st.builds(
 
 
 def _settings(dialect: str) -> settings:
-    phases = tuple(Phase) if dialect == "memory" else tuple(p for p in Phase if p != Phase.shrink)
-    return settings(
-        max_examples=EXAMPLES.get(dialect, SQL_EXAMPLES),
-        deadline=None,
-        phases=phases,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    return property_settings(dialect, EXAMPLES, SQL_EXAMPLES)
 
 
 class SearchProperties:
@@ -514,8 +509,6 @@ class SearchProperties:
     ) -> None:
         """The same ids in the same order with the same total (and facets) as the reference
         matcher, so memory, SQLite and PostgreSQL all answer the same."""
-        from bookshop_adapters.testing.contract.properties import _dialect_of
-
         dialect = _dialect_of(shop_factory)
 
         async def check(books: list[dict[str, Any]], commands: list[tuple[str, Any]]) -> None:

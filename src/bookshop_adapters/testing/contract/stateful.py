@@ -9,13 +9,13 @@ import itertools
 from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from bookshop_adapters.backend import Backend
 from bookshop_adapters.bootstrap import Shop, ShopSettings, build_shop
 from bookshop_adapters.images import MemoryImageStore
-from bookshop_adapters.testing.contract.properties import _dialect_of
+from bookshop_adapters.testing.contract.properties import _dialect_of, property_settings
 from bookshop_adapters.testing.identity import fast_password_hasher, fixed_token_codec
 from bookshop_adapters.testing.pytest_plugin import BackendFactory, ShopFactory
 from bookshop_adapters.testing.stateful import ShopMachine
@@ -66,15 +66,7 @@ class _MachineStores:
 
 
 def _settings(dialect: str) -> settings:
-    # Shrinking replays a failing run many times on fresh stores: cheap in memory only.
-    phases = tuple(Phase) if dialect == "memory" else tuple(p for p in Phase if p != Phase.shrink)
-    return settings(
-        max_examples=EXAMPLES.get(dialect, SQL_EXAMPLES),
-        stateful_step_count=STEPS,
-        deadline=None,
-        phases=phases,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    return property_settings(dialect, EXAMPLES, SQL_EXAMPLES, stateful_step_count=STEPS)
 
 
 class ShopMachineContract:
