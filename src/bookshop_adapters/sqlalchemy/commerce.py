@@ -719,7 +719,9 @@ class SqlOrderRepository(SqlRepository):
         row = (await self._execute(statement, parameters)).one_or_none()
         if row is None:
             return None
-        return _order(row, await self._lines_of([order_id]) if items is None else items)
+        if items is None:
+            items = (await self._lines_by_order([order_id])).get(order_id, ())
+        return _order(row, items)
 
     async def return_stock(self, order_id: int) -> Sequence[StockChange]:
         """One ``UPDATE`` of every book of the order still in the catalog."""
@@ -757,10 +759,6 @@ class SqlOrderRepository(SqlRepository):
     async def pending_before(self, cutoff: datetime, limit: int) -> Sequence[int]:
         rows = await self._execute(_PENDING_BEFORE, {"cutoff": cutoff, "limit": limit})
         return list(rows.scalars())
-
-    async def _lines_of(self, order_ids: Sequence[int]) -> Sequence[OrderLine]:
-        rows = await self._execute(_LINES_OF, {"order_ids": list(order_ids)})
-        return [_order_line(row) for row in rows]
 
     async def _lines_by_order(self, order_ids: Sequence[int]) -> Mapping[int, Sequence[OrderLine]]:
         """The lines of each order, in one statement (none for no orders)."""
