@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any, Final, NamedTuple
 
 from sqlalchemy import (
@@ -659,10 +658,6 @@ def _genre_roots() -> Any:
     )
 
 
-def _cents(amount: Decimal) -> int:
-    return int(amount * 100)
-
-
 @functools.cache
 def _facets_statement(shape: _Shape) -> Select[Any]:
     """One statement for every facet: a row per top-level genre (``NULL`` for the results
@@ -676,9 +671,9 @@ def _facets_statement(shape: _Shape) -> Select[Any]:
     for index, (low, high) in enumerate(PRICE_BUCKETS):
         bounds: list[ColumnElement[bool]] = []
         if low is not None:
-            bounds.append(_books.c.price_cents >= _cents(low))
+            bounds.append(_books.c.price_cents >= cents_at_least(low))
         if high is not None:
-            bounds.append(_books.c.price_cents < _cents(high))
+            bounds.append(_books.c.price_cents < cents_at_least(high))
         buckets.append(func.count(case((and_(*bounds), 1))).label(f"bucket_{index}"))
     per_genre = (
         select(
