@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import timedelta
 from decimal import Decimal
 
@@ -137,9 +137,10 @@ def expected_ratings(ratings: Sequence[int]) -> tuple[Decimal | None, int]:
     return Decimal(tenths) / 10, len(ratings)
 
 
-async def _code_of(awaitable: object) -> DomainError:
+async def _error_of(awaitable: Awaitable[object]) -> DomainError:
+    """The domain error the awaitable fails with (it must fail with one)."""
     with pytest.raises(DomainError) as caught:
-        await awaitable  # type: ignore[misc]
+        await awaitable
     return caught.value
 
 
@@ -204,7 +205,7 @@ class ReviewContract:
         book = await add_book(shop, stock=3)
         if status is not None:
             await order_in(shop, reader, book, status)
-        error = await _code_of(shop.reviews.create(reader, book.id, CreateReview(rating=5)))
+        error = await _error_of(shop.reviews.create(reader, book.id, CreateReview(rating=5)))
         assert (error.code, error.field) == ("NOT_PURCHASED", "book_id")
         assert await live_reviews(shop, book) == []
         assert await _rating_of(shop, book) == (None, 0)
@@ -214,7 +215,7 @@ class ReviewContract:
         buyer, other = await add_reviewers(shop, clock, 2)
         book = await add_book(shop, stock=3)
         await buy(shop, buyer, book)
-        error = await _code_of(shop.reviews.create(other, book.id, CreateReview(rating=5)))
+        error = await _error_of(shop.reviews.create(other, book.id, CreateReview(rating=5)))
         assert error.code == "NOT_PURCHASED"
 
     async def test_an_order_still_counts_after_another_of_its_books_is_deleted(
@@ -229,7 +230,7 @@ class ReviewContract:
         await shop.catalog.delete_book(ADMIN, gone.id)
         review = await shop.reviews.create(reader, kept.id, CreateReview(rating=3))
         assert review.verified_purchase
-        error = await _code_of(shop.reviews.create(reader, gone.id, CreateReview(rating=3)))
+        error = await _error_of(shop.reviews.create(reader, gone.id, CreateReview(rating=3)))
         assert error.code == "BOOK_NOT_FOUND"
 
     async def test_reviewing_an_unknown_book_is_book_not_found(
@@ -237,7 +238,7 @@ class ReviewContract:
     ) -> None:
         """An id no book has: BOOK_NOT_FOUND."""
         [reader] = await add_reviewers(shop, clock, 1)
-        error = await _code_of(shop.reviews.create(reader, 999_999, CreateReview(rating=5)))
+        error = await _error_of(shop.reviews.create(reader, 999_999, CreateReview(rating=5)))
         assert error.code == "BOOK_NOT_FOUND"
 
     # -- one live review per user and book --------------------------------------------------
@@ -250,7 +251,7 @@ class ReviewContract:
         book = await add_book(shop, stock=3)
         await buy(shop, reader, book)
         first = await shop.reviews.create(reader, book.id, CreateReview(rating=2))
-        error = await _code_of(shop.reviews.create(reader, book.id, CreateReview(rating=5)))
+        error = await _error_of(shop.reviews.create(reader, book.id, CreateReview(rating=5)))
         assert (error.code, error.details) == ("DUPLICATE_REVIEW", {"existing_review_id": first.id})
         assert await _rating_of(shop, book) == (Decimal("2.0"), 1)
 
@@ -357,7 +358,7 @@ class ReviewContract:
         await buy(shop, reader, book)
         review = await shop.reviews.create(reader, book.id, CreateReview(rating=2))
         for caller in (other, MODERATOR):
-            error = await _code_of(shop.reviews.update(caller, review.id, UpdateReview(rating=5)))
+            error = await _error_of(shop.reviews.update(caller, review.id, UpdateReview(rating=5)))
             assert error.code == "NOT_REVIEW_OWNER"
         assert await shop.reviews.get(review.id) == review
 
@@ -376,7 +377,7 @@ class ReviewContract:
                 shop.reviews.update(reader, review_id, UpdateReview(rating=1)),
                 shop.reviews.delete(reader, review_id),
             ):
-                assert (await _code_of(call)).code == "REVIEW_NOT_FOUND"
+                assert (await _error_of(call)).code == "REVIEW_NOT_FOUND"
 
     # -- delete ---------------------------------------------------------------------------------
 
@@ -391,7 +392,7 @@ class ReviewContract:
             await buy(shop, user, book)
         mine = await shop.reviews.create(reader, book.id, CreateReview(rating=5))
         theirs = await shop.reviews.create(other, book.id, CreateReview(rating=2))
-        assert (await _code_of(shop.reviews.delete(third, mine.id))).code == "NOT_REVIEW_OWNER"
+        assert (await _error_of(shop.reviews.delete(third, mine.id))).code == "NOT_REVIEW_OWNER"
         assert await _rating_of(shop, book) == (Decimal("3.5"), 2)
         await shop.reviews.delete(reader, mine.id)
         assert await _rating_of(shop, book) == (Decimal("2.0"), 1)
