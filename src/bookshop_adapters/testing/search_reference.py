@@ -191,17 +191,7 @@ def reference_facets(
         )
     )
     prices = tuple(
-        PriceBucket(
-            low,
-            high,
-            len(
-                [
-                    b
-                    for b in books
-                    if (low is None or b.price >= low) and (high is None or b.price < high)
-                ]
-            ),
-        )
+        PriceBucket(low, high, sum(_in_bucket(b, low, high) for b in books))
         for low, high in PRICE_BUCKETS
     )
     return Facets(genre_counts, len([b for b in books if b.stock_quantity > 0]), prices)
