@@ -184,6 +184,11 @@ class Carts:
             changed = await tx.uow.carts.set_quantity(item_id, command.quantity)
             if changed is None:
                 raise CartItemNotFound()
+            if changed.held_by is not None:
+                # A checkout held the line between the read above and the write (stores
+                # whose writers run at once): its order has the old quantity, so the change
+                # is rolled back rather than left on a line being paid for.
+                raise OrderCheckoutInProgress()
             await tx.commit()
         return changed
 

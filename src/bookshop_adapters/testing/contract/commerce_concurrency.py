@@ -10,7 +10,8 @@ caller really holds its own connection and transaction):
   store error reaches a buyer, and the stock stays consistent (initial = current + sold);
 - 20 checkouts at once with one idempotency key make one order (or record one declined
   attempt), and every caller gets that order;
-- a book added to the cart during checkout is bought or kept, never lost; a book deleted
+- a book added to the cart during checkout is bought or kept, never lost; a quantity changed
+  during checkout is bought or refused, never kept on a held line; a book deleted
   during checkouts fails no one with a store error;
 - checkouts that crashed mid-payment, recovered by several recoveries at once, are each
   settled once;
@@ -39,8 +40,14 @@ from bookshop_adapters.testing.builders import ADMIN, add_book
 from bookshop_adapters.testing.contract.commerce import add_buyers
 from bookshop_adapters.testing.pytest_plugin import MakeShop
 from bookshop_core.catalog.entities import Book
-from bookshop_core.commerce.commands import AddToCart, Checkout, ListOrders, SetOrderStatus
-from bookshop_core.commerce.entities import Order, OrderStatus
+from bookshop_core.commerce.commands import (
+    AddToCart,
+    Checkout,
+    ListOrders,
+    SetOrderStatus,
+    SetQuantity,
+)
+from bookshop_core.commerce.entities import CartLine, Order, OrderStatus
 from bookshop_core.commerce.ports import PaymentRequest, PaymentResult
 from bookshop_core.commerce.use_cases import CommerceSettings, RecoveryReport
 from bookshop_core.errors import DomainError
@@ -338,6 +345,34 @@ class CommerceConcurrencyContract:
                 assert (second.id in bought) != (second.id in kept), (bought, kept)
             sold = _sold(await _all_orders(shop))
             assert await _stock(shop, second) + sold[second.id] == 50
+
+    async def test_a_quantity_changed_during_checkout_is_bought_or_refused(
+        self, paying_shop: MakeShop, clock: ManualClock
+    ) -> None:
+        """16 buyers each check out one copy while raising the line to 2: a change that
+        succeeded is in the order; one that came too late is refused, never kept on a line
+        the order bought at the old quantity."""
+        async with paying_shop() as shop:
+            book = await add_book(shop, "Book", stock=50)
+            buyers = await add_buyers(shop, clock, 16)
+            items = [
+                (await shop.cart.add(buyer, AddToCart(book_id=book.id))).id for buyer in buyers
+            ]
+            outcomes = await _all_at_once(
+                call
+                for buyer, item_id in zip(buyers, items, strict=True)
+                for call in (
+                    shop.orders.checkout(buyer),
+                    shop.cart.set_quantity(buyer, item_id, SetQuantity(quantity=2)),
+                )
+            )
+            assert set(_codes(outcomes)) <= {"ORDER_CHECKOUT_IN_PROGRESS", "CART_ITEM_NOT_FOUND"}
+            for order, changed in zip(outcomes[::2], outcomes[1::2], strict=True):
+                assert isinstance(order, Order), order
+                bought = order.items[0].quantity
+                assert bought == (2 if isinstance(changed, CartLine) else 1), (bought, changed)
+            sold = _sold(await _all_orders(shop))
+            assert await _stock(shop, book) + sold[book.id] == 50
 
     async def test_a_book_deleted_during_checkouts_fails_no_one_with_a_store_error(
         self, paying_shop: MakeShop, clock: ManualClock
