@@ -34,14 +34,13 @@ from bookshop_core.analytics.commands import (
 )
 from bookshop_examples.http.deps import ADMIN_AUTH_CODES, AdminDep, ShopDep, structure_input
 from bookshop_examples.http.errors import error_responses
+from bookshop_examples.http.wire import Timestamp
 
 __all__ = ["LowStockOut", "SalesSummaryOut", "TopBooksOut", "router"]
 
 router = APIRouter(tags=["analytics"])
 
 # -- wire models ------------------------------------------------------------------------------
-
-Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
 class SalesSummaryOut(BaseModel):

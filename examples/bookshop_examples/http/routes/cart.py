@@ -27,21 +27,13 @@ from bookshop_examples.http.deps import (
     structure_input,
 )
 from bookshop_examples.http.errors import error_responses
+from bookshop_examples.http.wire import BookSummaryOut, Money, book_summary_wire
 
 __all__ = ["AddToCartIn", "CartItemOut", "CartOut", "SetQuantityIn", "cart_line_wire", "router"]
 
 router = APIRouter(tags=["cart"])
 
 # -- wire models ------------------------------------------------------------------------------
-
-Money = Annotated[
-    str,
-    Field(
-        pattern=r"^-?\d+\.\d{2}$",
-        examples=["15.99"],
-        description="An exact amount with two decimals, as a string.",
-    ),
-]
 
 
 class AddToCartIn(BaseModel):
@@ -61,23 +53,13 @@ class SetQuantityIn(BaseModel):
     quantity: int = Field(ge=1, le=MAX_STOCK)
 
 
-class CartBookOut(BaseModel):
-    """The line's book as it is now."""
-
-    id: int
-    title: str
-    author: str
-    price: Money
-    cover_image_url: str | None
-
-
 class CartItemOut(BaseModel):
     """One line of the cart (one per book)."""
 
     id: int
     book_id: int
     quantity: int
-    book: CartBookOut
+    book: BookSummaryOut
     line_total: Money = Field(description="quantity x the book's current price.")
     available: bool = Field(description="Whether the book's stock covers the quantity now.")
 
@@ -95,18 +77,11 @@ ItemId = Annotated[int, Path(ge=1, le=MAX_ID, description="The cart line's id.")
 
 def cart_line_wire(line: CartLine) -> dict[str, Any]:
     """A cart line as the API shows it."""
-    book = line.book
     return {
         "id": line.id,
         "book_id": line.book_id,
         "quantity": line.quantity,
-        "book": {
-            "id": book.id,
-            "title": book.title,
-            "author": book.author,
-            "price": unstructure(book.price),
-            "cover_image_url": book.cover_image_url,
-        },
+        "book": book_summary_wire(line.book),
         "line_total": unstructure(line.line_total),
         "available": line.available,
     }

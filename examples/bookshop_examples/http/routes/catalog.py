@@ -22,6 +22,7 @@ from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from bookshop_core.search import SORT_ALIASES, Facets, SearchBooks, SearchResult, SearchSort
 from bookshop_examples.http.deps import ShopDep, located_in, structure_input
 from bookshop_examples.http.errors import error_responses
+from bookshop_examples.http.wire import Money, Timestamp
 
 __all__ = [
     "BookOut",
@@ -40,15 +41,6 @@ T = TypeVar("T")
 
 # -- wire models ------------------------------------------------------------------------------
 
-Money = Annotated[
-    str,
-    Field(
-        pattern=r"^-?\d+\.\d{2}$",
-        examples=["15.99"],
-        description="An exact amount with two decimals, as a string.",
-    ),
-]
-Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 IsoDate = Annotated[str, Field(json_schema_extra={"format": "date"})]
 
 

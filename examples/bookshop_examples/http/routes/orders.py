@@ -35,6 +35,7 @@ from bookshop_examples.http.deps import (
     structure_input,
 )
 from bookshop_examples.http.errors import error_responses
+from bookshop_examples.http.wire import BookSummaryOut, Money, Timestamp, book_summary_wire
 
 __all__ = [
     "LIST_RESPONSE",
@@ -55,15 +56,6 @@ router = APIRouter(tags=["orders"])
 
 # -- wire models ------------------------------------------------------------------------------
 
-Money = Annotated[
-    str,
-    Field(
-        pattern=r"^-?\d+\.\d{2}$",
-        examples=["15.99"],
-        description="An exact amount with two decimals, as a string.",
-    ),
-]
-Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 StatusName = Literal["confirmed", "payment_failed", "shipped", "delivered", "cancelled"]
 #: The statuses an order can be listed with (``pending`` is internal, never shown).
 STATUS_VALUES = [s.value for s in OrderStatus if s is not OrderStatus.PENDING]
@@ -79,16 +71,6 @@ class CheckoutIn(BaseModel):
     )
 
 
-class OrderBookOut(BaseModel):
-    """The line's book as it is now."""
-
-    id: int
-    title: str
-    author: str
-    cover_image_url: str | None
-    price: Money = Field(description="The book's price now (the line keeps unit_price).")
-
-
 class OrderItemOut(BaseModel):
     """One line of an order, as bought."""
 
@@ -97,7 +79,10 @@ class OrderItemOut(BaseModel):
     quantity: int
     unit_price: Money = Field(description="The price at purchase.")
     title: str = Field(description="The title at purchase (kept when the book is gone).")
-    book: OrderBookOut | None = Field(description="The book now; null once deleted.")
+    book: BookSummaryOut | None = Field(
+        description="The book now (its current price; unit_price is the price paid); null "
+        "once deleted."
+    )
 
 
 class OrderOut(BaseModel):
@@ -130,22 +115,13 @@ TOTAL_HEADER = "X-Total-Count"
 
 
 def _line_wire(line: OrderLine) -> dict[str, Any]:
-    book = line.book
     return {
         "id": line.id,
         "book_id": line.book_id,
         "quantity": line.quantity,
         "unit_price": unstructure(line.unit_price),
         "title": line.title,
-        "book": None
-        if book is None
-        else {
-            "id": book.id,
-            "title": book.title,
-            "author": book.author,
-            "cover_image_url": book.cover_image_url,
-            "price": unstructure(book.price),
-        },
+        "book": None if line.book is None else book_summary_wire(line.book),
     }
 
 

@@ -24,6 +24,7 @@ from bookshop_examples.http.deps import (
     structure_input,
 )
 from bookshop_examples.http.errors import error_responses
+from bookshop_examples.http.wire import Timestamp
 
 __all__ = ["OutboxMessageOut", "OutboxPageOut", "router"]
 
@@ -31,7 +32,6 @@ router = APIRouter(tags=["outbox"])
 
 # -- wire models ------------------------------------------------------------------------------
 
-Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 StatusName = Literal["pending", "sending", "sent", "dead"]
 
 

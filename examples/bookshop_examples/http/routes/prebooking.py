@@ -28,14 +28,13 @@ from bookshop_examples.http.deps import (
     structure_input,
 )
 from bookshop_examples.http.errors import error_responses
+from bookshop_examples.http.wire import Timestamp
 
 __all__ = ["PreBookIn", "PreBookingListOut", "PreBookingOut", "router"]
 
 router = APIRouter(tags=["pre-bookings"])
 
 # -- wire models ------------------------------------------------------------------------------
-
-Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
 class PreBookIn(BaseModel):

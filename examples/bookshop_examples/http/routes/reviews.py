@@ -46,6 +46,7 @@ from bookshop_examples.http.deps import (
     structure_input,
 )
 from bookshop_examples.http.errors import error_responses
+from bookshop_examples.http.wire import Timestamp
 
 __all__ = [
     "BulkDeleteIn",
@@ -62,8 +63,6 @@ __all__ = [
 router = APIRouter(tags=["reviews"])
 
 # -- wire models ------------------------------------------------------------------------------
-
-Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 Rating = Annotated[int, Field(ge=MIN_RATING, le=MAX_RATING)]
 Text = Annotated[str | None, Field(max_length=REVIEW_TEXT_MAX)]
 

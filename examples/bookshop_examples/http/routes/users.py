@@ -27,14 +27,13 @@ from bookshop_examples.http.deps import (
     structure_input,
 )
 from bookshop_examples.http.errors import error_responses
+from bookshop_examples.http.wire import Timestamp
 
 __all__ = ["ChangeRoleIn", "MeOut", "ProfileIn", "ProfileOut", "UserOut", "UserPageOut", "router"]
 
 router = APIRouter(tags=["users"])
 
 # -- wire models ------------------------------------------------------------------------------
-
-Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 RoleName = Literal["user", "admin"]
 
 

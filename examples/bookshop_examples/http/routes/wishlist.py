@@ -26,22 +26,13 @@ from bookshop_examples.http.deps import (
     structure_input,
 )
 from bookshop_examples.http.errors import error_responses
+from bookshop_examples.http.wire import BookSummaryOut, Timestamp, book_summary_wire
 
 __all__ = ["WishlistAddIn", "WishlistItemOut", "WishlistOut", "router"]
 
 router = APIRouter(tags=["wishlist"])
 
 # -- wire models ------------------------------------------------------------------------------
-
-Money = Annotated[
-    str,
-    Field(
-        pattern=r"^-?\d+\.\d{2}$",
-        examples=["15.99"],
-        description="An exact amount with two decimals, as a string.",
-    ),
-]
-Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
 class WishlistAddIn(BaseModel):
@@ -52,15 +43,10 @@ class WishlistAddIn(BaseModel):
     book_id: int = Field(ge=1, le=MAX_ID)
 
 
-class WishlistBookOut(BaseModel):
-    """The book as it is now."""
+class WishlistBookOut(BookSummaryOut):
+    """The book as it is now: current price and stock."""
 
-    id: int
-    title: str
-    author: str
-    price: Money
     stock_quantity: int
-    cover_image_url: str | None
 
 
 class WishlistItemOut(BaseModel):
@@ -89,19 +75,11 @@ BookId = Annotated[int, Path(ge=1, le=MAX_ID, description="The book's id.")]
 
 
 def _wire(item: WishlistItem) -> dict[str, Any]:
-    book = item.book
     return {
         "id": item.id,
         "book_id": item.book_id,
         "added_at": unstructure(item.added_at),
-        "book": {
-            "id": book.id,
-            "title": book.title,
-            "author": book.author,
-            "price": unstructure(book.price),
-            "stock_quantity": book.stock_quantity,
-            "cover_image_url": book.cover_image_url,
-        },
+        "book": {**book_summary_wire(item.book), "stock_quantity": item.book.stock_quantity},
     }
 
 
