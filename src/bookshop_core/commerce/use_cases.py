@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from typing import Protocol
 
 from attrs import field, frozen
@@ -466,19 +467,26 @@ class Orders:
         failed: list[int] = []
         for order_id in stale:
             result = await self._gateway.find(order_id)
-            now = self._clock.now()
-            async with self._tx.write() as tx:
-                if result is not None and result.approved:
-                    settled = await self._confirm(tx, order_id, result, now)
-                    done = confirmed
-                else:
-                    reason = "Not settled in time" if result is None else result.reason
-                    settled = await self._fail(tx, order_id, reason, now)
-                    done = failed
-                await tx.commit()
+            # Settling locks the order's books, as checkout's second transaction does: the
+            # same bounded retries when the store refuses it as busy.
+            settled = await retry_busy(partial(self._recover, order_id, result))
             if settled is not None:
+                done = confirmed if settled.status is OrderStatus.CONFIRMED else failed
                 done.append(order_id)
         return RecoveryReport(tuple(confirmed), tuple(failed))
+
+    async def _recover(self, order_id: int, result: PaymentResult | None) -> Order | None:
+        """Confirm or fail one pending order on what the gateway knows of it; ``None`` when
+        something else settled it first."""
+        now = self._clock.now()
+        async with self._tx.write() as tx:
+            if result is not None and result.approved:
+                settled = await self._confirm(tx, order_id, result, now)
+            else:
+                reason = "Not settled in time" if result is None else result.reason
+                settled = await self._fail(tx, order_id, reason, now)
+            await tx.commit()
+        return settled
 
     # -- orders ------------------------------------------------------------------------------
 
