@@ -451,9 +451,9 @@ class OAuthLogin:
             raise _invalid_google_token()
         try:
             info = await self._google.verify_id_token(id_token, nonce=nonce)
+        except GoogleTokenInvalid:
+            raise
         except DomainError as exc:
-            if exc.code == "AUTH_GOOGLE_INVALID_TOKEN":
-                raise
             raise _invalid_google_token() from exc
         except Exception as exc:  # a third-party verifier broke its contract; never leak it
             log.warning("Google ID token verifier raised %r", exc)
