@@ -67,6 +67,8 @@ __all__ = [
     "SqlGenreRepository",
     "book_from_row",
     "genre_subtree_ids",
+    "listing_ordering",
+    "listing_sort_key",
 ]
 
 #: Rows per statement for bulk writes and lookups (well under every driver's parameter limit).
@@ -483,7 +485,7 @@ def _list_statements(shape: _ListShape) -> tuple[Select[Any], Select[Any]]:
     page_statement = (
         select(*BOOK_COLUMNS)
         .where(*conditions)
-        .order_by(*_ordering(shape.sort, shape.direction))
+        .order_by(*listing_ordering(shape.sort, shape.direction))
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
     )
@@ -491,7 +493,7 @@ def _list_statements(shape: _ListShape) -> tuple[Select[Any], Select[Any]]:
     return page_statement, count_statement
 
 
-def _sort_key(sort: BookSort) -> tuple[ColumnElement[Any], bool]:
+def listing_sort_key(sort: BookSort) -> tuple[ColumnElement[Any], bool]:
     """The SQL sort key of ``sort`` and whether it can be NULL (a missing value)."""
     if sort is BookSort.TITLE:
         return _books.c.title_key, False
@@ -508,9 +510,9 @@ def _sort_key(sort: BookSort) -> tuple[ColumnElement[Any], bool]:
     return average, True
 
 
-def _ordering(sort: BookSort, direction: SortDirection) -> list[ColumnElement[Any]]:
+def listing_ordering(sort: BookSort, direction: SortDirection) -> list[ColumnElement[Any]]:
     """By the key in ``direction``, missing values last either way, then id ascending."""
-    key, nullable = _sort_key(sort)
+    key, nullable = listing_sort_key(sort)
     ordered = key.desc() if direction is SortDirection.DESC else key.asc()
     if nullable:
         ordered = ordered.nulls_last()

@@ -58,9 +58,13 @@ from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Dialect
 
-from bookshop_adapters.sqlalchemy.catalog import BOOK_COLUMNS, book_from_row, genre_subtree_ids
-from bookshop_adapters.sqlalchemy.catalog import _ordering as listing_ordering
-from bookshop_adapters.sqlalchemy.catalog import _sort_key as listing_sort_key
+from bookshop_adapters.sqlalchemy.catalog import (
+    BOOK_COLUMNS,
+    book_from_row,
+    genre_subtree_ids,
+    listing_ordering,
+    listing_sort_key,
+)
 from bookshop_adapters.sqlalchemy.filters import (
     LIKE_ESCAPE,
     cents_at_least,
@@ -629,7 +633,7 @@ def _scored_page_postgres(
     if listing is None:
         order = [matches.c.score.desc(), matches.c.book_id.asc()]
     else:
-        # The catalog listing's rule (see catalog._ordering) over the subquery's sort key.
+        # The catalog listing's rule (see catalog.listing_ordering) over the subquery's sort key.
         key_column = matches.c.sort_key
         ordered = key_column.desc() if shape.direction is SortDirection.DESC else key_column.asc()
         order = [ordered.nulls_last() if nullable else ordered, matches.c.book_id.asc()]
