@@ -2,7 +2,8 @@
 /admin/analytics/sales/top-books and /admin/analytics/inventory/low-stock.
 
 Wire mapping only (the rules are the analytics contract's): field names, money as JSON numbers
-rounded to cents at the very end, ``tz``, 422 for a bad query, and who may call.
+rounded to cents at the very end, ``tz`` and 422 for a bad query (who may call:
+``test_http_auth_admin_routes``).
 """
 
 from __future__ import annotations
@@ -175,12 +176,3 @@ async def test_a_bad_query_is_422(
     body = response.json()
     assert body["code"] == "VALIDATION_ERROR"
     assert [error["loc"] for error in body["detail"]] == [["query", field]]
-
-
-@pytest.mark.parametrize("url", [SUMMARY, TOP, LOW])
-async def test_reports_are_for_admins(client: httpx.AsyncClient, shop: Shop, url: str) -> None:
-    """No token: 401; a customer: 403 AUTH_FORBIDDEN."""
-    assert (await client.get(url)).status_code == 401
-    _, pair = await sign_up(shop, "reader@example.com")
-    response = await client.get(url, headers={"Authorization": f"Bearer {pair.access_token}"})
-    assert (response.status_code, response.json()["code"]) == (403, "AUTH_FORBIDDEN")

@@ -1,8 +1,9 @@
 """The cart over HTTP: GET /cart, POST /cart/items, PUT and DELETE /cart/items/{item_id}.
 
 Wire mapping only (the cart's rules are the commerce contract's): the bodies and status codes,
-one case per error code, who may call, and that no route shows or changes another user's
-line. Also home of the helpers the orders and wishlist HTTP tests share.
+one case per error code, and that no route shows or changes another user's line (who may call:
+``test_http_auth_user_routes``). Also home of the helpers the orders and wishlist HTTP tests
+share.
 """
 
 from __future__ import annotations
@@ -319,28 +320,3 @@ async def test_a_malformed_change_is_422(
     """A bad item id or quantity: 422 VALIDATION_ERROR."""
     response = await client.put(path, json=body, headers=reader)
     assert_refused(response, 422, "VALIDATION_ERROR")
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "body"),
-    [
-        ("GET", "/cart", None),
-        ("POST", "/cart/items", {"book_id": 1}),
-        ("PUT", "/cart/items/1", {"quantity": 1}),
-        ("DELETE", "/cart/items/1", None),
-    ],
-)
-async def test_the_cart_needs_an_active_account(
-    client: httpx.AsyncClient,
-    shop: Shop,
-    admin: tuple[Principal, Headers],
-    method: str,
-    path: str,
-    body: dict[str, Any] | None,
-) -> None:
-    """No token: 401 HTTP_401; a deactivated account: 403 AUTH_ACCOUNT_DEACTIVATED."""
-    assert_refused(await client.request(method, path, json=body), 401, "HTTP_401")
-    gone, pair = await sign_up(shop, "gone@example.com")
-    await shop.identity.deactivate(admin[0], gone.user_id)
-    response = await client.request(method, path, json=body, headers=bearer(pair.access_token))
-    assert_refused(response, 403, "AUTH_ACCOUNT_DEACTIVATED")

@@ -582,47 +582,6 @@ async def test_a_bad_status_is_422(
     assert [e["loc"] for e in response.json()["detail"]] == [["body", "status"]]
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "body"),
-    [("GET", "/admin/orders", None), ("PATCH", "/admin/orders/1", {"status": "shipped"})],
-)
-async def test_order_administration_needs_an_admin(
-    client: httpx.AsyncClient,
-    reader: tuple[Principal, Headers],
-    method: str,
-    path: str,
-    body: dict[str, Any] | None,
-) -> None:
-    """No token: 401 HTTP_401; a plain user: 403 AUTH_FORBIDDEN."""
-    assert_refused(await client.request(method, path, json=body), 401, "HTTP_401")
-    response = await client.request(method, path, json=body, headers=reader[1])
-    assert_refused(response, 403, "AUTH_FORBIDDEN")
-
-
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("POST", "/orders/checkout"),
-        ("GET", "/orders"),
-        ("GET", "/orders/1"),
-        ("POST", "/orders/1/cancel"),
-    ],
-)
-async def test_orders_need_an_active_account(
-    client: httpx.AsyncClient,
-    shop: Shop,
-    admin: tuple[Principal, Headers],
-    method: str,
-    path: str,
-) -> None:
-    """No token: 401 HTTP_401; a deactivated account: 403 AUTH_ACCOUNT_DEACTIVATED."""
-    assert_refused(await client.request(method, path), 401, "HTTP_401")
-    gone, pair = await sign_up(shop, "gone@example.com")
-    await shop.identity.deactivate(admin[0], gone.user_id)
-    response = await client.request(method, path, headers=bearer(pair.access_token))
-    assert_refused(response, 403, "AUTH_ACCOUNT_DEACTIVATED")
-
-
 # -- the demo shop ----------------------------------------------------------------------------
 
 

@@ -1,8 +1,9 @@
 """The pre-booking routes over HTTP: POST /prebooks, GET /prebooks, DELETE /prebooks/{id}.
 
 Wire mapping only (the rules are the pre-booking contract's): the bodies and status codes,
-one case per error code, who may call, and a restock through PATCH /books/{id}/stock showing
-as ``notified``. The app runs no worker (the test shop has no mailer).
+one case per error code, and a restock through PATCH /books/{id}/stock showing as ``notified``
+(who may call: ``test_http_auth_user_routes``). The app runs no worker (the test shop has no
+mailer).
 """
 
 from __future__ import annotations
@@ -203,27 +204,3 @@ async def test_a_malformed_book_id_is_422(
     response = await client.post("/prebooks", json=body, headers=reader)
     assert_refused(response, 422, "VALIDATION_ERROR")
     assert [e["loc"] for e in response.json()["detail"]] == [["body", "book_id"]]
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "body"),
-    [
-        ("POST", "/prebooks", {"book_id": 1}),
-        ("GET", "/prebooks", None),
-        ("DELETE", "/prebooks/1", None),
-    ],
-)
-async def test_prebookings_need_an_active_account(
-    client: httpx.AsyncClient,
-    shop: Shop,
-    admin: tuple[Principal, Headers],
-    method: str,
-    path: str,
-    body: dict[str, Any] | None,
-) -> None:
-    """No token: 401 HTTP_401; a deactivated account: 403 AUTH_ACCOUNT_DEACTIVATED."""
-    assert_refused(await client.request(method, path, json=body), 401, "HTTP_401")
-    gone, pair = await sign_up(shop, "gone@example.com")
-    await shop.identity.deactivate(admin[0], gone.user_id)
-    response = await client.request(method, path, json=body, headers=bearer(pair.access_token))
-    assert_refused(response, 403, "AUTH_ACCOUNT_DEACTIVATED")

@@ -1,8 +1,8 @@
 """The wishlist over HTTP: POST /wishlist, GET /wishlist, DELETE /wishlist/{book_id}.
 
 Wire mapping only (the wishlist's rules are the commerce contract's): the bodies and status
-codes, one case per error code, who may call, and that no route shows or changes another
-user's wishlist.
+codes, one case per error code, and that no route shows or changes another user's wishlist
+(who may call: ``test_http_auth_user_routes``).
 """
 
 from __future__ import annotations
@@ -188,27 +188,3 @@ async def test_a_malformed_path_id_is_422(
     """DELETE /wishlist/{book_id} with a non-positive, non-numeric or huge id: 422."""
     response = await client.delete(f"/wishlist/{book_id}", headers=reader)
     assert_refused(response, 422, "VALIDATION_ERROR")
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "body"),
-    [
-        ("POST", "/wishlist", {"book_id": 1}),
-        ("GET", "/wishlist", None),
-        ("DELETE", "/wishlist/1", None),
-    ],
-)
-async def test_the_wishlist_needs_an_active_account(
-    client: httpx.AsyncClient,
-    shop: Shop,
-    admin: tuple[Principal, Headers],
-    method: str,
-    path: str,
-    body: dict[str, Any] | None,
-) -> None:
-    """No token: 401 HTTP_401; a deactivated account: 403 AUTH_ACCOUNT_DEACTIVATED."""
-    assert_refused(await client.request(method, path, json=body), 401, "HTTP_401")
-    gone, pair = await sign_up(shop, "gone@example.com")
-    await shop.identity.deactivate(admin[0], gone.user_id)
-    response = await client.request(method, path, json=body, headers=bearer(pair.access_token))
-    assert_refused(response, 403, "AUTH_ACCOUNT_DEACTIVATED")
