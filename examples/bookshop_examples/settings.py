@@ -137,6 +137,18 @@ def _positive_int(env: Mapping[str, str], variable: str) -> int | None:
     return int(raw)
 
 
+def _check_analytics_time_zone(_instance: object, _attribute: object, zone: str) -> None:
+    """Refuse a report time zone now, naming its variable, rather than at the first command
+    (where it would read as a bad database URL) or at the app's startup."""
+    try:
+        AnalyticsSettings(time_zone=zone)
+    except ValueError:
+        raise ValueError(
+            "BOOKSHOP_ANALYTICS_TIME_ZONE must be an IANA time zone such as UTC or "
+            f"Europe/Berlin, not {zone!r}"
+        ) from None
+
+
 @frozen
 class AppSettings:
     """Everything the example frontends are configured with.
@@ -165,7 +177,7 @@ class AppSettings:
 
     Raises:
         ValueError: ``smtp`` without ``public_url`` (emails link to the shop), or an unknown
-            ``mail_time_zone``.
+            ``mail_time_zone`` or ``analytics_time_zone``.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -180,7 +192,7 @@ class AppSettings:
     smtp: SmtpSettings | None = None
     mail_time_zone: str = "UTC"
     mail_shop_name: str = "Bookshop"
-    analytics_time_zone: str = "UTC"
+    analytics_time_zone: str = field(default="UTC", validator=_check_analytics_time_zone)
 
     def __attrs_post_init__(self) -> None:
         self.mail_templates()  # refuse a mail configuration that cannot render now, not later
@@ -198,7 +210,7 @@ class AppSettings:
 
         Raises:
             ValueError: a half-configured OAuth provider or a malformed value (a bound or
-                body size that is not a positive number).
+                body size that is not a positive number, an unknown time zone).
         """
         env = os.environ if environ is None else environ
 

@@ -433,3 +433,17 @@ def test_a_malformed_setting_is_one_line_naming_the_variable(
     assert result.stderr == (
         "Error: BOOKSHOP_STORE_LOCK_TIMEOUT must be a positive number of seconds, not 'soon'\n"
     )
+
+
+def test_an_unknown_report_time_zone_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """BOOKSHOP_ANALYTICS_TIME_ZONE naming no zone: refused when the settings are read, one
+    line naming the variable (not a bad --database-url), exit 1."""
+    monkeypatch.setenv("BOOKSHOP_ANALYTICS_TIME_ZONE", "Nope/Zone")
+    result = Cli("memory://")("report", "sales")
+    assert (result.code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: BOOKSHOP_ANALYTICS_TIME_ZONE must be an IANA time zone such as UTC or "
+        "Europe/Berlin, not 'Nope/Zone'\n"
+    )
