@@ -1,8 +1,9 @@
 """Auth routes: register, sign in, refresh, log out; sign in with Google or GitHub.
 
 Each route parses the request, builds the core's command with :func:`structure_input` (so an
-unknown field such as ``role`` on a registration is a 422 and nothing is created), awaits the
-use case and returns its result; errors go to ``bookshop_examples.http.errors``.
+unknown field such as ``role`` on a registration is ignored, never applied: the account is a
+plain user), awaits the use case and returns its result; errors go to
+``bookshop_examples.http.errors``.
 
 OAuth: ``GET /auth/{provider}`` answers 302 to the provider's consent page, with a single-use
 ``state``, a PKCE S256 ``code_challenge`` and, for Google, a ``nonce``; the provider sends the
@@ -70,7 +71,7 @@ class TokenPairOut(BaseModel):
 
 
 class RegisterIn(BaseModel):
-    """A new account: always a plain user (no other field, ``role`` included, is accepted)."""
+    """A new account: always a plain user (any other field, ``role`` included, is ignored)."""
 
     model_config = ConfigDict(extra="forbid")
 
