@@ -36,6 +36,8 @@ __all__ = [
     "AdminPage",
     "AdminPerPage",
     "JsonObject",
+    "PageNumber",
+    "PageSize",
     "ShopDep",
     "UserDep",
     "admin_page",
@@ -191,7 +193,20 @@ async def admin_principal(principal: UserDep) -> Principal:
 AdminDep = Annotated[Principal, Depends(admin_principal)]
 
 
-# -- admin lists ----------------------------------------------------------------------------------
+# -- lists ----------------------------------------------------------------------------------------
+
+#: ``page`` of a public list or an order list; the route's query command checks it.
+PageNumber = Annotated[
+    int | None, Query(description="Page number from 1.", json_schema_extra={"minimum": 1})
+]
+#: ``size`` of a public list or an order list; the route's query command checks it.
+PageSize = Annotated[
+    int | None,
+    Query(
+        description=f"Page size (default {DEFAULT_PAGE_SIZE}).",
+        json_schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE},
+    ),
+]
 
 #: ``page`` of an admin list; the core's query command checks it.
 AdminPage = Annotated[

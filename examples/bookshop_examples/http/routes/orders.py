@@ -11,7 +11,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from bookshop_core import unstructure
@@ -25,10 +25,12 @@ from bookshop_core.commerce import (
 )
 from bookshop_core.errors import FieldError, ValidationError
 from bookshop_core.kernel.ids import MAX_ID
-from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from bookshop_core.kernel.pagination import Page
 from bookshop_examples.http.deps import (
     USER_AUTH_CODES,
     JsonObject,
+    PageNumber,
+    PageSize,
     ShopDep,
     UserDep,
     json_body,
@@ -45,8 +47,6 @@ __all__ = [
     "OrderId",
     "OrderItemOut",
     "OrderOut",
-    "PageNumber",
-    "PageSize",
     "order_list",
     "order_wire",
     "router",
@@ -97,18 +97,6 @@ class OrderOut(BaseModel):
 
 
 OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="The order's id.")]
-#: ``page`` of an order list; the core's ``ListOrders`` checks it.
-PageNumber = Annotated[
-    int | None, Query(description="Page number from 1.", json_schema_extra={"minimum": 1})
-]
-#: ``size`` of an order list; the core's ``ListOrders`` checks it.
-PageSize = Annotated[
-    int | None,
-    Query(
-        description=f"Page size (default {DEFAULT_PAGE_SIZE}).",
-        json_schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE},
-    ),
-]
 
 #: The header of the total across pages of an order list.
 TOTAL_HEADER = "X-Total-Count"

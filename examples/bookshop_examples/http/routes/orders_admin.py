@@ -18,6 +18,8 @@ from bookshop_examples.http.deps import (
     ADMIN_AUTH_CODES,
     AdminDep,
     JsonObject,
+    PageNumber,
+    PageSize,
     ShopDep,
     json_body,
     structure_input,
@@ -28,8 +30,6 @@ from bookshop_examples.http.routes.orders import (
     STATUS_VALUES,
     OrderId,
     OrderOut,
-    PageNumber,
-    PageSize,
     order_list,
     order_wire,
 )

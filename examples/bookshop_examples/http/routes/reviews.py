@@ -11,7 +11,6 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from attrs import frozen
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,7 +18,7 @@ from bookshop_core import unstructure
 from bookshop_core.catalog.entities import SortDirection
 from bookshop_core.errors import ValidationError
 from bookshop_core.kernel.ids import MAX_ID
-from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
+from bookshop_core.kernel.pagination import PageRequest
 from bookshop_core.reviews import (
     BULK_DELETE_MAX,
     MAX_RATING,
@@ -39,6 +38,8 @@ from bookshop_examples.http.deps import (
     AdminPage,
     AdminPerPage,
     JsonObject,
+    PageNumber,
+    PageSize,
     ShopDep,
     UserDep,
     admin_page,
@@ -179,14 +180,6 @@ class BulkDeleteOut(BaseModel):
     deleted_count: int
 
 
-@frozen
-class _PageParams:
-    """``page`` and ``size`` as the route reads them (PageRequest checks their range)."""
-
-    page: int = 1
-    size: int = DEFAULT_PAGE_SIZE
-
-
 BookId = Annotated[int, Path(ge=1, le=MAX_ID, description="The book's id.")]
 ReviewId = Annotated[int, Path(ge=1, le=MAX_ID, description="The review's id.")]
 
@@ -232,28 +225,16 @@ async def create_review(
 async def list_book_reviews(
     shop: ShopDep,
     book_id: BookId,
-    page: Annotated[
-        int | None, Query(description="Page number from 1.", json_schema_extra={"minimum": 1})
-    ] = None,
-    size: Annotated[
-        int | None,
-        Query(
-            description=f"Page size (default {DEFAULT_PAGE_SIZE}).",
-            json_schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE},
-        ),
-    ] = None,
+    page: PageNumber = None,
+    size: PageSize = None,
 ) -> Any:
     """The book's reviews, newest first, with the exact total (none for an unknown book)."""
     given = {"page": page, "size": size}
-    params = structure_input(
+    request = structure_input(
         {name: value for name, value in given.items() if value is not None},
-        _PageParams,
+        PageRequest,
         source="query",
     )
-    try:
-        request = PageRequest(params.page, params.size)
-    except ValidationError as exc:
-        raise exc.located("query") from None
     return unstructure(await shop.reviews.list_for_book(book_id, request))
 
 
