@@ -49,6 +49,7 @@ __all__ = [
     "json_body",
     "located_in",
     "structure_input",
+    "structure_query",
 ]
 
 T = TypeVar("T")
@@ -93,6 +94,20 @@ def structure_input(data: Mapping[str, object], cls: type[T], *, source: str) ->
         return structure(dict(data), cls, strict=False)
     except ValidationError as exc:
         raise exc.located(source) from None
+
+
+def structure_query(cls: type[T], **params: object) -> T:
+    """Build the command ``cls`` from a route's query parameters, as :func:`structure_input`
+    does under ``"query"``: the parameters a request left out (``None``, as FastAPI gives
+    them) are not passed, so the command's defaults apply.
+
+    Usage: ``query = structure_query(ListOrders, page=page, size=size)``.
+
+    Raises:
+        ValidationError: every bad parameter at once.
+    """
+    given = {name: value for name, value in params.items() if value is not None}
+    return structure_input(given, cls, source="query")
 
 
 @contextmanager

@@ -32,7 +32,7 @@ from bookshop_core.analytics.commands import (
     MAX_LOW_STOCK_LIMIT,
     MAX_TOP_LIMIT,
 )
-from bookshop_examples.http.deps import ADMIN_AUTH_CODES, AdminDep, ShopDep, structure_input
+from bookshop_examples.http.deps import ADMIN_AUTH_CODES, AdminDep, ShopDep, structure_query
 from bookshop_examples.http.errors import error_responses
 from bookshop_examples.http.wire import Timestamp
 
@@ -115,10 +115,6 @@ TimeZoneParam = Annotated[
 _RESPONSES = error_responses(401, 403, 422, codes=ADMIN_AUTH_CODES)
 
 
-def _given(**values: object) -> dict[str, object]:
-    return {name: value for name, value in values.items() if value is not None}
-
-
 # -- routes -----------------------------------------------------------------------------------
 
 
@@ -143,7 +139,7 @@ async def sales_summary(
     """Revenue, distinct orders and average order value of the current period so far, and
     the change against the same elapsed span of the previous period (at 10:00 on a Monday:
     against Sunday 00:00-10:00)."""
-    query = structure_input(_given(period=period, tz=tz), SalesSummaryQuery, source="query")
+    query = structure_query(SalesSummaryQuery, period=period, tz=tz)
     return sales_summary_dict(await shop.analytics.sales_summary(principal, query))
 
 
@@ -182,9 +178,7 @@ async def top_books(
     """The best sellers by revenue or by copies sold, ties by book id; a book deleted since
     is listed under its title at purchase with ``book_id`` null. Cancelled orders and failed
     payments never count."""
-    query = structure_input(
-        _given(sort_by=sort_by, limit=limit, period=period, tz=tz), TopBooksQuery, source="query"
-    )
+    query = structure_query(TopBooksQuery, sort_by=sort_by, limit=limit, period=period, tz=tz)
     return top_books_dict(await shop.analytics.top_books(principal, query))
 
 
@@ -214,5 +208,5 @@ async def low_stock(
     ] = None,
 ) -> Any:
     """Books at or below the threshold, stock ascending then id, the threshold echoed."""
-    query = structure_input(_given(threshold=threshold, limit=limit), LowStockQuery, source="query")
+    query = structure_query(LowStockQuery, threshold=threshold, limit=limit)
     return low_stock_dict(await shop.analytics.low_stock(principal, query))

@@ -20,7 +20,7 @@ from bookshop_core import BookSort, ListBooks, SortDirection, unstructure
 from bookshop_core.kernel.ids import MAX_ID
 from bookshop_core.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from bookshop_core.search import SORT_ALIASES, Facets, SearchBooks, SearchResult, SearchSort
-from bookshop_examples.http.deps import ShopDep, located_in, structure_input
+from bookshop_examples.http.deps import ShopDep, located_in, structure_query
 from bookshop_examples.http.errors import error_responses
 from bookshop_examples.http.wire import Money, Timestamp
 
@@ -260,9 +260,7 @@ async def list_books(
 
 def _command(given: dict[str, Any], cls: type[T]) -> T:
     """``cls`` built from the parameters the request gave (FastAPI leaves the others None)."""
-    return structure_input(
-        {name: value for name, value in given.items() if value is not None}, cls, source="query"
-    )
+    return structure_query(cls, **given)
 
 
 def _search_body(result: SearchResult, command: SearchBooks, *, suggestion: bool) -> Any:

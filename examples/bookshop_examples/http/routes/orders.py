@@ -35,6 +35,7 @@ from bookshop_examples.http.deps import (
     UserDep,
     json_body,
     structure_input,
+    structure_query,
 )
 from bookshop_examples.http.errors import error_responses
 from bookshop_examples.http.wire import BookSummaryOut, Money, Timestamp, book_summary_wire
@@ -225,12 +226,7 @@ async def list_orders(
 ) -> Any:
     """The caller's orders (and failed payment attempts), newest first; the total across
     pages is in ``X-Total-Count``."""
-    given = {"page": page, "size": size}
-    query = structure_input(
-        {name: value for name, value in given.items() if value is not None},
-        ListOrders,
-        source="query",
-    )
+    query = structure_query(ListOrders, page=page, size=size)
     return order_list(await shop.orders.list_mine(principal, query), response)
 
 

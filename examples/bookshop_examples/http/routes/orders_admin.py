@@ -23,6 +23,7 @@ from bookshop_examples.http.deps import (
     ShopDep,
     json_body,
     structure_input,
+    structure_query,
 )
 from bookshop_examples.http.errors import error_responses
 from bookshop_examples.http.routes.orders import (
@@ -94,18 +95,14 @@ async def list_all_orders(
 ) -> Any:
     """Orders of every user (and recorded failed payment attempts), newest first, filtered
     by every given parameter; the total across pages is in ``X-Total-Count``."""
-    given = {
-        "status": status,
-        "user_id": user_id,
-        "date_from": date_from,
-        "date_to": date_to,
-        "page": page,
-        "size": size,
-    }
-    query = structure_input(
-        {name: value for name, value in given.items() if value is not None},
+    query = structure_query(
         ListOrders,
-        source="query",
+        status=status,
+        user_id=user_id,
+        date_from=date_from,
+        date_to=date_to,
+        page=page,
+        size=size,
     )
     return order_list(await shop.orders.list_all(principal, query), response)
 

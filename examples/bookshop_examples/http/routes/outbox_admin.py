@@ -21,7 +21,7 @@ from bookshop_examples.http.deps import (
     AdminPerPage,
     ShopDep,
     admin_page,
-    structure_input,
+    structure_query,
 )
 from bookshop_examples.http.errors import error_responses
 from bookshop_examples.http.wire import Timestamp
@@ -89,12 +89,7 @@ async def list_outbox(
 ) -> Any:
     """Outbox messages newest first, optionally of one status (``dead``: out of attempts or
     refused by the mail server, waiting for an admin's retry)."""
-    given = {"status": status, "page": page, "per_page": per_page}
-    query = structure_input(
-        {name: value for name, value in given.items() if value is not None},
-        ListOutbox,
-        source="query",
-    )
+    query = structure_query(ListOutbox, status=status, page=page, per_page=per_page)
     return admin_page(await shop.outbox.list_messages(principal, query))
 
 

@@ -45,6 +45,7 @@ from bookshop_examples.http.deps import (
     admin_page,
     json_body,
     structure_input,
+    structure_query,
 )
 from bookshop_examples.http.errors import error_responses
 from bookshop_examples.http.wire import Timestamp
@@ -229,12 +230,7 @@ async def list_book_reviews(
     size: PageSize = None,
 ) -> Any:
     """The book's reviews, newest first, with the exact total (none for an unknown book)."""
-    given = {"page": page, "size": size}
-    request = structure_input(
-        {name: value for name, value in given.items() if value is not None},
-        PageRequest,
-        source="query",
-    )
+    request = structure_query(PageRequest, page=page, size=size)
     return unstructure(await shop.reviews.list_for_book(book_id, request))
 
 
@@ -333,20 +329,16 @@ async def moderate_reviews(
     ] = None,
 ) -> Any:
     """Live reviews matching every given filter, sorted, one page with the exact total."""
-    given = {
-        "page": page,
-        "per_page": per_page,
-        "book_id": book_id,
-        "user_id": user_id,
-        "rating_min": rating_min,
-        "rating_max": rating_max,
-        "sort_by": sort_by,
-        "sort_dir": sort_dir,
-    }
-    command = structure_input(
-        {name: value for name, value in given.items() if value is not None},
+    command = structure_query(
         ModerateReviews,
-        source="query",
+        page=page,
+        per_page=per_page,
+        book_id=book_id,
+        user_id=user_id,
+        rating_min=rating_min,
+        rating_max=rating_max,
+        sort_by=sort_by,
+        sort_dir=sort_dir,
     )
     return admin_page(await shop.reviews.moderate(principal, command))
 

@@ -25,6 +25,7 @@ from bookshop_examples.http.deps import (
     admin_page,
     json_body,
     structure_input,
+    structure_query,
 )
 from bookshop_examples.http.errors import error_responses
 from bookshop_examples.http.wire import Timestamp
@@ -168,11 +169,8 @@ async def list_users(
     ] = None,
 ) -> Any:
     """Accounts newest first, filtered by every given parameter."""
-    given = {"page": page, "per_page": per_page, "role": role, "is_active": is_active, "q": q}
-    query = structure_input(
-        {name: value for name, value in given.items() if value is not None},
-        ListUsers,
-        source="query",
+    query = structure_query(
+        ListUsers, page=page, per_page=per_page, role=role, is_active=is_active, q=q
     )
     return admin_page(await shop.identity.list_users(principal, query))
 
