@@ -9,10 +9,8 @@ use cases as the operator (``Principal.system()``), print what happened, and ref
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import attrs
 import pytest
@@ -27,7 +25,9 @@ from bookshop_adapters.testing.contract.commerce import (
 )
 from bookshop_core import ManualClock, Principal
 from bookshop_core.catalog.entities import Book
-from tests.examples.test_cli_commands import Cli, sqlite_url
+from tests.examples.test_cli_commands import Cli, cli, migrated_db
+
+__all__ = ["cli", "migrated_db"]  # the CLI on a fresh migrated database, shared
 
 
 @attrs.frozen
@@ -37,22 +37,6 @@ class Seeded:
     orders: dict[str, int]
     buyers: tuple[int, int]
     book_id: int
-
-
-@pytest.fixture(scope="module")
-def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file the CLI's ``migrate`` brought to the latest schema."""
-    path = tmp_path_factory.mktemp("cli-orders") / "template.db"
-    Cli(sqlite_url(path)).ok("migrate")
-    return path
-
-
-@pytest.fixture
-def cli(migrated_db: Path, tmp_path: Path) -> Cli:
-    """The CLI on a fresh copy of the migrated, empty database."""
-    path = tmp_path / "shop.db"
-    shutil.copyfile(migrated_db, path)
-    return Cli(sqlite_url(path))
 
 
 def seed_orders(database_url: str, *, crashed: bool = False) -> Seeded:

@@ -26,9 +26,11 @@ import pytest
 from bookshop_adapters.bootstrap import build_shop
 from bookshop_adapters.testing.contract.outbox import queue_messages
 from bookshop_core import ManualClock
-from tests.examples.test_cli_commands import ROOT, Cli, Result, sqlite_url
+from tests.examples.test_cli_commands import ROOT, Result, migrated_db, sqlite_url
 from tests.examples.test_http_admin_outbox import add_dead_message
 from tests.mail.smtp_server import SmtpTestServer, free_port
+
+__all__ = ["migrated_db"]  # the migrated template database, shared
 
 pytest.importorskip("aiosmtplib")
 pytest.importorskip("jinja2")
@@ -75,14 +77,6 @@ def smtp_env(port: int) -> dict[str, str]:
         "BOOKSHOP_SMTP_TIMEOUT": "10",
         "BOOKSHOP_PUBLIC_URL": "https://books.example",
     }
-
-
-@pytest.fixture(scope="module")
-def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file the CLI's ``migrate`` brought to the latest schema."""
-    path = tmp_path_factory.mktemp("cli-outbox") / "template.db"
-    Cli(sqlite_url(path)).ok("migrate")
-    return path
 
 
 @pytest.fixture

@@ -8,33 +8,15 @@ the operator (``Principal.system()``), print what happened, and refuse cleanly.
 from __future__ import annotations
 
 import asyncio
-import shutil
-from pathlib import Path
-
-import pytest
 
 from bookshop_adapters.bootstrap import build_shop
 from bookshop_adapters.testing.builders import add_book
 from bookshop_adapters.testing.contract.reviews import add_reviewers, buy
 from bookshop_core import ManualClock
 from bookshop_core.reviews import CreateReview
-from tests.examples.test_cli_commands import Cli, sqlite_url
+from tests.examples.test_cli_commands import Cli, cli, migrated_db
 
-
-@pytest.fixture(scope="module")
-def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file the CLI's ``migrate`` brought to the latest schema."""
-    path = tmp_path_factory.mktemp("cli-reviews") / "template.db"
-    Cli(sqlite_url(path)).ok("migrate")
-    return path
-
-
-@pytest.fixture
-def cli(migrated_db: Path, tmp_path: Path) -> Cli:
-    """The CLI on a fresh copy of the migrated, empty database."""
-    path = tmp_path / "shop.db"
-    shutil.copyfile(migrated_db, path)
-    return Cli(sqlite_url(path))
+__all__ = ["cli", "migrated_db"]  # the CLI on a fresh migrated database, shared
 
 
 def seed_reviews(database_url: str) -> list[int]:
