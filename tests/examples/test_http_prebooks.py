@@ -18,6 +18,7 @@ from bookshop_adapters.testing.builders import add_book
 from bookshop_adapters.testing.identity import sign_up
 from bookshop_core import ManualClock, Principal, Role
 from bookshop_core.notifications import ListOutbox
+from tests.examples.test_http_cart import Headers, assert_refused, bearer
 
 PREBOOKING_FIELDS = {
     "id",
@@ -29,12 +30,6 @@ PREBOOKING_FIELDS = {
     "notified_at",
     "cancelled_at",
 }
-
-Headers = dict[str, str]
-
-
-def bearer(token: str) -> Headers:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
@@ -71,10 +66,6 @@ async def mine(client: httpx.AsyncClient, headers: Headers) -> list[Any]:
     assert set(response.json()) == {"items"}
     items: list[Any] = response.json()["items"]
     return items
-
-
-def assert_refused(response: httpx.Response, status: int, code: str) -> None:
-    assert (response.status_code, response.json()["code"]) == (status, code), response.text
 
 
 async def test_prebooking_answers_201_with_the_waiting_prebooking(

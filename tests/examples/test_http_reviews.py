@@ -18,6 +18,7 @@ from bookshop_adapters.testing.builders import add_book
 from bookshop_adapters.testing.contract.reviews import buy
 from bookshop_adapters.testing.identity import sign_up
 from bookshop_core import Principal, Role
+from tests.examples.test_http_cart import Headers, assert_refused, bearer
 
 pytestmark = pytest.mark.bookshop_backends("memory", "sqlite")
 
@@ -33,12 +34,6 @@ REVIEW_FIELDS = {
     "author",
     "book",
 }
-
-Headers = dict[str, str]
-
-
-def bearer(token: str) -> Headers:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
@@ -67,10 +62,6 @@ async def review(client: httpx.AsyncClient, headers: Headers, book_id: int, **bo
     response = await client.post(f"/books/{book_id}/reviews", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
-
-
-def assert_refused(response: httpx.Response, status: int, code: str) -> None:
-    assert (response.status_code, response.json()["code"]) == (status, code), response.text
 
 
 async def test_posting_a_review_answers_201_with_the_review(
