@@ -22,7 +22,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast, overload
 
 from attrs import field, frozen
 from attrs.validators import matches_re
@@ -178,96 +178,55 @@ class Repositories:
         return unit_of_work
 
 
+class _Served(Generic[R]):
+    """One repository of an :class:`_OverriddenUnitOfWork`: built by the factory
+    :class:`Repositories` holds under the same name (once per transaction), else the backend's
+    own."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> Self: ...
+
+    @overload
+    def __get__(self, uow: _OverriddenUnitOfWork, owner: type) -> R: ...
+
+    def __get__(self, uow: _OverriddenUnitOfWork | None, owner: type) -> Self | R:
+        if uow is None:
+            return self
+        factory: Callable[[ShopUnitOfWork], R] | None = getattr(uow._repositories, self._name)
+        if factory is None:
+            return cast(R, getattr(uow._inner, self._name))
+        if self._name not in uow._built:
+            uow._built[self._name] = factory(uow._inner)
+        return cast(R, uow._built[self._name])
+
+
 class _OverriddenUnitOfWork:
     """The backend's unit of work with some repositories replaced (one instance of each per
     transaction, like the backend's own)."""
+
+    books = _Served[BookRepository]()
+    genres = _Served[GenreRepository]()
+    users = _Served[UserRepository]()
+    refresh_tokens = _Served[RefreshTokenRepository]()
+    login_throttles = _Served[LoginThrottleRepository]()
+    external_identities = _Served[ExternalIdentityRepository]()
+    oauth_states = _Served[OAuthStateRepository]()
+    search_index = _Served[SearchIndex]()
+    outbox = _Served[OutboxRepository]()
+    prebookings = _Served[PreBookingRepository]()
+    carts = _Served[CartRepository]()
+    orders = _Served[OrderRepository]()
+    wishlist = _Served[WishlistRepository]()
+    reports = _Served[ReportRepository]()
+    reviews = _Served[ReviewRepository]()
 
     def __init__(self, inner: ShopUnitOfWork, repositories: Repositories) -> None:
         self._inner = inner
         self._repositories = repositories
         self._built: dict[str, object] = {}
-
-    def _override(self, name: str, factory: Callable[[ShopUnitOfWork], R] | None) -> R | None:
-        if factory is None:
-            return None
-        if name not in self._built:
-            self._built[name] = factory(self._inner)
-        return cast(R, self._built[name])
-
-    @property
-    def books(self) -> BookRepository:
-        built = self._override("books", self._repositories.books)
-        return self._inner.books if built is None else built
-
-    @property
-    def genres(self) -> GenreRepository:
-        built = self._override("genres", self._repositories.genres)
-        return self._inner.genres if built is None else built
-
-    @property
-    def users(self) -> UserRepository:
-        built = self._override("users", self._repositories.users)
-        return self._inner.users if built is None else built
-
-    @property
-    def refresh_tokens(self) -> RefreshTokenRepository:
-        built = self._override("refresh_tokens", self._repositories.refresh_tokens)
-        return self._inner.refresh_tokens if built is None else built
-
-    @property
-    def login_throttles(self) -> LoginThrottleRepository:
-        built = self._override("login_throttles", self._repositories.login_throttles)
-        return self._inner.login_throttles if built is None else built
-
-    @property
-    def external_identities(self) -> ExternalIdentityRepository:
-        built = self._override("external_identities", self._repositories.external_identities)
-        return self._inner.external_identities if built is None else built
-
-    @property
-    def oauth_states(self) -> OAuthStateRepository:
-        built = self._override("oauth_states", self._repositories.oauth_states)
-        return self._inner.oauth_states if built is None else built
-
-    @property
-    def search_index(self) -> SearchIndex:
-        built = self._override("search_index", self._repositories.search_index)
-        return self._inner.search_index if built is None else built
-
-    @property
-    def outbox(self) -> OutboxRepository:
-        built = self._override("outbox", self._repositories.outbox)
-        return self._inner.outbox if built is None else built
-
-    @property
-    def prebookings(self) -> PreBookingRepository:
-        built = self._override("prebookings", self._repositories.prebookings)
-        return self._inner.prebookings if built is None else built
-
-    @property
-    def carts(self) -> CartRepository:
-        built = self._override("carts", self._repositories.carts)
-        return self._inner.carts if built is None else built
-
-    @property
-    def orders(self) -> OrderRepository:
-        built = self._override("orders", self._repositories.orders)
-        return self._inner.orders if built is None else built
-
-    @property
-    def wishlist(self) -> WishlistRepository:
-        built = self._override("wishlist", self._repositories.wishlist)
-        return self._inner.wishlist if built is None else built
-
-    @property
-    def reports(self) -> ReportRepository:
-        built = self._override("reports", self._repositories.reports)
-        return self._inner.reports if built is None else built
-
-    @property
-    def reviews(self) -> ReviewRepository:
-        built = self._override("reviews", self._repositories.reviews)
-        return self._inner.reviews if built is None else built
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()

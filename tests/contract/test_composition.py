@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+import attrs
 import jwt
 import pytest
 
@@ -67,6 +68,25 @@ async def test_a_single_repository_is_swapped_by_keyword(bookshop_backend: Backe
         assert (await shop.catalog.get_book(book.id)).title == "Dune"
         assert await shop.catalog.list_genres() == []
     assert CountingBooks.calls == ["add", "get"]
+
+
+@pytest.mark.parametrize("name", [spec.name for spec in attrs.fields(Repositories)])
+async def test_each_repository_override_serves_exactly_its_own_name(name: str) -> None:
+    """Every Repositories field replaces the unit of work's repository of that name, built
+    once per transaction from the backend's unit of work; every other repository stays the
+    backend's."""
+    ours = object()
+    backend = MemoryBackend()
+    names = [spec.name for spec in attrs.fields(Repositories)]
+    async with backend.unit_of_work(read_only=True) as plain:
+        backends = {other: type(getattr(plain, other)) for other in names}
+    factory = Repositories(**{name: lambda uow: ours}).around(backend.unit_of_work)
+    async with factory(read_only=True) as uow:
+        assert getattr(uow, name) is ours
+        assert getattr(uow, name) is ours
+        for other in names:
+            if other != name:
+                assert type(getattr(uow, other)) is backends[other]
 
 
 def test_an_unknown_repository_name_is_refused() -> None:
