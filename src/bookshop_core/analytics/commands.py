@@ -13,7 +13,13 @@ from attrs import field, frozen
 from bookshop_core.analytics.entities import Period, TopBooksSort
 from bookshop_core.catalog.commands import MAX_STOCK
 from bookshop_core.errors import ValidationError
-from bookshop_core.kernel.validation import Problems, check_fields, install_normalisers, rule
+from bookshop_core.kernel.validation import (
+    Problems,
+    check_fields,
+    install_normalisers,
+    integer,
+    rule,
+)
 
 __all__ = [
     "DEFAULT_LOW_STOCK_LIMIT",
@@ -77,16 +83,6 @@ def _enum_rule(kind: type[enum.StrEnum], *, nullable: bool) -> Any:
     return rule(check, normalise)
 
 
-def _int_rule(low: int, high: int) -> Any:
-    def check(problems: Problems, name: str, value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, int):
-            problems.add(name, "must be an integer", "type_error")
-        elif not low <= value <= high:
-            problems.add(name, f"must be an integer from {low} to {high}")
-
-    return rule(check)
-
-
 def _check_zone(problems: Problems, name: str, value: Any) -> None:
     if value is None:
         return
@@ -126,7 +122,7 @@ class TopBooksQuery:
     sort_by: TopBooksSort = field(
         default=TopBooksSort.REVENUE, metadata=_enum_rule(TopBooksSort, nullable=False)
     )
-    limit: int = field(default=DEFAULT_TOP_LIMIT, metadata=_int_rule(1, MAX_TOP_LIMIT))
+    limit: int = field(default=DEFAULT_TOP_LIMIT, metadata=integer(1, MAX_TOP_LIMIT))
     period: Period | None = field(default=None, metadata=_enum_rule(Period, nullable=True))
     tz: str | None = field(default=None, metadata=rule(_check_zone))
 
@@ -144,9 +140,9 @@ class LowStockQuery:
     """
 
     threshold: int = field(
-        default=DEFAULT_LOW_STOCK_THRESHOLD, metadata=_int_rule(0, MAX_LOW_STOCK_THRESHOLD)
+        default=DEFAULT_LOW_STOCK_THRESHOLD, metadata=integer(0, MAX_LOW_STOCK_THRESHOLD)
     )
-    limit: int = field(default=DEFAULT_LOW_STOCK_LIMIT, metadata=_int_rule(1, MAX_LOW_STOCK_LIMIT))
+    limit: int = field(default=DEFAULT_LOW_STOCK_LIMIT, metadata=integer(1, MAX_LOW_STOCK_LIMIT))
 
     def __attrs_post_init__(self) -> None:
         check_fields(self).raise_if_any()

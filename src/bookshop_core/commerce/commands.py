@@ -21,6 +21,7 @@ from bookshop_core.kernel.validation import (
     check_page,
     check_page_size,
     install_normalisers,
+    integer,
     rule,
 )
 
@@ -35,13 +36,6 @@ __all__ = [
 
 #: The longest idempotency key accepted (the ``Idempotency-Key`` header's value).
 IDEMPOTENCY_KEY_MAX = 255
-
-
-def _check_quantity(problems: Problems, name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        problems.add(name, "must be an integer", "type_error")
-    elif not 1 <= value <= MAX_STOCK:
-        problems.add(name, f"must be an integer from 1 to {MAX_STOCK}")
 
 
 def _check_key(problems: Problems, name: str, value: Any) -> None:
@@ -77,12 +71,15 @@ def _check_date(problems: Problems, name: str, value: Any) -> None:
         problems.add(name, "must be a date", "type_error")
 
 
+_QUANTITY = integer(1, MAX_STOCK)
+
+
 @frozen
 class AddToCart:
     """Put ``quantity`` copies of a book in the cart (a book is one line)."""
 
     book_id: int = field(metadata=rule(check_id_field))
-    quantity: int = field(default=1, metadata=rule(_check_quantity))
+    quantity: int = field(default=1, metadata=_QUANTITY)
 
     def __attrs_post_init__(self) -> None:
         check_fields(self).raise_if_any()
@@ -92,7 +89,7 @@ class AddToCart:
 class SetQuantity:
     """Change a cart line's quantity."""
 
-    quantity: int = field(metadata=rule(_check_quantity))
+    quantity: int = field(metadata=_QUANTITY)
 
     def __attrs_post_init__(self) -> None:
         check_fields(self).raise_if_any()

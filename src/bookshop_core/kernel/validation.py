@@ -34,6 +34,7 @@ __all__ = [
     "field_problems",
     "has_lone_surrogates",
     "install_normalisers",
+    "integer",
     "rule",
     "strip_optional_text",
     "strip_text",
@@ -289,3 +290,18 @@ def check_page_size(problems: Problems, name: str, value: Any) -> None:
     """A page size, from 1 to :data:`~bookshop_core.kernel.pagination.MAX_PAGE_SIZE`."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
         problems.add(name, f"must be an integer from 1 to {MAX_PAGE_SIZE}")
+
+
+def integer(low: int, high: int, *, nullable: bool = False) -> dict[str, Rule]:
+    """The rule of an integer field from ``low`` to ``high`` (never a bool); ``None`` allowed
+    only when ``nullable``."""
+
+    def check(problems: Problems, name: str, value: Any) -> None:
+        if value is None and nullable:
+            return
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.add(name, "must be an integer", "type_error")
+        elif not low <= value <= high:
+            problems.add(name, f"must be an integer from {low} to {high}")
+
+    return rule(check)

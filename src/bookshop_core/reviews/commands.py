@@ -22,6 +22,7 @@ from bookshop_core.kernel.validation import (
     check_page,
     check_page_size,
     install_normalisers,
+    integer,
     rule,
     text,
 )
@@ -46,18 +47,8 @@ REVIEW_TEXT_MAX = 2000
 BULK_DELETE_MAX = 50
 
 _TEXT = text(max_length=REVIEW_TEXT_MAX, nullable=True)
-
-
-def _check_rating(problems: Problems, name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        problems.add(name, "must be an integer", "type_error")
-    elif not MIN_RATING <= value <= MAX_RATING:
-        problems.add(name, f"must be an integer from {MIN_RATING} to {MAX_RATING}")
-
-
-def _check_optional_rating(problems: Problems, name: str, value: Any) -> None:
-    if value is not None:
-        _check_rating(problems, name, value)
+_RATING = integer(MIN_RATING, MAX_RATING)
+_OPTIONAL_RATING = integer(MIN_RATING, MAX_RATING, nullable=True)
 
 
 def _enum(kind: type[ReviewSort] | type[SortDirection]) -> Any:
@@ -100,7 +91,7 @@ class CreateReview:
     """Review a book: a rating from 1 to 5 and optional text (up to 2000 characters; blank
     text is none)."""
 
-    rating: int = field(metadata=rule(_check_rating))
+    rating: int = field(metadata=_RATING)
     text: str | None = field(default=None, metadata=_TEXT)
 
     def __attrs_post_init__(self) -> None:
@@ -116,7 +107,7 @@ class UpdateReview:
         ValidationError: every bad field at once.
     """
 
-    rating: int | Unset = field(default=UNSET, metadata=rule(_check_rating))
+    rating: int | Unset = field(default=UNSET, metadata=_RATING)
     text: str | Unset | None = field(default=UNSET, metadata=_TEXT)
 
     def __attrs_post_init__(self) -> None:
@@ -151,8 +142,8 @@ class ModerateReviews:
     per_page: int = field(default=DEFAULT_PAGE_SIZE, metadata=rule(check_page_size))
     book_id: int | None = field(default=None, metadata=rule(check_optional_id))
     user_id: int | None = field(default=None, metadata=rule(check_optional_id))
-    rating_min: int | None = field(default=None, metadata=rule(_check_optional_rating))
-    rating_max: int | None = field(default=None, metadata=rule(_check_optional_rating))
+    rating_min: int | None = field(default=None, metadata=_OPTIONAL_RATING)
+    rating_max: int | None = field(default=None, metadata=_OPTIONAL_RATING)
     sort_by: ReviewSort = field(default=ReviewSort.DATE, metadata=_enum(ReviewSort))
     sort_dir: SortDirection = field(default=SortDirection.DESC, metadata=_enum(SortDirection))
 
