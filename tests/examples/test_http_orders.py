@@ -493,6 +493,8 @@ async def test_admins_list_every_order_with_filters(
     in_range = await listed(client, path, admin, date_from="2024-03-01", date_to="2024-03-02")
     assert ids(in_range) == ([theirs["id"], march["id"]], 2)
     assert ids(await listed(client, path, admin, size=1, page=2)) == ([theirs["id"]], 3)
+    widest = await listed(client, path, admin, date_from="0001-01-01", date_to="9999-12-31")
+    assert ids(widest)[1] == 3
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Protocol
 
@@ -615,10 +615,11 @@ async def _return_stock(tx: Transaction[CommerceShopUnitOfWork], order: Order) -
 def _query(command: ListOrders, *, user_id: int | None) -> OrderQuery:
     """The repository query of a list command: days in UTC, ``date_to`` inclusive."""
     start = None if command.date_from is None else datetime.combine(command.date_from, time(), UTC)
+    # The last representable day has no next midnight: it bounds nothing.
     end = (
         None
-        if command.date_to is None
-        else datetime.combine(command.date_to, time(), UTC) + timedelta(days=1)
+        if command.date_to is None or command.date_to == date.max
+        else datetime.combine(command.date_to + timedelta(days=1), time(), UTC)
     )
     return OrderQuery(user_id=user_id, status=command.status, created_from=start, created_to=end)
 

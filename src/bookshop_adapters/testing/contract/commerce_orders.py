@@ -320,6 +320,13 @@ class OrderContract:
         only_first = await shop.orders.list_all(ADMIN, ListOrders(date_to=date(2024, 1, 1)))
         assert [o.id for o in only_first.items] == [by_day[1]]
 
+    async def test_the_extreme_days_bound_nothing(self, shop: Shop, clock: ManualClock) -> None:
+        """The first and last representable days are valid bounds that keep every order."""
+        [buyer] = await add_buyers(shop, clock, 1)
+        order = await _buy(shop, buyer, await stocked_book(shop, stock=2))
+        widest = ListOrders(date_from=date.min, date_to=date.max)
+        assert [o.id for o in (await shop.orders.list_all(ADMIN, widest)).items] == [order.id]
+
     # -- orders outlive their books ---------------------------------------------------------
 
     async def test_a_deleted_books_order_lines_keep_title_and_price(
