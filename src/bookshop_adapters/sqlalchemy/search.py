@@ -58,6 +58,11 @@ from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Dialect
 
+from bookshop_adapters.sqlalchemy._postings import (
+    CLEAR_POSTINGS,
+    REMOVE_POSTINGS,
+    put_postings_statements,
+)
 from bookshop_adapters.sqlalchemy.catalog import (
     BOOK_COLUMNS,
     book_from_row,
@@ -775,18 +780,22 @@ class SqlSearchIndex(SqlRepository):
     async def put(self, documents: Sequence[SearchDocument]) -> None:
         unique = list({document.book_id: document for document in documents}.values())
         for start in range(0, len(unique), BATCH_SIZE):
-            await self._execute(
-                *put_statement(self._dialect_name, unique[start : start + BATCH_SIZE])
-            )
+            batch = unique[start : start + BATCH_SIZE]
+            await self._execute(*put_statement(self._dialect_name, batch))
+            for statement in put_postings_statements(self._dialect_name, batch):
+                await self._execute(*statement)
 
     async def remove(self, book_ids: Sequence[int]) -> None:
         wanted = sorted(set(book_ids))
         statement = _PG_REMOVE if self._postgres else _FTS_REMOVE
         for start in range(0, len(wanted), BATCH_SIZE):
-            await self._execute(statement, {"book_ids": wanted[start : start + BATCH_SIZE]})
+            chunk = {"book_ids": wanted[start : start + BATCH_SIZE]}
+            await self._execute(statement, chunk)
+            await self._execute(REMOVE_POSTINGS, chunk)
 
     async def clear(self) -> None:
         await self._execute(delete(book_search) if self._postgres else delete(_fts))
+        await self._execute(CLEAR_POSTINGS)
 
     async def search(
         self,

@@ -27,6 +27,8 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -62,6 +64,7 @@ __all__ = [
     "code_point_string",
     "id_type",
     "is_described_by_metadata",
+    "search_postings",
     "table_of",
 ]
 
@@ -505,7 +508,8 @@ class ReviewRow(Base):
 #: GIN index; SQLite: the FTS5 virtual table ``book_search_fts``, its shadow tables and its
 #: ``fts5vocab`` view ``book_search_vocab``, created by raw DDL), so they live outside
 #: ``Base.metadata``, which must match the migrated schema on every dialect. Migration 0004
-#: creates them; tests/adapters/test_sqlalchemy_search.py checks them.
+#: creates them; tests/adapters/test_sqlalchemy_search.py checks them. (``search_postings``,
+#: the same table on both dialects, is in ``Base.metadata``.)
 SEARCH_METADATA: Final = MetaData(naming_convention=NAMING_CONVENTION)
 
 #: PostgreSQL only: one analysed document per book (see ``sqlalchemy/search.py``).
@@ -514,6 +518,39 @@ book_search: Final = Table(
     SEARCH_METADATA,
     Column("book_id", BigInteger(), primary_key=True),
     Column("document", TSVECTOR(), nullable=False),
+)
+
+#: The search postings: one row per distinct term of a book (a lexeme, or a folded surface
+#: word), with the bits of the fields holding it as a lexeme (``fields``) and as a surface word
+#: (``word_fields``), by :data:`~bookshop_core.search.entities.FIELD_WEIGHTS`, and a copy of the
+#: book's filter attributes, so that counting, scoring, filtering and faceting a term's matches
+#: read only this narrow primary key (PostgreSQL: ``INCLUDE`` makes it covering; SQLite: the
+#: table is ``WITHOUT ROWID``, its primary key B-tree). ``term`` sorts by code point, so that a
+#: prefix is a range. Unlike the tables above it is the same on both dialects, so it is in
+#: ``Base.metadata``. ``SqlSearchIndex.put`` writes the rows (``_postings.py``); triggers on
+#: ``books`` keep the attributes in step (migration 0009; triggers are not in this metadata).
+search_postings: Final = Table(
+    "search_postings",
+    Base.metadata,
+    Column("term", Text().with_variant(Text(collation="C"), "postgresql"), nullable=False),
+    Column(
+        "book_id",
+        BigInteger(),
+        ForeignKey("books.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("fields", SmallInteger(), nullable=False),
+    Column("word_fields", SmallInteger(), nullable=False),
+    Column("genre_id", BigInteger(), nullable=True),
+    Column("price_cents", BigInteger(), nullable=False),
+    Column("in_stock", Boolean(), nullable=False),
+    PrimaryKeyConstraint(
+        "term",
+        "book_id",
+        postgresql_include=["fields", "word_fields", "genre_id", "price_cents", "in_stock"],
+    ),
+    sqlite_with_rowid=False,
 )
 
 #: Every table of the search index starts with this (FTS5 names its shadow tables after it).

@@ -15,7 +15,6 @@ Create Date: 2024-06-04
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
 
 import sqlalchemy as sa
 from alembic import context, op
@@ -40,37 +39,19 @@ _CREATE_FTS = (
 _CREATE_VOCAB = "CREATE VIRTUAL TABLE book_search_vocab USING fts5vocab(book_search_fts, 'col')"
 
 
-#: Books read and indexed per statement while filling the index.
-_BATCH: Final = 500
-_READ_BOOKS: Final = sa.text(
-    "SELECT id, title, author, description FROM books WHERE id > :after ORDER BY id LIMIT :batch"
-)
-
-
 def _index_existing_books() -> None:
-    """Index every book already stored, :data:`_BATCH` at a time (by id, so memory stays
-    bounded whatever the catalog's size), exactly as ``SqlSearchIndex.put`` would."""
+    """Index every book already stored, a batch at a time (by id, so memory stays bounded
+    whatever the catalog's size), exactly as ``SqlSearchIndex.put`` would."""
     if context.is_offline_mode():
         return  # no rows to read in a rendered script
+    from bookshop_adapters.sqlalchemy._postings import stored_documents
     from bookshop_adapters.sqlalchemy.search import put_statement
     from bookshop_adapters.stemming import SnowballStemmer
     from bookshop_core.search.analysis import Analyzer
 
-    analyzer = Analyzer(SnowballStemmer())
     bind = op.get_bind()
-    after = 0
-    while True:
-        rows = bind.execute(_READ_BOOKS, {"after": after, "batch": _BATCH}).all()
-        if not rows:
-            return
-        documents = [
-            analyzer.document_of(
-                row.id, title=row.title, author=row.author, description=row.description
-            )
-            for row in rows
-        ]
+    for documents in stored_documents(bind, Analyzer(SnowballStemmer())):
         bind.execute(*put_statement(bind.dialect.name, documents))
-        after = rows[-1].id
 
 
 def upgrade() -> None:
