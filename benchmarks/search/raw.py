@@ -1,23 +1,31 @@
 """The hand-written baselines of the search benchmark: the same searches straight on the
-drivers (asyncpg, aiosqlite; no SQLAlchemy), against the tables the library's migration
+drivers (asyncpg, aiosqlite; no SQLAlchemy), against the tables the library's migrations
 created and the index the library built.
 
 What a careful person would write by hand for the same answers: the typed query is split into
 words, quoted phrases and the word being typed with a few lines of ``re``, folded and stemmed
-with PyStemmer (the stemmer the library's adapter wraps), then rendered into the backend's own
-query text (a ``tsquery``, an FTS5 ``MATCH`` expression) passed as a bound parameter. The
-ranking is the library's integer formula (title 4, author 2, description 1 for a field holding
-one of the words; then the id), so both sides return the same page. One statement returns the
-page with the books' columns and the exact total: the matches are scored, the page cut, and
-only its rows joined to ``books``. The total is a window count on PostgreSQL, over a subquery
-that has already computed the scores (``OFFSET 0`` keeps it apart), so that the window buffers
-ids and scores rather than documents; on SQLite without filters it is an uncorrelated
-sub-select, run once, cheaper there than a window, which copies every scored match into a
-temporary table (with filters a window: a sub-select would join the books again). With
-facets, one more statement counts per top-level genre, in stock and per price bucket. SQLite
-reads run in one ``BEGIN`` ... ``COMMIT`` (one snapshot); PostgreSQL's run outside a
-transaction (in the baseline's favour, as in ``benchmarks/raw.py``). The search tables are
-the library's (migration 0004: on PostgreSQL the documents stay inline, uncompressed).
+with PyStemmer (the stemmer the library's adapter wraps). The ranking is the library's integer
+formula (title 4, author 2, description 1 for a field holding one of the words; then the id),
+so both sides return the same page.
+
+On SQL the words are looked up in the postings table ``search_postings`` (one row per term and
+book: the bits of the fields holding it, as a lexeme in ``fields``, as a surface word in
+``word_fields``, and the book's genre, price and stock), whose primary key ``(term, book_id)``
+holds every column (PostgreSQL ``INCLUDE``, SQLite ``WITHOUT ROWID``): a word's matches, their
+scores, the filters and the facets are one index range. A word is ``term = lexeme AND fields
+<> 0`` (score ``fields``); several words are joined on ``book_id`` (score: their bits OR-ed);
+the word being typed is the range of surface words starting with it UNION ALL its lexeme,
+grouped by book (masks OR-ed). A phrase is matched in the full-text table (PostgreSQL: the GIN
+index of ``book_search``, then ``document @@ 'a':A <-> 'b':A``... on the matches only; SQLite:
+one FTS5 phrase ``MATCH``, its fields from the words' postings bits, see
+:func:`_sqlite_phrase`). Filters are conditions on the driving postings row (the genre subtree
+by a recursive CTE). One statement returns the page with the books' columns and the exact
+total: the matches are counted by a sub-select and sorted for the page, and only the page's
+rows are joined to ``books``; matches that need a join, a grouping or a full-text match are
+materialised once for both. With facets, one more statement counts the matches' postings rows
+per genre (in stock, per price bucket) and sums them up to top-level genres. SQLite reads run
+in one ``BEGIN`` ... ``COMMIT`` (one snapshot); PostgreSQL's run outside a transaction (in the
+baseline's favour, as in ``benchmarks/raw.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ import bisect
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
 import aiosqlite
@@ -107,51 +115,247 @@ class RawResult:
     buckets: list[int] | None = None
 
 
-# --- PostgreSQL: tsquery text over book_search.document (stems A/B/C, surface words "=w") ---
+# --- SQL: the postings table (one B-tree range per word), phrases on the full-text tables ---
 
-
-def _pg_lexeme(lexeme: str, suffix: str = "") -> str:
-    return "'" + lexeme.replace("'", "''").replace("\\", "\\\\") + "'" + suffix
-
-
-def _pg_clauses(query: RawQuery, weight: str = "") -> list[str]:
-    w = f":{weight}" if weight else ""
-    clauses = [_pg_lexeme(t, w) for t in query.terms]
-    clauses += ["(" + " <-> ".join(_pg_lexeme(x, w) for x in p) + ")" for p in query.phrases]
-    if query.prefix:
-        word, stem = query.prefix
-        clauses.append(f"({_pg_lexeme('=' + word, ':*' + weight)} | {_pg_lexeme(stem, w)})")
-    return clauses
-
-
-def _pg_filters(filters: RawFilters, first: int) -> tuple[str, str, list[Any]]:
-    """``(WITH prefix, AND conditions on b, parameters)``, numbered from ``$first``."""
-    cte, where, params = "", [], []
-    if filters.genre_id is not None:
-        params.append(filters.genre_id)
-        cte = (
-            "WITH RECURSIVE genre_tree(id) AS ("
-            f" SELECT id FROM genres WHERE id = ${first}"
-            " UNION SELECT g.id FROM genres g JOIN genre_tree t ON g.parent_id = t.id) "
-        )
-        where.append("b.genre_id IN (SELECT id FROM genre_tree)")
-    for value, condition in (
-        (filters.min_price_cents, "b.price_cents >= ${}"),
-        (filters.max_price_cents, "b.price_cents <= ${}"),
-    ):
-        if value is not None:
-            params.append(value)
-            where.append(condition.format(first + len(params) - 1))
-    if filters.in_stock:
-        where.append("b.stock_quantity > 0")
-    return cte, "".join(f" AND {c}" for c in where), params
-
-
+#: ``search_postings``: one row per (term, book): ``fields`` the bits (title 4, author 2,
+#: description 1: the points) of the fields holding ``term`` as a lexeme, ``word_fields`` as
+#: a surface word, and the book's filter attributes.
+_ATTRIBUTES: Final = ("genre_id", "price_cents", "in_stock")
+_BITS: Final = tuple(points for _, _, points in _WEIGHTS)
+#: Above every character: ``term < word + _TOP`` bounds the words starting with ``word``.
+_TOP: Final = chr(0x10FFFF)
 _BOOK_COLUMNS_B: Final = ", ".join(f"b.{c.strip()}" for c in BOOK_COLUMNS.split(","))
 _ROOTS: Final = (
     "roots(id, root) AS (SELECT id, id FROM genres WHERE parent_id IS NULL"
     " UNION ALL SELECT g.id, r.root FROM genres g JOIN roots r ON g.parent_id = r.id)"
 )
+_GENRE_TREE: Final = (
+    "genre_tree(id) AS (SELECT id FROM genres WHERE id = {}"
+    " UNION SELECT g.id FROM genres g JOIN genre_tree t ON g.parent_id = t.id)"
+)
+
+
+class _Sql:
+    """One statement being written for a dialect (``postgres`` or ``sqlite``): its bound
+    values, referred to as ``$n`` (asyncpg) or ``?n`` (SQLite), so that a fragment rendered
+    once may appear twice (the page and its count) with the same values."""
+
+    def __init__(self, dialect: str) -> None:
+        self.postgres = dialect == "postgres"
+        self.values: list[Any] = []
+        self.ctes: list[str] = []
+
+    def bind(self, value: Any) -> str:
+        self.values.append(value)
+        return f"{'$' if self.postgres else '?'}{len(self.values)}"
+
+    def bit_or(self, mask: str) -> str:
+        """The aggregate OR of ``mask`` (SQLite has no ``bit_or``: one ``max`` per bit)."""
+        if self.postgres:
+            return f"bit_or({mask})"
+        return " | ".join(f"max({mask} & {bit})" for bit in _BITS)
+
+    def statement(self, body: str) -> str:
+        return f"WITH RECURSIVE {', '.join(self.ctes)} {body}" if self.ctes else body
+
+
+def _where(sql: _Sql, filters: RawFilters) -> Callable[[str], str]:
+    """The filters as ``AND`` conditions on a postings row's own columns (values bound once,
+    for every relation and statement they appear in); a function of the row's alias."""
+    conditions = []
+    if filters.genre_id is not None:
+        sql.ctes.append(_GENRE_TREE.format(sql.bind(filters.genre_id)))
+        conditions.append("{0}.genre_id IN (SELECT id FROM genre_tree)")
+    if filters.min_price_cents is not None:
+        conditions.append(f"{{0}}.price_cents >= {sql.bind(filters.min_price_cents)}")
+    if filters.max_price_cents is not None:
+        conditions.append(f"{{0}}.price_cents <= {sql.bind(filters.max_price_cents)}")
+    if filters.in_stock:
+        conditions.append("{0}.in_stock")
+    text = "".join(f" AND {c}" for c in conditions)
+    return lambda alias: text.format(alias)
+
+
+def _columns(alias: str, attributes: bool) -> str:
+    return "".join(f", {alias}.{a}" for a in _ATTRIBUTES) if attributes else ""
+
+
+def _prefix(sql: _Sql, word: str, stem: str, where: str, attributes: bool, name: str) -> str:
+    """The books holding a surface word starting with ``word`` (one index range) or the
+    lexeme ``stem`` (UNION ALL: an ``OR`` would not be an index range), their masks OR-ed."""
+    columns = _columns("p", attributes)
+    rows = (
+        f"SELECT p.book_id, p.word_fields AS mask{columns} FROM search_postings p"
+        f" WHERE p.term >= {sql.bind(word)} AND p.term < {sql.bind(word + _TOP)}"
+        f" AND p.word_fields <> 0{where}"
+        f" UNION ALL SELECT p.book_id, p.fields{columns} FROM search_postings p"
+        f" WHERE p.term = {sql.bind(stem)} AND p.fields <> 0{where}"
+    )
+    grouped = "".join(f", u.{a}" for a in _ATTRIBUTES) if attributes else ""
+    return (
+        f"SELECT u.book_id, {sql.bit_or('u.mask')} AS {name}{grouped} FROM ({rows}) u"
+        f" GROUP BY u.book_id{grouped}"
+    )
+
+
+def _pg_phrase(sql: _Sql, stems: tuple[str, ...], where: str, attributes: bool, name: str) -> str:
+    """The books holding the phrase: the GIN index finds them (``'a' <-> 'b'``, rechecked on
+    the candidates' documents); the per-field checks (``'a':A <-> 'b':A``...) run on those
+    only. The filter attributes come from the postings row of its first word."""
+    match = sql.bind(" <-> ".join(_pg_lexeme(s) for s in stems))
+    weighted = [(" <-> ".join(_pg_lexeme(s, ":" + w) for s in stems), p) for _, w, p in _WEIGHTS]
+    checks = " | ".join(
+        f"CASE WHEN s.document @@ {sql.bind(text)}::tsquery THEN {points} ELSE 0 END"
+        for text, points in weighted
+    )
+    joined = ""
+    if where or attributes:
+        joined = (
+            f" JOIN search_postings p ON p.term = {sql.bind(stems[0])} AND p.book_id = s.book_id"
+        )
+    return (
+        f"SELECT s.book_id, {checks} AS {name}{_columns('p', attributes)}"
+        f" FROM book_search s{joined} WHERE s.document @@ {match}::tsquery{where}"
+    )
+
+
+def _sqlite_phrase(
+    sql: _Sql, stems: tuple[str, ...], where: str, attributes: bool, name: str
+) -> str:
+    """The books holding the phrase: one FTS5 phrase MATCH in the lexeme columns. Its fields:
+    the phrase is in a field only if each of its words is, so the AND of the words' postings
+    masks bounds them; a single bit is exact, and only a match with several candidate fields
+    runs the column-filtered MATCH of those fields (each a full doclist scan: run lazily,
+    once). The filter attributes come from the postings row of its first word."""
+    phrase = " + ".join(_fts(s) for s in stems)
+    match = sql.bind(f"{{{_STEM_COLUMNS}}} : {phrase}")
+    words = list(dict.fromkeys(stems))
+    joins = "".join(
+        f" JOIN search_postings p{i} ON p{i}.term = {sql.bind(w)} AND p{i}.book_id = f.rowid"
+        for i, w in enumerate(words)
+    )
+    both = " & ".join(f"p{i}.fields" for i in range(len(words)))
+    checks = " | ".join(
+        f"CASE WHEN ({both}) & {points} <> 0 AND f.rowid IN (SELECT rowid FROM book_search_fts"
+        f" WHERE book_search_fts MATCH {sql.bind(f'{name} : {phrase}')}) THEN {points} ELSE 0 END"
+        for name, _, points in _WEIGHTS
+    )
+    mask = f"CASE WHEN ({both}) IN ({', '.join(map(str, _BITS))}) THEN {both} ELSE {checks} END"
+    return (
+        f"SELECT f.rowid AS book_id, {mask} AS {name}{_columns('p0', attributes)}"
+        f" FROM book_search_fts f{joins} WHERE book_search_fts MATCH {match}{where}"
+    )
+
+
+def _matches(sql: _Sql, query: RawQuery, filters: RawFilters, attributes: bool) -> tuple[str, bool]:
+    """``(SELECT book_id, score[, genre_id, price_cents, in_stock] of every match, simple)``.
+
+    One relation ``r<i>`` per clause, joined on ``book_id``; the score is the OR of their
+    masks. A term is the postings table itself (``term = lexeme AND fields <> 0``, mask
+    ``fields``; not a subquery: SQLite sorts a subquery's renamed column markedly slower); a
+    prefix or a phrase is a subquery with a ``mask`` column. The first relation drives: the
+    filters apply to its postings rows and its attributes are the match's. ``simple``: plain
+    postings ranges only (no grouping, no full-text match), cheap enough to read twice (the
+    page and its count) rather than to materialise."""
+    where = _where(sql, filters)
+    sources: list[tuple[str, str, str]] = []  # (FROM item, mask, conditions), alias r<i>
+    for term in query.terms:
+        alias = f"r{len(sources)}"
+        conditions = f"{alias}.term = {sql.bind(term)} AND {alias}.fields <> 0"
+        sources.append((f"search_postings {alias}", f"{alias}.fields", conditions))
+    clauses: list[tuple[Callable[..., str], tuple[Any, ...]]] = []
+    if query.prefix:
+        clauses.append((_prefix, query.prefix))
+    for stems in query.phrases:
+        clauses.append((_pg_phrase if sql.postgres else _sqlite_phrase, (stems,)))
+    for render, args in clauses:
+        first = not sources
+        inner = "p0" if render is _sqlite_phrase else "p"
+        alias = f"r{len(sources)}"
+        if first and len(clauses) == 1:  # the only relation: the matches themselves
+            return render(sql, *args, where(inner), attributes, "score"), False
+        rendered = render(sql, *args, where(inner) if first else "", attributes and first, "mask")
+        sources.append((f"({rendered}) {alias}", f"{alias}.mask", ""))
+    (source, score, conditions), *joined = sources
+    if query.terms:  # a term drives: the filters on its rows
+        conditions += where("r0")
+    score = " | ".join([score, *(mask for _, mask, _ in joined)])
+    joins = "".join(
+        f" JOIN {item} ON r{i}.book_id = r0.book_id" + (f" AND {on}" if on else "")
+        for i, (item, _, on) in enumerate(joined, start=1)
+    )
+    body = f"SELECT r0.book_id, {score} AS score{_columns('r0', attributes)} FROM {source}{joins}"
+    simple = not clauses and not joined
+    return body + (f" WHERE {conditions}" if conditions else ""), simple
+
+
+def _page(sql: _Sql, query: RawQuery, filters: RawFilters, page: int, size: int) -> str:
+    """One statement: the page's books (every column), scores and the exact total. The
+    matches are counted by a sub-select (cheaper than a window count, which buffers every
+    match), sorted by score and id for the page, and only the page's rows are joined to
+    ``books``. Matches that group (a prefix) or match full text (a phrase) are materialised
+    once for both; plain postings ranges are simply read twice."""
+    matches, simple = _matches(sql, query, filters, attributes=False)
+    if simple:
+        source = f"({matches})"
+    else:
+        sql.ctes.append(f"matches AS MATERIALIZED ({matches})")
+        source = "matches"
+    limit, offset = sql.bind(size), sql.bind((page - 1) * size)
+    return sql.statement(
+        f"SELECT {_BOOK_COLUMNS_B}, hit.score, hit.total FROM ("
+        f"SELECT m.book_id, m.score, (SELECT count(*) FROM {source} c) AS total"
+        f" FROM {source} m ORDER BY m.score DESC, m.book_id LIMIT {limit} OFFSET {offset}) hit"
+        " JOIN books b ON b.id = hit.book_id ORDER BY hit.score DESC, hit.book_id"
+    )
+
+
+def _count(sql: _Sql, query: RawQuery, filters: RawFilters) -> str:
+    matches, _ = _matches(sql, query, filters, attributes=False)
+    return sql.statement(f"SELECT count(*) FROM ({matches}) c")
+
+
+def _facets(sql: _Sql, query: RawQuery, filters: RawFilters) -> str:
+    """One statement: per top-level genre (``NULL`` for books without one), the matches, the
+    in-stock ones and the ones in each price bucket, read from the matches' postings rows
+    (no ``books``): counted per genre first, then the few genre rows summed up to their
+    top-level genre."""
+    matches, _ = _matches(sql, query, filters, attributes=True)
+    sql.ctes.append(_ROOTS)
+    parts = ["count(*)", "count(CASE WHEN m.in_stock THEN 1 END)"]
+    for low, high in BUCKETS:
+        condition = f"m.price_cents >= {low}" + (f" AND m.price_cents < {high}" if high else "")
+        parts.append(f"count(CASE WHEN {condition} THEN 1 END)")
+    columns = ", ".join(f"{part} AS n{i}" for i, part in enumerate(parts))
+    sums = ", ".join(f"CAST(sum(x.n{i}) AS INTEGER)" for i in range(len(parts)))
+    return sql.statement(
+        f"SELECT r.root, g.name, {sums} FROM ("
+        f"SELECT m.genre_id, {columns} FROM ({matches}) m GROUP BY m.genre_id) x"
+        " LEFT JOIN roots r ON r.id = x.genre_id LEFT JOIN genres g ON g.id = r.root"
+        " GROUP BY r.root, g.name"
+    )
+
+
+def _with_facets(result: RawResult, groups: Iterable[Sequence[Any]]) -> RawResult:
+    rows = [tuple(row) for row in groups]
+    genres = sorted(
+        ((r[0], r[1], r[2]) for r in rows if r[0] is not None), key=lambda g: (-g[2], g[1])
+    )
+    return RawResult(
+        books=result.books,
+        scores=result.scores,
+        total=result.total,
+        genres=genres,
+        in_stock=sum(r[3] for r in rows),
+        buckets=[sum(r[4 + i] for r in rows) for i in range(len(BUCKETS))],
+    )
+
+
+# --- PostgreSQL (asyncpg) ---
+
+
+def _pg_lexeme(lexeme: str, suffix: str = "") -> str:
+    return "'" + lexeme.replace("'", "''").replace("\\", "\\\\") + "'" + suffix
 
 
 class RawPostgresSearch:
@@ -174,164 +378,35 @@ class RawPostgresSearch:
         self, q: str, filters: RawFilters, page: int, size: int, facets: bool = False
     ) -> RawResult:
         query = RawQuery.parse(q)
-        match = " & ".join(_pg_clauses(query))
-        fields = [" | ".join(_pg_clauses(query, weight)) for _, weight, _ in _WEIGHTS]
-        upper = " | ".join(_pg_clauses(query, "AB"))
-        exact = " + ".join(
-            f"CASE WHEN s.document @@ ${i}::tsquery THEN {points} ELSE 0 END"
-            for i, (_, _, points) in zip((2, 3, 4), _WEIGHTS, strict=True)
-        )
-        # A match without any of the words in its title or author has them all in its
-        # description: one check ($7) gives its score.
-        score = f"CASE WHEN s.document @@ $7::tsquery THEN {exact} ELSE 1 END"
-        cte, where, extra = _pg_filters(filters, 8)
-        joined = " JOIN books b ON b.id = s.book_id" if where else ""
-        # Innermost, the matches with their scores (``OFFSET 0`` keeps the planner from
-        # flattening it), so that the window count buffers ids and scores, not documents;
-        # then the page; only its rows are joined to ``books``.
-        page_sql = (
-            f"{cte}SELECT {_BOOK_COLUMNS_B}, hit.score, hit.total FROM ("
-            "SELECT m.book_id, m.score, count(*) OVER () AS total FROM ("
-            f"SELECT s.book_id, {score} AS score"
-            f" FROM book_search s{joined} WHERE s.document @@ $1::tsquery{where} OFFSET 0) m"
-            " ORDER BY m.score DESC, m.book_id LIMIT $5 OFFSET $6) hit"
-            " JOIN books b ON b.id = hit.book_id ORDER BY hit.score DESC, hit.book_id"
-        )
-        cte, where, extra2 = _pg_filters(filters, 2)
-        matches = f"WHERE s.document @@ $1::tsquery{where}"
+        listed = _Sql("postgres")
+        page_sql = _page(listed, query, filters, page, size)
         async with self._pool.acquire() as connection:
-            rows = await connection.fetch(
-                page_sql, match, *fields, size, (page - 1) * size, upper, *extra
-            )
+            rows = await connection.fetch(page_sql, *listed.values)
             total = rows[0]["total"] if rows else None
             if total is None:  # a page past the end: count apart
-                total = await connection.fetchval(
-                    f"{cte}SELECT count(*) FROM book_search s{joined} {matches}", match, *extra2
-                )
+                counted = _Sql("postgres")
+                total = await connection.fetchval(_count(counted, query, filters), *counted.values)
             groups = None
             if facets:
-                roots = f"{cte[:-1]}, {_ROOTS} " if cte else f"WITH RECURSIVE {_ROOTS} "
-                groups = await connection.fetch(
-                    f"{roots}{_facets_select(matches, 'book_search s', 's.book_id')}",
-                    match,
-                    *extra2,
-                )
-        books = [_postgres_book(_columns(row)) for row in rows]
+                grouped = _Sql("postgres")
+                groups = await connection.fetch(_facets(grouped, query, filters), *grouped.values)
+        books = [_postgres_book(_book_columns(row)) for row in rows]
         result = RawResult(books, [row["score"] for row in rows], total)
         return result if groups is None else _with_facets(result, groups)
 
 
-def _columns(row: asyncpg.Record) -> dict[str, Any]:
+def _book_columns(row: asyncpg.Record) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in ("score", "total")}
 
 
-def _facets_select(matches: str, source: str, key: str) -> str:
-    """One statement: per top-level genre (``NULL`` for books without one), the matches, the
-    in-stock ones and the ones in each price bucket; counted per genre first, then the few
-    genre rows summed up to their top-level genre."""
-    parts = ["count(*)", "count(CASE WHEN b.stock_quantity > 0 THEN 1 END)"]
-    for low, high in BUCKETS:
-        condition = f"b.price_cents >= {low}" + (f" AND b.price_cents < {high}" if high else "")
-        parts.append(f"count(CASE WHEN {condition} THEN 1 END)")
-    columns = ", ".join(f"{part} AS n{i}" for i, part in enumerate(parts))
-    sums = ", ".join(f"CAST(sum(x.n{i}) AS INTEGER)" for i in range(len(parts)))
-    return (
-        f"SELECT r.root, g.name, {sums} FROM ("
-        f"SELECT b.genre_id, {columns} FROM {source} JOIN books b ON b.id = {key}"
-        f" {matches} GROUP BY b.genre_id) x"
-        " LEFT JOIN roots r ON r.id = x.genre_id LEFT JOIN genres g ON g.id = r.root"
-        " GROUP BY r.root, g.name"
-    )
-
-
-def _with_facets(result: RawResult, groups: Iterable[Sequence[Any]]) -> RawResult:
-    rows = [tuple(row) for row in groups]
-    genres = sorted(
-        ((r[0], r[1], r[2]) for r in rows if r[0] is not None), key=lambda g: (-g[2], g[1])
-    )
-    return RawResult(
-        books=result.books,
-        scores=result.scores,
-        total=result.total,
-        genres=genres,
-        in_stock=sum(r[3] for r in rows),
-        buckets=[sum(r[4 + i] for r in rows) for i in range(len(BUCKETS))],
-    )
-
-
-# --- SQLite: FTS5 MATCH over book_search_fts (stems in title/author/description, surface
-# words in the *_words columns; rowid = book id) ---
+# --- SQLite (aiosqlite): FTS5 table book_search_fts for phrases (stems in title, author,
+# description; rowid = book id) ---
 
 _STEM_COLUMNS: Final = "title author description"
-_WORD_COLUMNS: Final = "title_words author_words description_words"
 
 
-def _fts(token: str, star: str = "") -> str:
-    return '"' + token.replace('"', '""') + '"' + star
-
-
-def _fts_clauses(query: RawQuery, stems: str, surface: str) -> list[str]:
-    clauses = [f"{{{stems}}} : {_fts(t)}" for t in query.terms]
-    clauses += [f"{{{stems}}} : {_fts(' '.join(p))}" for p in query.phrases]
-    if query.prefix:
-        word, stem = query.prefix
-        clauses.append(f"({{{surface}}} : {_fts(word, '*')} OR {{{stems}}} : {_fts(stem)})")
-    return clauses
-
-
-def _sqlite_filters(filters: RawFilters, params: dict[str, Any]) -> tuple[str, str]:
-    """``(WITH prefix, AND conditions on b)``; adds their named parameters to ``params``."""
-    cte, where = "", []
-    if filters.genre_id is not None:
-        params["genre"] = filters.genre_id
-        cte = (
-            "WITH RECURSIVE genre_tree(id) AS ("
-            " SELECT id FROM genres WHERE id = :genre"
-            " UNION SELECT g.id FROM genres g JOIN genre_tree t ON g.parent_id = t.id) "
-        )
-        where.append("b.genre_id IN (SELECT id FROM genre_tree)")
-    if filters.min_price_cents is not None:
-        params["min_price"] = filters.min_price_cents
-        where.append("b.price_cents >= :min_price")
-    if filters.max_price_cents is not None:
-        params["max_price"] = filters.max_price_cents
-        where.append("b.price_cents <= :max_price")
-    if filters.in_stock:
-        where.append("b.stock_quantity > 0")
-    return cte, "".join(f" AND {c}" for c in where)
-
-
-def _sqlite_upper(query: RawQuery, params: dict[str, Any]) -> None:
-    """Adds ``upper`` (the matches with a word in their title or author) and
-    ``description_upper`` (those with one in their description too) to ``params``."""
-    title_author = " OR ".join(_fts_clauses(query, "title author", "title_words author_words"))
-    alone = len(query.terms) + len(query.phrases) + (query.prefix is not None) == 1
-    upper = title_author if alone else f"({params['match']}) AND ({title_author})"
-    params["upper"] = upper
-    params["description_upper"] = f"({upper}) AND ({params['description']})"
-
-
-def _sqlite_tiered_page(query: RawQuery, params: dict[str, Any]) -> str:
-    """The page without scoring every match (adds its parameters to ``params``): a match
-    with a word in its title or author (few, even for a common word) is scored; any other
-    has them all in its description and scores 1, so the rest of the page is the first of
-    those in rowid order, which FTS5 yields natively (the scan stops early)."""
-    _sqlite_upper(query, params)
-    fts = "book_search_fts"
-    flags = " + ".join(
-        f"{points} * (rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH :{name}))"
-        for name, points in (("title", 4), ("author", 2), ("description_upper", 1))
-    )
-    return (
-        f"WITH upper(id, score) AS (SELECT rowid, {flags} FROM {fts} WHERE {fts} MATCH :upper) "
-        f"SELECT {_BOOK_COLUMNS_B}, hit.score,"
-        f" (SELECT count(*) FROM {fts} WHERE {fts} MATCH :match) FROM ("
-        "SELECT id, score FROM upper UNION ALL SELECT * FROM ("
-        f"SELECT rowid, 1 FROM {fts} WHERE {fts} MATCH :match"
-        " AND rowid NOT IN (SELECT id FROM upper) ORDER BY rowid LIMIT :limit + :offset)"
-        " ORDER BY score DESC, id LIMIT :limit OFFSET :offset) hit"
-        " JOIN books b ON b.id = hit.id ORDER BY hit.score DESC, hit.id"
-    )
+def _fts(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
 
 
 class RawSqliteSearch:
@@ -355,57 +430,22 @@ class RawSqliteSearch:
         self, q: str, filters: RawFilters, page: int, size: int, facets: bool = False
     ) -> RawResult:
         query = RawQuery.parse(q)
-        params: dict[str, Any] = {
-            "match": " AND ".join(_fts_clauses(query, _STEM_COLUMNS, _WORD_COLUMNS)),
-            "limit": size,
-            "offset": (page - 1) * size,
-        }
-        for name, _, _ in _WEIGHTS:
-            params[name] = " OR ".join(_fts_clauses(query, name, f"{name}_words"))
-        cte, where = _sqlite_filters(filters, params)
-        score = " + ".join(
-            "CASE WHEN book_search_fts.rowid IN (SELECT rowid FROM book_search_fts"
-            f" WHERE book_search_fts MATCH :{name}) THEN {points} ELSE 0 END"
-            for name, _, points in _WEIGHTS
-        )
-        if not query.phrases:
-            # Without a word in its title or author, a match scores 1: the three checks only
-            # for the others (the description's check among those only).
-            _sqlite_upper(query, params)
-            score = score.replace(":description)", ":description_upper)")
-            score = (
-                "CASE WHEN book_search_fts.rowid IN (SELECT rowid FROM book_search_fts"
-                f" WHERE book_search_fts MATCH :upper) THEN {score} ELSE 1 END"
-            )
-        joined = " JOIN books b ON b.id = book_search_fts.rowid" if where else ""
-        matches = f"WHERE book_search_fts MATCH :match{where}"
-        # Without filters, the total as an uncorrelated sub-select, which SQLite runs once:
-        # cheaper than a window count, which copies every scored match into a temporary
-        # table first. With filters, a window: a sub-select would join the books again.
-        total = "count(*) OVER ()" if where else f"(SELECT count(*) FROM book_search_fts {matches})"
-        page_sql = (
-            f"{cte}SELECT {_BOOK_COLUMNS_B}, hit.score, hit.total FROM ("
-            f"SELECT book_search_fts.rowid AS id, {score} AS score, {total} AS total"
-            f" FROM book_search_fts{joined} {matches}"
-            " ORDER BY score DESC, id LIMIT :limit OFFSET :offset) hit"
-            " JOIN books b ON b.id = hit.id ORDER BY hit.score DESC, hit.id"
-        )
-        if not where and not query.phrases:
-            page_sql = _sqlite_tiered_page(query, params)
+        listed = _Sql("sqlite")
+        page_sql = _page(listed, query, filters, page, size)
         groups = None
         await self._db.execute("BEGIN")
         try:
-            rows = list(await self._db.execute_fetchall(page_sql, params))
+            rows = list(await self._db.execute_fetchall(page_sql, listed.values))
             total = rows[0][-1] if rows else None
             if total is None:  # a page past the end: count apart
+                counted = _Sql("sqlite")
                 ((total,),) = await self._db.execute_fetchall(
-                    f"{cte}SELECT count(*) FROM book_search_fts{joined} {matches}", params
+                    _count(counted, query, filters), counted.values
                 )
             if facets:
-                roots = f"{cte[:-1]}, {_ROOTS} " if cte else f"WITH RECURSIVE {_ROOTS} "
+                grouped = _Sql("sqlite")
                 groups = await self._db.execute_fetchall(
-                    roots + _facets_select(matches, "book_search_fts", "book_search_fts.rowid"),
-                    params,
+                    _facets(grouped, query, filters), grouped.values
                 )
         finally:
             await self._db.execute("COMMIT")
