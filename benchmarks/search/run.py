@@ -180,7 +180,9 @@ async def _index(shop: Shop, books: list[Book]) -> float:
 
 
 async def _index_size(backend: str, target: str) -> dict[str, Any]:
-    """What the index takes on disk (and, for comparison, the books table)."""
+    """What the index takes on disk: the full-text table (PostgreSQL heap, TOAST, GIN index,
+    primary key; SQLite the FTS5 shadow tables) and the postings table (PostgreSQL heap,
+    primary key, book_id index; SQLite its B-trees' pages), and, for comparison, the books."""
     if backend == "postgres":
         connection = await asyncpg.connect(target)
         try:
@@ -189,6 +191,9 @@ async def _index_size(backend: str, target: str) -> dict[str, Any]:
                 " pg_table_size('book_search') - pg_relation_size('book_search') AS toast_bytes,"
                 " pg_relation_size('ix_book_search_document') AS gin_bytes,"
                 " pg_relation_size('pk_book_search') AS pkey_bytes,"
+                " pg_relation_size('search_postings') AS postings_bytes,"
+                " pg_relation_size('pk_search_postings') AS postings_pkey_bytes,"
+                " pg_relation_size('ix_search_postings_book_id') AS postings_book_id_bytes,"
                 " pg_table_size('books') AS books_bytes"
             )
             return dict(row)
@@ -198,7 +203,8 @@ async def _index_size(backend: str, target: str) -> dict[str, Any]:
         ((page_size,),) = await db.execute_fetchall("PRAGMA page_size")
         rows = await db.execute_fetchall(
             "SELECT name, count(*), sum(pgsize) FROM dbstat"
-            " WHERE name LIKE 'book_search_fts%' OR name = 'books' GROUP BY name ORDER BY name"
+            " WHERE name LIKE 'book_search_fts%' OR name LIKE '%search_postings%' OR name = 'books'"
+            " GROUP BY name ORDER BY name"
         )
     return {
         "page_size": page_size,
@@ -433,7 +439,10 @@ def _print_build(backend: str, build: dict[str, Any]) -> None:
     if size and "gin_bytes" in size:
         line += (
             f"; GIN {size['gin_bytes'] / 2**20:.1f} MiB, book_search heap"
-            f" {size['table_bytes'] / 2**20:.1f} MiB + TOAST {size['toast_bytes'] / 2**20:.1f} MiB"
+            f" {size['table_bytes'] / 2**20:.1f} MiB + TOAST {size['toast_bytes'] / 2**20:.1f} MiB;"
+            f" search_postings heap {size['postings_bytes'] / 2**20:.1f} MiB + primary key"
+            f" {size['postings_pkey_bytes'] / 2**20:.1f} MiB + book_id index"
+            f" {size['postings_book_id_bytes'] / 2**20:.1f} MiB"
             f" (books {size['books_bytes'] / 2**20:.1f} MiB)"
         )
     elif size:
