@@ -1,39 +1,46 @@
-"""The search index on SQL: PostgreSQL ``tsvector`` under a GIN index, SQLite FTS5.
+"""The search index on SQL: a table of postings, plus PostgreSQL ``tsvector`` under a GIN
+index or SQLite FTS5 for phrases.
 
-Both store what the core's analyzer produced in Python and render the parsed query model
-(never the typed string), so they match exactly the lexemes the memory index matches:
+Every table stores what the core's analyzer produced in Python, and every statement renders the
+parsed query model (never the typed string), so they match exactly the lexemes the memory index
+matches.
 
-* PostgreSQL, table ``book_search(book_id, document tsvector)``: the stems of a book at their
-  positions, weighted by field (title ``A``, author ``B``, description ``C``), plus its folded
-  surface words prefixed with ``=`` at the same positions (``'=running':3A``). The fields'
-  positions are kept apart (title from 1, author from 1001, description from 2001) so that a
-  phrase never spans two fields. A clause renders as tsquery text: ``Term`` ``'lex'``,
-  ``Prefix`` ``('=word':* | 'lex')``, ``Phrase`` ``'a' <-> 'b'``, with ``:A``/``:B``/``:C`` for
-  the per-field score checks; the text is a bound parameter cast to ``tsquery`` (the cast
-  parses it as tsquery input, normalising nothing).
+* ``search_postings`` (both dialects): one row per book and distinct lexeme or folded surface
+  word of the book (``term``), with the fields it occurs in as a lexeme (``fields``) and as a
+  surface word (``word_fields``), as bits: title 4, author 2, description 1 (the core's field
+  weights), and copies of the book's ``genre_id``, ``price_cents`` and ``in_stock`` (kept by
+  triggers on ``books``, migration 0009). Its primary key is ``(term, book_id)`` and holds
+  every column (PostgreSQL ``INCLUDE``, SQLite ``WITHOUT ROWID``), so that a word's matches,
+  their scores, their filters, their count and their facets are one index range, read without
+  touching a table row: what makes a word found in a quarter of the books cheap.
+* PostgreSQL, table ``book_search(book_id, document tsvector)`` under a GIN index: the stems of
+  a book at their positions, weighted by field (title ``A``, author ``B``, description ``C``),
+  plus its folded surface words prefixed with ``=`` at the same positions (``'=running':3A``).
+  The fields' positions are kept apart (title from 1, author from 1001, description from 2001)
+  so that a phrase never spans two fields.
 * SQLite, FTS5 table ``book_search_fts`` with ``rowid`` = book id: stems in ``title``,
-  ``author``, ``description``, surface words in ``title_words``... as space-joined tokens. A
-  clause renders as an FTS5 expression with every token double-quoted and a column filter
-  (``{title author description} : "lex"``, ``{title_words ...} : "word"*``, phrases ``"a" +
-  "b"``), and a field's score check is a second MATCH restricted to its two columns.
+  ``author``, ``description``, surface words in ``title_words``... as space-joined tokens.
 
-Score (the core's formula, integers): 4 if some must clause occurs in the title, + 2 for the
-author, + 1 for the description; ties by id ascending.
+A must clause is a relation ``(book_id, mask)``: a ``Term`` the postings of its lexeme; a
+``Prefix`` the postings of the surface words in its code-point range and of its lexeme, OR-ed
+per book; a ``Phrase`` the books the full-text index finds it in, with a check per field. A
+match is in every must relation and in no must_not one; its score is the OR of its masks, which
+is the core's formula (4 if some must clause occurs in the title, + 2 for the author, + 1 for
+the description); ties by id ascending.
 
-Statements: ``search`` with a text query is one statement (the page, with the total: a
-window count over all matches, or on SQLite without filters a sub-select counting them) plus
-a count only when the page is past the end; without a text query, the page and the count.
-``facets`` is one statement, ``put`` and ``remove`` one per batch of :data:`BATCH_SIZE`
-books.
+Statements: ``search`` is one statement (the page with its books and the exact total) plus a
+count only when the page is past the end; ``facets`` is one statement; ``put`` and ``remove``
+a bounded number per batch of :data:`BATCH_SIZE` books.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Executable,
     Integer,
@@ -52,6 +59,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    true,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
@@ -93,7 +101,7 @@ from bookshop_core.search.entities import (
     SearchSort,
     VocabularyWord,
 )
-from bookshop_core.search.query import Clause, Phrase, Prefix, Term, TextQuery
+from bookshop_core.search.query import Clause, Prefix, Term, TextQuery
 from bookshop_core.search.use_cases import levenshtein
 
 __all__ = [
@@ -110,12 +118,9 @@ __all__ = [
 #: Documents per statement when writing the index.
 BATCH_SIZE: Final = 500
 
-#: The fields whose matches make the upper tiers of a relevance page (see :func:`_score`).
-_TITLE_AUTHOR: Final[tuple[FieldName, ...]] = ("title", "author")
-#: The score of a match whose must clauses are all in its description alone. The tiers rely
-#: on it being below every other field's weight.
-_DESCRIPTION_ONLY: Final = literal_column(str(FIELD_WEIGHTS["description"]), Integer())
-assert FIELD_WEIGHTS["description"] < min(FIELD_WEIGHTS["title"], FIELD_WEIGHTS["author"])
+# A score is the OR of its fields' bits, which is the core's weighted sum only while the
+# weights are distinct bits.
+assert sorted(FIELD_WEIGHTS.values()) == [1, 2, 4]
 
 _books: Final = table_of(BookRow)
 _genres: Final = table_of(GenreRow)
@@ -289,13 +294,36 @@ def fts5_match(query: TextQuery, field: FieldName | Sequence[FieldName] | None =
 
 # -- statements ----------------------------------------------------------------------------
 
+#: The postings (see the module docstring). A lightweight table clause: the statements need
+#: its columns only, and each clause reads it under its own alias.
+_postings: Final = table(
+    "search_postings",
+    column("term", String()),
+    column("book_id", Integer()),
+    column("fields", Integer()),
+    column("word_fields", Integer()),
+    column("genre_id", Integer()),
+    column("price_cents", Integer()),
+    column("in_stock", Boolean()),
+)
+#: The book facts a postings row carries, for the filters and the facets.
+_FACTS: Final = ("genre_id", "price_cents", "in_stock")
+
+ClauseKind = Literal["term", "prefix", "phrase"]
+
+
+def _kind(clause: Clause) -> ClauseKind:
+    if isinstance(clause, Term):
+        return "term"
+    return "prefix" if isinstance(clause, Prefix) else "phrase"
+
 
 class _Shape(NamedTuple):
     """Everything that decides a search statement's SQL (not the parameters' values)."""
 
     dialect: str
-    text: bool
-    phrase: bool
+    must: tuple[ClauseKind, ...]  # empty: no text query (a plain filtered listing)
+    must_not: tuple[ClauseKind, ...]
     genre: bool
     author: bool
     min_price: bool
@@ -305,18 +333,49 @@ class _Shape(NamedTuple):
     direction: SortDirection
 
     @property
-    def needs_books(self) -> bool:
-        """Whether the statement reads the books table (filters, or a sort by its columns)."""
-        filtered = self.genre or self.author or self.min_price or self.max_price or self.in_stock
-        return filtered or not self.text or self.sort is not SearchSort.RELEVANCE
+    def text(self) -> bool:
+        return bool(self.must)
 
     @property
-    def tiered(self) -> bool:
-        """Whether the page is cut by tiers (see :func:`_tiered_page_sqlite`): an SQLite
-        relevance page of a text query without filters or phrases. With filters, joining every
-        match to its book for the total costs more than the scores it saves; a phrase holds
-        few books, and testing it per field costs more than scoring them all."""
-        return self.dialect == "sqlite" and not self.needs_books and not self.phrase
+    def filtered(self) -> bool:
+        """Whether a filter on the books' genre, price or stock applies."""
+        return self.genre or self.min_price or self.max_price or self.in_stock
+
+    @property
+    def needs_books(self) -> bool:
+        """Whether the matches join the books table (the author filter, a listing, or a sort by
+        a books column): the other filters read the postings' copies of the books' facts."""
+        return self.author or not self.text or self.sort is not SearchSort.RELEVANCE
+
+    @property
+    def driver(self) -> int:
+        """The must clause whose postings rows carry the facts of a match's book: the first
+        word, else the first prefix; a phrase (its matches are few) reads them from books."""
+        for kind in ("term", "prefix"):
+            if kind in self.must:
+                return self.must.index(kind)
+        return 0
+
+
+def _clause_parameters(dialect: str, name: str, clause: Clause, parameters: dict[str, Any]) -> None:
+    """The parameters of one clause, named after ``name`` (see :func:`_relation`)."""
+    if isinstance(clause, Term):
+        parameters[name] = _clean(clause.lexeme)
+    elif isinstance(clause, Prefix):
+        word = _clean(clause.word)
+        parameters[name] = _clean(clause.lexeme)
+        # Every word starting with ``word`` sorts in [word, word + the highest code point);
+        # an empty word (no such query reaches here) would match nothing, not everything.
+        parameters[f"{name}_low"] = word
+        parameters[f"{name}_high"] = word + _LAST_CHAR if word else word
+    elif dialect == "postgresql":
+        parameters[name] = _tsquery_clause(clause)
+        for field in FIELD_NAMES:
+            parameters[f"{name}_{field}"] = _tsquery_clause(clause, _FIELD_WEIGHT_LETTER[field])
+    else:
+        parameters[name] = _fts5_clause(clause, FIELD_NAMES)
+        for field in FIELD_NAMES:
+            parameters[f"{name}_{field}"] = _fts5_clause(clause, (field,))
 
 
 def _shape_and_parameters(
@@ -326,23 +385,12 @@ def _shape_and_parameters(
     semantics: sub-genres included, author a literal case-insensitive substring, inclusive
     prices in whole cents)."""
     parameters: dict[str, Any] = {}
-    if query is not None:
-        render = tsquery_text if dialect == "postgresql" else fts5_match
-        parameters["q"] = render(query)
-        for name in FIELD_NAMES:
-            parameters[f"q_{name}"] = render(query, name)
-        title_author = render(query, _TITLE_AUTHOR)
-        if dialect == "postgresql":
-            parameters["q_title_author"] = title_author
-        else:
-            # The matches with some must clause in the title or the author (the best tiers of
-            # a relevance page), and those of them with one in the description too. A query
-            # of one clause matches every book holding it in its title or author: no need to
-            # test the whole query again.
-            alone = len(query.must) == 1 and not query.must_not
-            upper = title_author if alone else f"({parameters['q']}) AND ({title_author})"
-            parameters["q_title_author"] = upper
-            parameters["q_description_upper"] = f"({upper}) AND ({parameters['q_description']})"
+    must: tuple[Clause, ...] = query.must if query is not None else ()
+    must_not: tuple[Clause, ...] = query.must_not if query is not None else ()
+    for index, clause in enumerate(must):
+        _clause_parameters(dialect, f"m{index}", clause, parameters)
+    for index, clause in enumerate(must_not):
+        _clause_parameters(dialect, f"n{index}", clause, parameters)
     if filters.genre_id is not None:
         parameters["genre_id"] = filters.genre_id
     if filters.author is not None:
@@ -354,8 +402,8 @@ def _shape_and_parameters(
     order = order or SearchOrder()
     shape = _Shape(
         dialect=dialect,
-        text=query is not None,
-        phrase=query is not None and any(isinstance(c, Phrase) for c in query.must),
+        must=tuple(map(_kind, must)),
+        must_not=tuple(map(_kind, must_not)),
         genre=filters.genre_id is not None,
         author=filters.author is not None,
         min_price=filters.min_price is not None,
@@ -384,36 +432,9 @@ def _tsquery(name: str) -> ColumnElement[Any]:
     Typed ``tsquery`` itself, the parameter's text is parsed once, when it is bound. A
     ``varchar`` parameter cast to ``tsquery`` would be parsed again for every row it is
     tested against once the prepared statement runs a generic plan (parameters are not
-    constants there): four parses per match of a common word.
+    constants there).
     """
     return cast(bindparam(name, type_=_TsqueryText()), TSQUERY())
-
-
-def _source(shape: _Shape) -> tuple[Any, ColumnElement[int], list[ColumnElement[bool]]]:
-    """The FROM clause of a search, the book id column and the conditions (text + filters)."""
-    conditions: list[ColumnElement[bool]] = []
-    if not shape.text:
-        source: Any = _books
-        book_id: ColumnElement[int] = _books.c.id
-    elif shape.dialect == "postgresql":
-        source, book_id = book_search, book_search.c.book_id
-        conditions.append(book_search.c.document.bool_op("@@")(_tsquery("q")))
-    else:
-        source, book_id = _fts, _fts.c.rowid
-        conditions.append(literal_column(_FTS).bool_op("MATCH")(bindparam("q")))
-    if shape.text and shape.needs_books:
-        source = source.join(_books, _books.c.id == book_id)
-    if shape.genre:
-        conditions.append(_books.c.genre_id.in_(genre_subtree_ids(bindparam("genre_id"))))
-    if shape.author:
-        conditions.append(_books.c.author_key.contains(bindparam("author"), escape=LIKE_ESCAPE))
-    if shape.min_price:
-        conditions.append(_books.c.price_cents >= bindparam("min_cents"))
-    if shape.max_price:
-        conditions.append(_books.c.price_cents <= bindparam("max_cents"))
-    if shape.in_stock:
-        conditions.append(_books.c.stock_quantity > 0)
-    return source, book_id, conditions
 
 
 def _matching(parameter: str) -> Any:
@@ -423,72 +444,229 @@ def _matching(parameter: str) -> Any:
     return matching.columns(column("rowid", Integer()))
 
 
-def _field_matches(shape: _Shape, book_id: ColumnElement[int], field: FieldName) -> Any:
-    """Whether some must clause occurs in ``field`` of the current book."""
-    if shape.dialect == "postgresql":
-        return book_search.c.document.bool_op("@@")(_tsquery(f"q_{field}"))
-    # A second MATCH, restricted to the field's columns.
-    return book_id.in_(_matching(f"q_{field}"))
-
-
-def _score(shape: _Shape, book_id: ColumnElement[int]) -> ColumnElement[int]:
-    if not shape.text:
-        return literal_column("0", Integer())
-    weighted = [
-        case((_field_matches(shape, book_id, name), FIELD_WEIGHTS[name]), else_=0)
-        for name in FIELD_NAMES
-    ]
-    exact = weighted[0] + weighted[1] + weighted[2]
-    # A match with no must clause in its title or author has them all in its description
-    # (every must clause occurs in some field): its score is the description's weight,
-    # known after one check instead of three. Most matches of a common word are such (it is
-    # in far more descriptions than titles).
-    if shape.dialect == "postgresql":
-        upper = book_search.c.document.bool_op("@@")(_tsquery("q_title_author"))
-        return case((upper, exact), else_=_DESCRIPTION_ONLY).label("score")
-    if shape.phrase:
-        # A phrase matches few books, and testing it per tier costs more than per field.
-        return exact.label("score")
-    # On SQLite the checks are sets of rowids, each built once: the upper matches, and
-    # among them those with a clause in the description (far fewer than all the books with
-    # one there, which the description's set would hold).
-    flags = [
-        case((book_id.in_(_matching(parameter)), FIELD_WEIGHTS[name]), else_=0)
-        for name, parameter in (
-            ("title", "q_title"),
-            ("author", "q_author"),
-            ("description", "q_description_upper"),
+def _phrase_books(dialect: str, name: str) -> Any:
+    """The ids of the books the phrase parameter ``name`` occurs in, as a sub-select."""
+    if dialect == "postgresql":
+        return select(book_search.c.book_id).where(
+            book_search.c.document.bool_op("@@")(_tsquery(name))
         )
+    return _matching(name)
+
+
+def _constant(value: int) -> ColumnElement[int]:
+    """``value`` written into the statement (not a parameter: plans and EXPLAINs show it)."""
+    return literal_column(str(value), Integer())
+
+
+_NONE: Final = _constant(0)
+
+
+def _combined(masks: Sequence[ColumnElement[int]]) -> ColumnElement[int]:
+    """The bitwise OR of field masks."""
+    return functools.reduce(lambda left, right: left.op("|")(right), masks)
+
+
+def _word_relation(name: str, *, facts: bool) -> Select[Any]:
+    """The books holding the word (lexeme) parameter ``name``: ``book_id``, ``mask`` (the
+    fields it is in) and, with ``facts``, the book's :data:`_FACTS`."""
+    rows = _postings.alias(f"{name}_rows")
+    return select(
+        rows.c.book_id, rows.c.fields.label("mask"), *(rows.c[f] for f in _FACTS if facts)
+    ).where(rows.c.term == bindparam(name), rows.c.fields != _NONE)
+
+
+def _prefix_relation(dialect: str, name: str, *, facts: bool) -> Select[Any]:
+    """The books holding a surface word in the range ``name_low``..``name_high`` or the
+    lexeme ``name``, one row each with the OR of their fields.
+
+    Two index ranges under one ``UNION ALL``: one condition ORing them would read the
+    postings' table rows instead of their primary key alone."""
+    words = _postings.alias(f"{name}_words")
+    stems = _postings.alias(f"{name}_stems")
+    both = union_all(
+        select(
+            words.c.book_id,
+            words.c.word_fields.label("mask"),
+            *(words.c[f] for f in _FACTS if facts),
+        ).where(
+            words.c.term >= bindparam(f"{name}_low"),
+            words.c.term < bindparam(f"{name}_high"),
+            words.c.word_fields != _NONE,
+        ),
+        select(
+            stems.c.book_id, stems.c.fields.label("mask"), *(stems.c[f] for f in _FACTS if facts)
+        ).where(stems.c.term == bindparam(name), stems.c.fields != _NONE),
+    ).subquery(f"{name}_both")
+    if dialect == "postgresql":
+        mask: ColumnElement[int] = func.bit_or(both.c.mask)
+    else:  # SQLite has no bit_or: the OR of a book's masks, bit by bit
+        mask = _combined(
+            [func.max(both.c.mask.op("&")(_constant(weight))) for weight in FIELD_WEIGHTS.values()]
+        )
+    # Every row of a book carries the same facts: grouping by them keeps them.
+    keys = [both.c.book_id, *(both.c[f] for f in _FACTS if facts)]
+    return select(keys[0], mask.label("mask"), *keys[1:]).group_by(*keys)
+
+
+def _phrase_relation(dialect: str, name: str) -> Select[Any]:
+    """The books the phrase ``name`` occurs in (found in the full-text table), with the
+    fields it occurs in (``name_title``...: the phrase restricted to each field)."""
+    if dialect == "postgresql":
+        document = book_search.alias(f"{name}_documents")
+        flags = [
+            case(
+                (
+                    document.c.document.bool_op("@@")(_tsquery(f"{name}_{field}")),
+                    _constant(weight),
+                ),
+                else_=_NONE,
+            )
+            for field, weight in FIELD_WEIGHTS.items()
+        ]
+        return select(document.c.book_id, _combined(flags).label("mask")).where(
+            document.c.document.bool_op("@@")(_tsquery(name))
+        )
+    flags = [
+        case((_fts.c.rowid.in_(_matching(f"{name}_{field}")), _constant(weight)), else_=_NONE)
+        for field, weight in FIELD_WEIGHTS.items()
     ]
-    upper_set = book_id.in_(_matching("q_title_author"))
-    return case((upper_set, flags[0] + flags[1] + flags[2]), else_=_DESCRIPTION_ONLY).label("score")
+    return (
+        select(_fts.c.rowid.label("book_id"), _combined(flags).label("mask"))
+        .select_from(_fts)
+        .where(literal_column(_FTS).bool_op("MATCH")(bindparam(name)))
+    )
 
 
-def _ordering(shape: _Shape, book_id: ColumnElement[int], score: ColumnElement[int]) -> list[Any]:
-    """The order of a search: its sort in its direction (relevance: best first), then id."""
-    listing = shape.sort.listing_sort
-    if listing is None:
-        return [score.desc(), book_id.asc()] if shape.text else [book_id.asc()]
-    # Exactly the catalog listing's order (its keys, missing values last, then books.id,
-    # which is ``book_id``: a sort by a books column always joins the books table).
-    return listing_ordering(listing, shape.direction)
+def _relation(dialect: str, kind: ClauseKind, name: str, *, facts: bool) -> Select[Any]:
+    if kind == "term":
+        return _word_relation(name, facts=facts)
+    if kind == "prefix":
+        return _prefix_relation(dialect, name, facts=facts)
+    return _phrase_relation(dialect, name)
 
 
-# Built once per shape, like the catalog's listing statements (see catalog.py's _GET_BOOK).
-@functools.cache
-def _search_statements(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
-    """The page statement (``book_id``, ``score``, with a text query the total of the matches
-    ``total``, and the book's :data:`BOOK_COLUMNS`) and the count statement of a search of
-    this shape."""
-    source, book_id, conditions = _source(shape)
-    score = _score(shape, book_id)
-    count = select(func.count()).select_from(source).where(*conditions)
-    if shape.text and shape.dialect == "postgresql":
-        page = _scored_page_postgres(shape, source, book_id, conditions, score)
-    elif shape.tiered:
-        page = _tiered_page_sqlite(shape, source, book_id, conditions, count)
+def _excluded(
+    shape: _Shape, kind: ClauseKind, name: str, book_id: ColumnElement[int]
+) -> ColumnElement[bool]:
+    """Whether the must_not clause ``name`` is absent from the book ``book_id``."""
+    if kind == "phrase":
+        return book_id.not_in(_phrase_books(shape.dialect, name))
+    rows = _postings.alias(f"{name}_rows")
+    holds = [and_(rows.c.term == bindparam(name), rows.c.fields != _NONE)]
+    if kind == "prefix":
+        holds.append(
+            and_(
+                rows.c.term >= bindparam(f"{name}_low"),
+                rows.c.term < bindparam(f"{name}_high"),
+                rows.c.word_fields != _NONE,
+            )
+        )
+    return and_(
+        *(~select(rows.c.book_id).where(rows.c.book_id == book_id, held).exists() for held in holds)
+    )
+
+
+def _matches(shape: _Shape, *, with_facts: bool = False) -> Select[Any]:
+    """Every match of a search: ``book_id``, ``score``, for a sort by a books column
+    ``sort_key``, and with ``with_facts`` the book's facts (``genre_id``, ``price_cents``,
+    ``in_stock``: what the facets count).
+
+    A match of a text query reads the facts its filters need from the postings rows of its
+    driving clause (see :attr:`_Shape.driver`), or from ``books`` when that clause is a phrase.
+    """
+    facts_needed = with_facts or shape.filtered
+    conditions: list[ColumnElement[bool]] = []
+    facts: dict[str, Any] = {}
+    if not shape.text:
+        source: Any = _books
+        book_id: Any = _books.c.id
+        score: ColumnElement[int] = _NONE
     else:
-        page = _scored_page(shape, source, book_id, conditions, score, count)
+        driver = shape.driver
+        postings_facts = facts_needed and shape.must[driver] != "phrase"
+        relations = [
+            _relation(
+                shape.dialect, kind, f"m{index}", facts=postings_facts and index == driver
+            ).subquery(f"m{index}")
+            for index, kind in enumerate(shape.must)
+        ]
+        first = relations[driver]
+        book_id = first.c.book_id
+        source = first
+        for index, relation in enumerate(relations):
+            if index != driver:
+                source = source.join(relation, relation.c.book_id == book_id)
+        score = _combined([relation.c.mask for relation in relations])
+        conditions += [
+            _excluded(shape, kind, f"n{index}", book_id)
+            for index, kind in enumerate(shape.must_not)
+        ]
+        if postings_facts:
+            facts = {name: first.c[name] for name in _FACTS}
+        if shape.needs_books or (facts_needed and not postings_facts):
+            source = source.join(_books, _books.c.id == book_id)
+    if facts:
+        stocked = facts["in_stock"] == true()
+    else:
+        stocked = _books.c.stock_quantity > _NONE
+        facts = {
+            "genre_id": _books.c.genre_id,
+            "price_cents": _books.c.price_cents,
+            "in_stock": stocked,
+        }
+    if shape.genre:
+        conditions.append(facts["genre_id"].in_(genre_subtree_ids(bindparam("genre_id"))))
+    if shape.author:
+        conditions.append(_books.c.author_key.contains(bindparam("author"), escape=LIKE_ESCAPE))
+    if shape.min_price:
+        conditions.append(facts["price_cents"] >= bindparam("min_cents"))
+    if shape.max_price:
+        conditions.append(facts["price_cents"] <= bindparam("max_cents"))
+    if shape.in_stock:
+        conditions.append(stocked)
+    columns = [book_id.label("book_id"), score.label("score")]
+    if with_facts:
+        columns += [value.label(name) for name, value in facts.items()]
+    listing = shape.sort.listing_sort
+    if listing is not None:
+        columns.append(listing_sort_key(listing)[0].label("sort_key"))
+    return select(*columns).select_from(source).where(*conditions)
+
+
+# Built once per shape, like the catalog's listing statements (see catalog.py's _GET_BOOK); a
+# bounded cache, as a query's clause kinds make many shapes.
+@functools.lru_cache(maxsize=1024)
+def _search_statements(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
+    """The page statement (``book_id``, ``score``, ``total`` (the number of matches), and the
+    book's :data:`BOOK_COLUMNS`) and the count statement of a search of this shape."""
+    matches = _matches(shape)
+    count = select(func.count()).select_from(matches.subquery("counted"))
+    # A lone word's matches are one index range, and a listing's the books table: reading
+    # them twice (the page, the count) costs less than keeping their rows for both. Anything
+    # else is computed once.
+    twice = shape.must in ((), ("term",))
+    ranked = matches.subquery("matches") if twice else matches.cte("matches")
+    total = (
+        count.scalar_subquery()
+        if twice
+        else select(func.count()).select_from(ranked).scalar_subquery()
+    )
+    listing = shape.sort.listing_sort
+    order: list[Any]
+    if listing is None:
+        order = [ranked.c.score.desc(), ranked.c.book_id.asc()]
+    else:
+        # The catalog listing's rule (see catalog.listing_ordering) over the sort key.
+        nullable = listing_sort_key(listing)[1]
+        key = ranked.c.sort_key
+        ordered = key.desc() if shape.direction is SortDirection.DESC else key.asc()
+        order = [ordered.nulls_last() if nullable else ordered, ranked.c.book_id.asc()]
+    page = (
+        select(ranked.c.book_id, ranked.c.score, total.label("total"))
+        .order_by(*order)
+        .limit(bindparam("limit", type_=Integer()))
+        .offset(bindparam("offset", type_=Integer()))
+    )
     return _with_books(shape, page), count
 
 
@@ -497,156 +675,16 @@ def _with_books(shape: _Shape, page: Select[Any]) -> Select[Any]:
     page's books in the page's statement rather than in a second one (a round trip, and most
     of a rare word's time)."""
     ranked = page.subquery("ranked_page")
-    total = [ranked.c.total] if shape.text else []
     listing = shape.sort.listing_sort
     order: list[Any]
     if listing is not None:
         order = listing_ordering(listing, shape.direction)  # on the joined books' columns
-    elif shape.text:
-        order = [ranked.c.score.desc(), ranked.c.book_id.asc()]
     else:
-        order = [ranked.c.book_id.asc()]
+        order = [ranked.c.score.desc(), ranked.c.book_id.asc()]
     return (
-        select(ranked.c.book_id, ranked.c.score, *total, *BOOK_COLUMNS)
+        select(ranked.c.book_id, ranked.c.score, ranked.c.total, *BOOK_COLUMNS)
         .select_from(ranked.outerjoin(_books, _books.c.id == ranked.c.book_id))
         .order_by(*order)
-    )
-
-
-def _scored_page(
-    shape: _Shape,
-    source: Any,
-    book_id: ColumnElement[int],
-    conditions: list[ColumnElement[bool]],
-    score: ColumnElement[int],
-    count: Select[Any],
-) -> Select[Any]:
-    """The page statement of a listing, or of an SQLite text search in a listing's order:
-    every match scored, then sorted and cut."""
-    columns: list[Any] = [book_id.label("book_id"), score.label("score")]
-    if shape.text:
-        # The total rides on the page's rows (the count statement runs only for a page past
-        # the end, which returns no row to read it from). On the full-text table alone, an
-        # uncorrelated sub-select, which SQLite runs once: counting FTS5 matches is cheap,
-        # and a window count would copy every scored match into a temporary table before
-        # the sort (a quarter of a common word's time). Joined to the books, a window count:
-        # the sub-select would look every match up in the books a second time.
-        total = (
-            func.count().over() if shape.needs_books else count.correlate(None).scalar_subquery()
-        )
-        columns.append(total.label("total"))
-    return (
-        select(*columns)
-        .select_from(source)
-        .where(*conditions)
-        .order_by(*_ordering(shape, book_id, score))
-        .limit(bindparam("limit", type_=Integer()))
-        .offset(bindparam("offset", type_=Integer()))
-    )
-
-
-def _tiered_page_sqlite(
-    shape: _Shape,
-    source: Any,
-    book_id: ColumnElement[int],
-    conditions: list[ColumnElement[bool]],
-    count: Select[Any],
-) -> Select[Any]:
-    """The relevance page of an SQLite text search, without scoring every match.
-
-    A match scores at least the author's weight when some must clause occurs in its title or
-    author, and exactly the description's weight otherwise (the clauses are then all in its
-    description). So the page is cut from two parts: the *upper* matches (clause in title or
-    author: few, even for a common word) scored exactly, and the first ``offset + limit`` of
-    the others in rowid order, which FTS5 yields natively, so the scan stops early. The total
-    is an uncorrelated count of the matches, which SQLite runs once (FTS5 counts a term's
-    matches without reading them).
-    """
-    (text_condition, *filters) = conditions
-    upper_condition = literal_column(_FTS).bool_op("MATCH")(bindparam("q_title_author"))
-    flags = [
-        case((book_id.in_(_matching(parameter)), FIELD_WEIGHTS[name]), else_=0)
-        for name, parameter in (
-            ("title", "q_title"),
-            ("author", "q_author"),
-            ("description", "q_description_upper"),
-        )
-    ]
-    upper = (
-        select(book_id.label("book_id"), (flags[0] + flags[1] + flags[2]).label("score"))
-        .select_from(source)
-        .where(upper_condition, *filters)
-        .cte("upper_matches")
-    )
-    limit = bindparam("limit", type_=Integer())
-    offset = bindparam("offset", type_=Integer())
-    lower = (
-        select(book_id.label("book_id"), _DESCRIPTION_ONLY.label("score"))
-        .select_from(source)
-        .where(text_condition, *filters, book_id.not_in(select(upper.c.book_id)))
-        .order_by(book_id)
-        .limit(limit + offset)
-        .subquery("lower_matches")
-    )
-    ranked = union_all(
-        select(upper.c.book_id, upper.c.score), select(lower.c.book_id, lower.c.score)
-    ).subquery("ranked")
-    page = (
-        select(ranked.c.book_id, ranked.c.score)
-        .order_by(ranked.c.score.desc(), ranked.c.book_id.asc())
-        .limit(limit)
-        .offset(offset)
-        .subquery("page")
-    )
-    # The total on the cut page: on the ranked matches, SQLite would copy the count into
-    # both halves of the union and run it twice.
-    total = count.correlate(None).scalar_subquery()
-    return select(page.c.book_id, page.c.score, total.label("total")).order_by(
-        page.c.score.desc(), page.c.book_id.asc()
-    )
-
-
-def _scored_page_postgres(
-    shape: _Shape,
-    source: Any,
-    book_id: ColumnElement[int],
-    conditions: list[ColumnElement[bool]],
-    score: ColumnElement[int],
-) -> Select[Any]:
-    """The page statement of a PostgreSQL text search: the matches with their scores (and sort
-    key) in a subquery, then the window count, the order and the page over it.
-
-    The subquery's ``OFFSET 0`` keeps the planner from merging it into the outer query: the
-    scores are then computed, reading each match's document, before the window count buffers
-    the matches, so the buffer holds ids and scores instead of every match's document (which
-    made it spill to disk for a common word).
-    """
-    columns: list[Any] = [book_id.label("book_id"), score.label("score")]
-    listing = shape.sort.listing_sort
-    nullable = False
-    if listing is not None:
-        key, nullable = listing_sort_key(listing)
-        columns.append(key.label("sort_key"))
-    matches = (
-        select(*columns)
-        .select_from(source)
-        .where(*conditions)
-        .offset(literal_column("0", Integer()))
-        .subquery("matches")
-    )
-    order: list[Any]
-    if listing is None:
-        order = [matches.c.score.desc(), matches.c.book_id.asc()]
-    else:
-        # The catalog listing's rule (see catalog.listing_ordering) over the subquery's sort key.
-        key_column = matches.c.sort_key
-        ordered = key_column.desc() if shape.direction is SortDirection.DESC else key_column.asc()
-        order = [ordered.nulls_last() if nullable else ordered, matches.c.book_id.asc()]
-    return (
-        select(matches.c.book_id, matches.c.score, func.count().over().label("total"))
-        .order_by(*order)
-        .limit(bindparam("limit", type_=Integer()))
-        .offset(bindparam("offset", type_=Integer()))
     )
 
 
@@ -667,33 +705,34 @@ def _genre_roots() -> Any:
     )
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1024)
 def _facets_statement(shape: _Shape) -> Select[Any]:
     """One statement for every facet: a row per top-level genre (``NULL`` for the results
     without one) with its count, in-stock count and per-bucket counts; summing the rows gives
     the in-stock and price totals.
 
-    The matches are counted per genre first, then the few genre rows are mapped to their
-    top-level genre: joining every match to the genre tree cost a quarter more."""
-    source, book_id, conditions = _source(shape._replace(sort=SearchSort.TITLE))
+    The matches (with their books' facts: from the postings, for a text query) are counted
+    per genre first, then the few genre rows are mapped to their top-level genre."""
+    matches = _matches(shape._replace(sort=SearchSort.RELEVANCE), with_facts=True).subquery(
+        "matches"
+    )
+    price = matches.c.price_cents
     buckets = []
     for index, (low, high) in enumerate(PRICE_BUCKETS):
         bounds: list[ColumnElement[bool]] = []
         if low is not None:
-            bounds.append(_books.c.price_cents >= cents_at_least(low))
+            bounds.append(price >= cents_at_least(low))
         if high is not None:
-            bounds.append(_books.c.price_cents < cents_at_least(high))
+            bounds.append(price < cents_at_least(high))
         buckets.append(func.count(case((and_(*bounds), 1))).label(f"bucket_{index}"))
     per_genre = (
         select(
-            _books.c.genre_id,
-            func.count(book_id).label("books"),
-            func.count(case((_books.c.stock_quantity > 0, 1))).label("in_stock"),
+            matches.c.genre_id,
+            func.count(matches.c.book_id).label("books"),
+            func.count(case((matches.c.in_stock == true(), 1))).label("in_stock"),
             *buckets,
         )
-        .select_from(source)
-        .where(*conditions)
-        .group_by(_books.c.genre_id)
+        .group_by(matches.c.genre_id)
         .subquery("per_genre")
     )
     roots = _genre_roots()
@@ -734,14 +773,13 @@ _PG_REMOVE: Final = delete(book_search).where(
 _FTS_PUT: Final = insert(_fts).prefix_with("OR REPLACE")
 _FTS_REMOVE: Final = delete(_fts).where(_fts.c.rowid.in_(bindparam("book_ids", expanding=True)))
 
-#: PostgreSQL's vocabulary: the ``=``-marked surface words in a code-point range, with the
-#: number of documents holding each. ``ts_stat`` reads every document: it runs only for a
-#: query that found nothing.
+#: PostgreSQL's vocabulary: the surface words in a code-point range, with the number of books
+#: holding each: a range of the postings' primary key (it runs only for a query that found
+#: nothing).
 _PG_VOCABULARY: Final = text(
-    "SELECT substr(word, 2) AS word, ndoc AS documents "
-    "FROM ts_stat('SELECT document FROM book_search') "
-    'WHERE word COLLATE "C" >= :low AND word COLLATE "C" <= :high '
-    "AND length(word) BETWEEN :min_length + 1 AND :max_length + 1"
+    "SELECT term AS word, count(*) AS documents FROM search_postings "
+    "WHERE term >= :low AND term < :high AND word_fields <> 0 "
+    "AND length(term) BETWEEN :min_length AND :max_length GROUP BY term"
 )
 #: SQLite's candidate words: the surface-word columns' vocabulary in a code-point range.
 _FTS_VOCABULARY: Final = text(
@@ -812,7 +850,7 @@ class SqlSearchIndex(SqlRepository):
             ScoredId(row.book_id, int(row.score), None if row.id is None else book_from_row(row))
             for row in rows
         ]
-        if rows and shape.text:
+        if rows:
             total: int = rows[0].total
         elif not rows and page.offset == 0:
             total = 0
@@ -847,7 +885,7 @@ class SqlSearchIndex(SqlRepository):
             "max_length": len(near) + max_distance,
         }
         if self._postgres:
-            parameters = {"low": _WORD_MARK + first, "high": _WORD_MARK + first + _LAST_CHAR}
+            parameters = {"low": first, "high": first + _LAST_CHAR}
             rows = await self._execute(_PG_VOCABULARY, {**parameters, **lengths})
             return [VocabularyWord(row.word, row.documents) for row in rows]
         rows = await self._execute(
