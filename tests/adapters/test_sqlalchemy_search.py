@@ -355,35 +355,60 @@ async def test_facets_count_every_match_in_one_statement(backend: SqlBackend) ->
     assert [b.count for b in facets.prices] == [9, 3, 0, 0]
 
 
-async def test_postgres_text_query_uses_the_gin_index(backend: SqlBackend) -> None:
-    """The shipped relevance page for a term and for a prefix can be answered from the GIN
-    index: with sequential scans priced out (``SET LOCAL enable_seqscan = off``: on a small
-    table a scan is rightly cheaper) the plan reads ``ix_book_search_document``. A tsquery the
-    index could not serve (a function of the column, a non-indexable operator) would still
-    plan a sequential scan."""
-    if backend.engine.dialect.name != "postgresql":
-        pytest.skip("the GIN index is PostgreSQL's")
+async def _plan(backend: SqlBackend, typed: str) -> list[str]:
+    """PostgreSQL's plan for the relevance page of ``typed``, with sequential scans priced out
+    (``SET LOCAL enable_seqscan = off``: on a small table a scan is rightly cheaper)."""
+    shape, parameters = _shape_and_parameters(
+        "postgresql", parse(typed, ANALYZER), SearchFilters(), None
+    )
+    page, _ = _search_statements(shape)
+    async with backend.unit_of_work(read_only=True) as uow:
+        await uow.connection.execute(text("SET LOCAL enable_seqscan = off"))
+        compiled = page.params(**parameters, limit=20, offset=0).compile(
+            dialect=uow.connection.dialect, compile_kwargs={"literal_binds": True}
+        )
+        result = await uow.connection.exec_driver_sql(f"EXPLAIN {compiled}")
+        return [str(line) for line in result.scalars()]
+
+
+async def _whale_books(backend: SqlBackend) -> list[int]:
+    """1,200 indexed books, every 600th with "whale" in its title; returns their ids."""
     ids = await _add_books(backend, 1200)
     await _put(
         backend,
         [
-            _analysed(i, f"Book {n} {'whale' if n % 600 == 0 else 'plain'}", "Someone", "Text")
+            _analysed(i, f"Book {n} {'white whale' if n % 600 == 0 else 'plain'}", "X", "Text")
             for n, i in enumerate(ids)
         ],
     )
+    return ids
+
+
+async def test_postgres_word_and_prefix_queries_read_only_the_postings_index(
+    backend: SqlBackend,
+) -> None:
+    """A word's and a prefix's relevance page (matches, scores, total) is answered from the
+    postings' primary key (which holds every column: on a vacuumed table, index-only scans),
+    without reading a document."""
+    if backend.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL plan")
+    ids = await _whale_books(backend)
     for typed in ("whale ", "whal"):  # a term, and a prefix being typed
-        query = parse(typed, ANALYZER)
-        shape, parameters = _shape_and_parameters("postgresql", query, SearchFilters(), None)
-        page, _ = _search_statements(shape)
-        async with backend.unit_of_work(read_only=True) as uow:
-            await uow.connection.execute(text("SET LOCAL enable_seqscan = off"))
-            compiled = page.params(**parameters, limit=20, offset=0).compile(
-                dialect=uow.connection.dialect, compile_kwargs={"literal_binds": True}
-            )
-            result = await uow.connection.exec_driver_sql(f"EXPLAIN {compiled}")
-            plan = [str(line) for line in result.scalars()]
-        assert any("ix_book_search_document" in line for line in plan), "\n".join(plan)
-        assert await _found(backend, query) == [(i, 4) for i in ids[::600]]
+        plan = "\n".join(await _plan(backend, typed))
+        assert "on pk_search_postings" in plan or "using pk_search_postings" in plan, plan
+        assert "book_search" not in plan, plan
+        assert await _found(backend, parse(typed, ANALYZER)) == [(i, 4) for i in ids[::600]]
+
+
+async def test_postgres_phrase_query_uses_the_gin_index(backend: SqlBackend) -> None:
+    """A phrase is matched through the GIN index ``ix_book_search_document`` of the documents
+    (a tsquery the index could not serve would plan a sequential scan)."""
+    if backend.engine.dialect.name != "postgresql":
+        pytest.skip("the GIN index is PostgreSQL's")
+    ids = await _whale_books(backend)
+    plan = await _plan(backend, '"white whale"')
+    assert any("ix_book_search_document" in line for line in plan), "\n".join(plan)
+    assert await _found(backend, parse('"white whale"', ANALYZER)) == [(i, 4) for i in ids[::600]]
 
 
 _LISTING_SORTS = [sort for sort in SearchSort if sort.listing_sort is not None]
