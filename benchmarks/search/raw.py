@@ -180,20 +180,26 @@ def _columns(alias: str, attributes: bool) -> str:
     return "".join(f", {alias}.{a}" for a in _ATTRIBUTES) if attributes else ""
 
 
-def _prefix(sql: _Sql, word: str, stem: str, where: str, attributes: bool, name: str) -> str:
-    """The books holding a surface word starting with ``word`` (one index range) or the
-    lexeme ``stem`` (UNION ALL: an ``OR`` would not be an index range), their masks OR-ed."""
+def _prefix_rows(sql: _Sql, word: str, stem: str, where: str, attributes: bool) -> str:
+    """The postings rows of a surface word starting with ``word`` (one index range) and of
+    the lexeme ``stem`` (UNION ALL: an ``OR`` would not be an index range); a book may have
+    several."""
     columns = _columns("p", attributes)
-    rows = (
+    return (
         f"SELECT p.book_id, p.word_fields AS mask{columns} FROM search_postings p"
         f" WHERE p.term >= {sql.bind(word)} AND p.term < {sql.bind(word + _TOP)}"
         f" AND p.word_fields <> 0{where}"
         f" UNION ALL SELECT p.book_id, p.fields{columns} FROM search_postings p"
         f" WHERE p.term = {sql.bind(stem)} AND p.fields <> 0{where}"
     )
+
+
+def _prefix(sql: _Sql, word: str, stem: str, where: str, attributes: bool) -> str:
+    """The books of :func:`_prefix_rows`, their masks OR-ed into the score."""
+    rows = _prefix_rows(sql, word, stem, where, attributes)
     grouped = "".join(f", u.{a}" for a in _ATTRIBUTES) if attributes else ""
     return (
-        f"SELECT u.book_id, {sql.bit_or('u.mask')} AS {name}{grouped} FROM ({rows}) u"
+        f"SELECT u.book_id, {sql.bit_or('u.mask')} AS score{grouped} FROM ({rows}) u"
         f" GROUP BY u.book_id{grouped}"
     )
 
@@ -230,8 +236,10 @@ def _sqlite_phrase(
     phrase = " + ".join(_fts(s) for s in stems)
     match = sql.bind(f"{{{_STEM_COLUMNS}}} : {phrase}")
     words = list(dict.fromkeys(stems))
+    # CROSS JOIN: SQLite then keeps the FTS5 match outermost (run once), rather than running
+    # it for each postings row of a word when its statistics make that look cheaper.
     joins = "".join(
-        f" JOIN search_postings p{i} ON p{i}.term = {sql.bind(w)} AND p{i}.book_id = f.rowid"
+        f" CROSS JOIN search_postings p{i} ON p{i}.term = {sql.bind(w)} AND p{i}.book_id = f.rowid"
         for i, w in enumerate(words)
     )
     both = " & ".join(f"p{i}.fields" for i in range(len(words)))
@@ -253,40 +261,53 @@ def _matches(sql: _Sql, query: RawQuery, filters: RawFilters, attributes: bool) 
     One relation ``r<i>`` per clause, joined on ``book_id``; the score is the OR of their
     masks. A term is the postings table itself (``term = lexeme AND fields <> 0``, mask
     ``fields``; not a subquery: SQLite sorts a subquery's renamed column markedly slower); a
-    prefix or a phrase is a subquery with a ``mask`` column. The first relation drives: the
-    filters apply to its postings rows and its attributes are the match's. ``simple``: plain
-    postings ranges only (no grouping, no full-text match), cheap enough to read twice (the
-    page and its count) rather than to materialise."""
+    phrase is a materialised CTE (run once; as a subquery a planner may run it again for each
+    row of another relation); the word being typed, when not alone, is its postings rows,
+    joined, then grouped by book (grouping first would hide from PostgreSQL how many books
+    there are: it guesses 200 and joins them by a nested loop). The first relation (a term,
+    else a phrase) drives: the filters apply to its postings rows and its attributes are the
+    match's. ``simple``: plain postings ranges only (no join, no grouping, no full-text
+    match), cheap enough to read twice (the page and its count) rather than to materialise."""
     where = _where(sql, filters)
+    if query.prefix and not query.terms and not query.phrases:
+        return _prefix(sql, *query.prefix, where("p"), attributes), False
+    if len(query.phrases) == 1 and not query.terms and not query.prefix:
+        phrase = _pg_phrase if sql.postgres else _sqlite_phrase
+        inner = "p" if sql.postgres else "p0"
+        return phrase(sql, query.phrases[0], where(inner), attributes, "score"), False
     sources: list[tuple[str, str, str]] = []  # (FROM item, mask, conditions), alias r<i>
     for term in query.terms:
         alias = f"r{len(sources)}"
         conditions = f"{alias}.term = {sql.bind(term)} AND {alias}.fields <> 0"
         sources.append((f"search_postings {alias}", f"{alias}.fields", conditions))
-    clauses: list[tuple[Callable[..., str], tuple[Any, ...]]] = []
-    if query.prefix:
-        clauses.append((_prefix, query.prefix))
     for stems in query.phrases:
-        clauses.append((_pg_phrase if sql.postgres else _sqlite_phrase, (stems,)))
-    for render, args in clauses:
         first = not sources
-        inner = "p0" if render is _sqlite_phrase else "p"
         alias = f"r{len(sources)}"
-        if first and len(clauses) == 1:  # the only relation: the matches themselves
-            return render(sql, *args, where(inner), attributes, "score"), False
-        rendered = render(sql, *args, where(inner) if first else "", attributes and first, "mask")
-        sources.append((f"({rendered}) {alias}", f"{alias}.mask", ""))
+        kept = attributes and first
+        if sql.postgres:
+            rendered = _pg_phrase(sql, stems, where("p") if first else "", kept, "mask")
+        else:
+            rendered = _sqlite_phrase(sql, stems, where("p0") if first else "", kept, "mask")
+        sql.ctes.append(f"c{alias} AS MATERIALIZED ({rendered})")
+        sources.append((f"c{alias} {alias}", f"{alias}.mask", ""))
     (source, score, conditions), *joined = sources
     if query.terms:  # a term drives: the filters on its rows
         conditions += where("r0")
-    score = " | ".join([score, *(mask for _, mask, _ in joined)])
+    masks = [score, *(mask for _, mask, _ in joined)]
+    columns = _columns("r0", attributes)
     joins = "".join(
         f" JOIN {item} ON r{i}.book_id = r0.book_id" + (f" AND {on}" if on else "")
         for i, (item, _, on) in enumerate(joined, start=1)
     )
-    body = f"SELECT r0.book_id, {score} AS score{_columns('r0', attributes)} FROM {source}{joins}"
-    simple = not clauses and not joined
-    return body + (f" WHERE {conditions}" if conditions else ""), simple
+    group = ""
+    if query.prefix:
+        rows = _prefix_rows(sql, *query.prefix, "", False)
+        joins += f" JOIN ({rows}) rp ON rp.book_id = r0.book_id"
+        group = f" GROUP BY r0.book_id, {', '.join(masks)}{columns}"
+        masks.append(sql.bit_or("rp.mask"))
+    body = f"SELECT r0.book_id, {' | '.join(masks)} AS score{columns} FROM {source}{joins}"
+    body += (f" WHERE {conditions}" if conditions else "") + group
+    return body, not joined and not group
 
 
 def _page(sql: _Sql, query: RawQuery, filters: RawFilters, page: int, size: int) -> str:
