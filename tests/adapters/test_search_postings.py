@@ -1,0 +1,357 @@
+"""The search postings (``search_postings``) on SQLite and PostgreSQL: the rows a document
+makes, their upkeep by ``SqlSearchIndex.put``/``remove``/``clear`` and by the ``books``
+trigger, and migration 0009 (backfill, downgrade).
+
+What a search finds through the postings is pinned by the contract suite; these tests pin
+the stored rows themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, inspect, select, text, update
+from sqlalchemy.engine import Connection
+
+from bookshop_adapters.sqlalchemy import (
+    SqlBackend,
+    count_statements,
+    create_engine_for_url,
+    downgrade,
+    migrate,
+)
+from bookshop_adapters.sqlalchemy._postings import postings_rows
+from bookshop_adapters.sqlalchemy.tables import BookRow, search_postings, table_of
+from bookshop_adapters.stemming import SnowballStemmer
+from bookshop_core import NewBook
+from bookshop_core.search.analysis import Analyzer, Field, SearchDocument, Token
+
+ANALYZER = Analyzer(SnowballStemmer())
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
+_books = table_of(BookRow)
+
+#: A stored posting: (term, book_id, fields, word_fields, genre_id, price_cents, in_stock).
+Row = tuple[str, int, int, int, int | None, int, bool]
+
+
+def _doc(book_id: int, **fields: Sequence[tuple[str, str]]) -> SearchDocument:
+    """A document whose fields hold the given (word, lexeme) tokens."""
+    return SearchDocument(
+        book_id,
+        tuple(
+            Field(name, tuple(Token(w, lex, i) for i, (w, lex) in enumerate(fields.get(name, ()))))
+            for name in ("title", "author", "description")
+        ),
+    )
+
+
+def _analysed(book_id: int, title: str, author: str, description: str | None) -> SearchDocument:
+    return ANALYZER.document_of(book_id, title=title, author=author, description=description)
+
+
+async def _add_books(backend: SqlBackend, *stocks: int, genre_id: int | None = None) -> list[int]:
+    """Books priced 1.00, 2.00... with these stock quantities."""
+    drafts = [
+        NewBook(
+            title=f"Book {n}",
+            author="Someone",
+            price=Decimal(n + 1),
+            isbn=None,
+            genre_id=genre_id,
+            description=None,
+            cover_image_url=None,
+            publish_date=None,
+            stock_quantity=stock,
+            created_at=NOW,
+        )
+        for n, stock in enumerate(stocks)
+    ]
+    async with backend.unit_of_work() as uow:
+        added = await uow.books.add_many(drafts)
+        await uow.commit()
+    return [book.id for book in added]
+
+
+async def _put(backend: SqlBackend, documents: Sequence[SearchDocument]) -> None:
+    async with backend.unit_of_work() as uow:
+        await uow.search_index.put(documents)
+        await uow.commit()
+
+
+async def _run(backend: SqlBackend, statement: Any, parameters: Any = None) -> None:
+    """Run one statement in its own committed transaction."""
+    async with backend.unit_of_work() as uow:
+        await uow.connection.execute(statement, parameters)
+        await uow.commit()
+
+
+async def _rows(backend: SqlBackend, book_id: int | None = None) -> set[Row]:
+    """The stored postings (of one book, or all)."""
+    statement = select(search_postings)
+    if book_id is not None:
+        statement = statement.where(search_postings.c.book_id == book_id)
+    async with backend.unit_of_work(read_only=True) as uow:
+        result = await uow.connection.execute(statement)
+        return {
+            (r.term, r.book_id, r.fields, r.word_fields, r.genre_id, r.price_cents, r.in_stock)
+            for r in result
+        }
+
+
+# -- the rows of a document (no database) -------------------------------------------------
+
+
+def test_postings_rows_give_each_distinct_term_its_lexeme_and_word_bits() -> None:
+    """One row per distinct lexeme or surface word, in term order: ``fields`` has the bits of
+    the fields holding it as a lexeme (title 4, author 2, description 1), ``word_fields`` those
+    holding it as a surface word; a word repeated in a field counts once."""
+    document = _analysed(1, "Running Men", "Run Runner", "men ran running running")
+    assert postings_rows(document) == [
+        ("men", 4 | 1, 4 | 1),
+        ("ran", 1, 1),
+        ("run", 4 | 2 | 1, 2),
+        ("runner", 2, 2),
+        ("running", 0, 4 | 1),
+    ]
+
+
+def test_postings_rows_drop_nul_and_skip_empty_tokens() -> None:
+    """NUL is removed from tokens (as the full-text side does) and a token left empty, or
+    empty to begin with, makes no row."""
+    document = _doc(1, title=[("a\x00b", "ab"), ("\x00", "\x00"), ("", "")])
+    assert postings_rows(document) == [("ab", 4, 4)]
+
+
+def test_postings_rows_of_an_empty_document_are_none() -> None:
+    """A book without words has no postings."""
+    assert postings_rows(_doc(1)) == []
+
+
+# -- put, remove, clear -------------------------------------------------------------------
+
+
+async def test_put_writes_one_row_per_term_with_the_books_attributes(
+    backend: SqlBackend,
+) -> None:
+    """Each distinct term of the book is one row, with its bits and the book's genre, price
+    in cents and whether it is in stock, read from ``books``."""
+    async with backend.unit_of_work() as uow:
+        genre = await uow.genres.add("Fiction", None)
+        await uow.commit()
+    stocked, sold_out = await _add_books(backend, 3, 0, genre_id=genre.id)
+    await _put(
+        backend,
+        [_analysed(stocked, "Running Men", "Ann", None), _analysed(sold_out, "Men", "Bo", "x")],
+    )
+    assert await _rows(backend) == {
+        ("men", stocked, 4, 4, genre.id, 100, True),
+        ("run", stocked, 4, 0, genre.id, 100, True),
+        ("running", stocked, 0, 4, genre.id, 100, True),
+        ("ann", stocked, 2, 2, genre.id, 100, True),
+        ("men", sold_out, 4, 4, genre.id, 200, False),
+        ("bo", sold_out, 2, 2, genre.id, 200, False),
+        ("x", sold_out, 1, 1, genre.id, 200, False),
+    }
+
+
+async def test_put_replaces_a_books_rows(backend: SqlBackend) -> None:
+    """Putting a book again leaves exactly its new terms (no stale row), and a document
+    without words leaves it none; other books keep theirs."""
+    one, two = await _add_books(backend, 1, 1)
+    await _put(
+        backend, [_analysed(one, "Old Title", "Ann", None), _analysed(two, "Kept", "", None)]
+    )
+    await _put(backend, [_analysed(one, "New", "Ann", None)])
+    assert {row[0] for row in await _rows(backend, one)} == {"new", "ann"}
+    await _put(backend, [_doc(one)])
+    assert await _rows(backend, one) == set()
+    assert {row[0] for row in await _rows(backend, two)} == {"kept"}
+
+
+async def test_put_of_the_same_book_twice_in_one_call_keeps_the_last(backend: SqlBackend) -> None:
+    """A batch naming a book twice writes its last document only."""
+    (book,) = await _add_books(backend, 1)
+    await _put(backend, [_analysed(book, "First", "A", None), _analysed(book, "Second", "A", None)])
+    assert {row[0] for row in await _rows(backend, book)} == {"second", "a"}
+
+
+async def test_put_costs_the_same_statements_for_one_and_a_full_batch(
+    backend: SqlBackend,
+) -> None:
+    """A put of one book and one of a full batch of 500 (33,000 rows) cost the same number of
+    statements; 501 books are two batches."""
+    ids = await _add_books(backend, *([1] * 501))
+    documents = [_analysed(i, f"Title {i} word{i}", "Author", "Some longer text") for i in ids]
+    counts = []
+    for chunk in (documents[:1], documents[:500], documents):
+        async with backend.unit_of_work() as uow:
+            with count_statements(backend) as counted:
+                await uow.search_index.put(chunk)
+            await uow.commit()
+        counts.append(counted.count)
+    assert counts[0] == counts[1]
+    assert counts[2] == 2 * counts[1]
+
+
+async def test_remove_clear_and_a_deleted_book_drop_rows(backend: SqlBackend) -> None:
+    """``remove`` drops the rows of the books named, deleting a book drops its rows (the
+    foreign key cascades), ``clear`` drops every row."""
+    one, two, three = await _add_books(backend, 1, 1, 1)
+    await _put(backend, [_analysed(i, "Shared", "A", None) for i in (one, two, three)])
+    async with backend.unit_of_work() as uow:
+        await uow.search_index.remove([one])
+        await uow.commit()
+    assert {row[1] for row in await _rows(backend)} == {two, three}
+    await _run(backend, delete(_books).where(_books.c.id == two))
+    assert {row[1] for row in await _rows(backend)} == {three}
+    async with backend.unit_of_work() as uow:
+        await uow.search_index.clear()
+        await uow.commit()
+    assert await _rows(backend) == set()
+
+
+# -- the trigger on books -----------------------------------------------------------------
+
+
+async def test_the_rows_follow_their_books_genre_price_and_stock(backend: SqlBackend) -> None:
+    """A price change, a genre change (to and from none) and the stock crossing 0 either way
+    rewrite the book's rows; other books' rows are untouched."""
+    async with backend.unit_of_work() as uow:
+        genre = await uow.genres.add("Fiction", None)
+        await uow.commit()
+    book, other = await _add_books(backend, 5, 5)
+    await _put(backend, [_analysed(i, "Dune", "Herbert", None) for i in (book, other)])
+    untouched = await _rows(backend, other)
+
+    async def attributes() -> set[tuple[int | None, int, bool]]:
+        return {(row[4], row[5], row[6]) for row in await _rows(backend, book)}
+
+    changes: list[tuple[dict[str, Any], tuple[int | None, int, bool]]] = [
+        ({"price_cents": 1999}, (None, 1999, True)),
+        ({"genre_id": genre.id}, (genre.id, 1999, True)),
+        ({"stock_quantity": 0}, (genre.id, 1999, False)),
+        ({"stock_quantity": 3}, (genre.id, 1999, True)),
+        ({"genre_id": None}, (None, 1999, True)),
+    ]
+    for values, expected in changes:
+        await _run(backend, update(_books).where(_books.c.id == book).values(**values))
+        assert await attributes() == {expected}, values
+    assert await _rows(backend, other) == untouched
+
+
+async def test_a_stock_change_that_keeps_a_book_in_stock_rewrites_nothing(
+    backend: SqlBackend,
+) -> None:
+    """Stock 5 -> 4 (still in stock), 0 -> 0, a title edit and a same-value write do not fire
+    the trigger: a marker written straight into the rows survives them."""
+    (book,) = await _add_books(backend, 5)
+    await _put(backend, [_analysed(book, "Dune", "Herbert", None)])
+    marker = update(search_postings).where(search_postings.c.book_id == book)
+    await _run(backend, marker.values(price_cents=-1))
+
+    async def prices() -> set[int]:
+        return {row[5] for row in await _rows(backend, book)}
+
+    same_book = update(_books).where(_books.c.id == book)
+    for values in ({"stock_quantity": 4}, {"title": "Dune II"}, {"price_cents": 100}):
+        await _run(backend, same_book.values(**values))
+        assert await prices() == {-1}, values
+    await _run(backend, same_book.values(stock_quantity=0))  # crosses 0: rewritten
+    assert await prices() == {100}
+    await _run(backend, marker.values(price_cents=-1))
+    await _run(backend, same_book.values(stock_quantity=0))
+    assert await prices() == {-1}
+
+
+# -- migration 0009 -----------------------------------------------------------------------
+
+
+async def _insert_books_at_0008(url: str, count: int) -> None:
+    engine = create_engine_for_url(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO books (id, title, title_key, author, author_key, price_cents, "
+                    "stock_quantity, description, created_at, updated_at) VALUES (:id, :title, "
+                    ":key, 'García', 'garcía', :price, :stock, :description, "
+                    "'2024-01-01T00:00:00+00:00', '2024-01-01T00:00:00+00:00')"
+                ),
+                [
+                    {
+                        "id": n,
+                        "title": f"Volume {n}",
+                        "key": f"volume {n}",
+                        "price": 100 + n,
+                        "stock": n % 2,
+                        "description": "Running whales" if n % 500 == 0 else None,
+                    }
+                    for n in range(1, count + 1)
+                ],
+            )
+    finally:
+        await engine.dispose()
+
+
+async def _inspect(url: str, fn: Any) -> Any:
+    engine = create_engine_for_url(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(fn)
+    finally:
+        await engine.dispose()
+
+
+def _postings_schema(conn: Connection) -> dict[str, Any]:
+    """Whether the table exists, and the trigger (and PostgreSQL function) names left."""
+    if conn.dialect.name == "sqlite":
+        query = (
+            "SELECT name FROM sqlite_master WHERE name LIKE 'search_postings%' AND type = 'trigger'"
+        )
+    else:
+        query = (
+            "SELECT tgname FROM pg_trigger WHERE tgname LIKE 'search_postings%' "
+            "UNION ALL SELECT proname FROM pg_proc WHERE proname LIKE 'search_postings%'"
+        )
+    return {
+        "table": "search_postings" in inspect(conn).get_table_names(),
+        "routines": {row[0] for row in conn.execute(text(query))},
+    }
+
+
+async def test_upgrading_to_0009_writes_the_postings_of_stored_books(url: str) -> None:
+    """A database upgraded from 0008 with books (more than two batches) gets every book's
+    postings, as ``put`` would write them, with its attributes, and the trigger; downgrading
+    to 0008 removes the table, the trigger and the function, and upgrading again works."""
+    await migrate(url, "0008")
+    await _insert_books_at_0008(url, 1203)
+    await migrate(url, "0009")
+    engine = create_engine_for_url(url)
+    try:
+        async with engine.connect() as conn:
+            result = await conn.execute(select(search_postings))
+            stored = {
+                (r.term, r.book_id, r.fields, r.word_fields, r.genre_id, r.price_cents, r.in_stock)
+                for r in result
+            }
+    finally:
+        await engine.dispose()
+    expected = {
+        (term, n, fields, words, None, 100 + n, n % 2 == 1)
+        for n in range(1, 1204)
+        for term, fields, words in postings_rows(
+            _analysed(n, f"Volume {n}", "García", "Running whales" if n % 500 == 0 else None)
+        )
+    }
+    assert stored == expected
+    assert ("run", 1000, 1, 0, None, 1100, False) in stored
+    schema = await _inspect(url, _postings_schema)
+    assert schema["table"]
+    assert "search_postings_follow_book" in schema["routines"]
+    await downgrade(url, "0008")
+    assert await _inspect(url, _postings_schema) == {"table": False, "routines": set()}
+    await migrate(url)
+    assert (await _inspect(url, _postings_schema))["table"]
