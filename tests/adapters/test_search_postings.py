@@ -355,3 +355,24 @@ async def test_upgrading_to_0009_writes_the_postings_of_stored_books(url: str) -
     assert await _inspect(url, _postings_schema) == {"table": False, "routines": set()}
     await migrate(url)
     assert (await _inspect(url, _postings_schema))["table"]
+
+
+async def test_the_postings_are_one_covering_b_tree(backend: SqlBackend) -> None:
+    """PostgreSQL: the primary key carries every other column (index-only scans) and sorts
+    terms by code point; SQLite: the table is its primary key (``WITHOUT ROWID``)."""
+    async with backend.unit_of_work(read_only=True) as uow:
+        if backend.engine.dialect.name == "postgresql":
+            statement = "SELECT pg_get_indexdef('pk_search_postings'::regclass)"
+            definition = (await uow.connection.execute(text(statement))).scalar_one()
+            assert definition.endswith(
+                "(term, book_id) INCLUDE (fields, word_fields, genre_id, price_cents, in_stock)"
+            ), definition
+            statement = (
+                "SELECT collation_name FROM information_schema.columns "
+                "WHERE table_name = 'search_postings' AND column_name = 'term'"
+            )
+            assert (await uow.connection.execute(text(statement))).scalar_one() == "C"
+        else:
+            statement = "SELECT sql FROM sqlite_master WHERE name = 'search_postings'"
+            definition = (await uow.connection.execute(text(statement))).scalar_one()
+            assert definition.rstrip().endswith("WITHOUT ROWID"), definition
