@@ -150,10 +150,22 @@ class _Sql:
         return f"{'$' if self.postgres else '?'}{len(self.values)}"
 
     def bit_or(self, mask: str) -> str:
-        """The aggregate OR of ``mask`` (SQLite has no ``bit_or``: one ``max`` per bit)."""
+        """The aggregate OR of ``mask``.
+
+        SQLite has no ``bit_or``. ``max(mask & 4) | max(mask & 2) | max(mask & 1)`` is three
+        aggregates, each a function call per row (about 2 ms per 20,000 rows); instead each
+        row's bits are spread into 21-bit lanes of one integer (description 1, author 2**21,
+        title 2**42) and summed, one aggregate (the same ``sum`` three times is computed
+        once): a lane is non-zero where some row has the bit (a book has far fewer than
+        2**21 rows)."""
         if self.postgres:
             return f"bit_or({mask})"
-        return " | ".join(f"max({mask} & {bit})" for bit in _BITS)
+        lanes = f"sum(({mask} & 1) | (({mask} & 2) << 20) | (({mask} & 4) << 40))"
+        return (
+            f"(CASE WHEN {lanes} >= {1 << 42} THEN 4 ELSE 0 END"
+            f" | CASE WHEN {lanes} & {(1 << 42) - (1 << 21)} THEN 2 ELSE 0 END"
+            f" | CASE WHEN {lanes} & {(1 << 21) - 1} THEN 1 ELSE 0 END)"
+        )
 
     def statement(self, body: str) -> str:
         return f"WITH RECURSIVE {', '.join(self.ctes)} {body}" if self.ctes else body
