@@ -68,3 +68,19 @@ async def test_cursors_report_rows_counts_and_errors(backend: SqlBackend) -> Non
         book = await uow.books.add(new_book(isbn="9780306406157"))
         with pytest.raises(Conflict):
             await uow.books.add(new_book(isbn=book.isbn))
+
+
+async def test_a_read_begins_before_its_first_statement_even_a_streamed_one(
+    backend: SqlBackend,
+) -> None:
+    """A read-only unit of work's BEGIN, left for its first statement, runs before that
+    statement also when it streams through SQLAlchemy's own cursor: the read is in its
+    transaction (one snapshot) from the first row on."""
+    async with backend.unit_of_work(read_only=True) as uow:
+        raw = await uow.connection.get_raw_connection()
+        driver: Any = raw.driver_connection
+        assert not driver.in_transaction  # the BEGIN waits for the first statement
+        streamed = await uow.connection.stream(text("SELECT 1"))
+        assert driver.in_transaction
+        assert [tuple(row) async for row in streamed] == [(1,)]
+    assert not driver.in_transaction

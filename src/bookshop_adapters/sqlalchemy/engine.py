@@ -17,7 +17,10 @@ SQLite (``sqlite+aiosqlite:///path.db``, the embedded default)
       ``StoreTimeouts.lock``): SQLite's busy handler naps up to 100 ms between tries, so
       writers left to it leave the lock idle; the busy timeout remains for other processes.
     - a **read-only** unit of work (``unit_of_work(read_only=True)``) emits a plain ``BEGIN``:
-      it reads one consistent WAL snapshot and never blocks or waits for writers.
+      it reads one consistent WAL snapshot and never blocks or waits for writers. A deferred
+      ``BEGIN`` takes no snapshot until the first read, so it is sent with the transaction's
+      first statement, in that statement's hand-off to aiosqlite's worker thread (one
+      hand-off fewer per read; see :mod:`~bookshop_adapters.sqlalchemy._aiosqlite`).
 
     One engine (one pool) serves both; the kind travels as the connection execution option
     :data:`~bookshop_adapters.sqlalchemy.uow.READ_ONLY_OPTION`, read in the ``begin`` hook.
@@ -73,7 +76,11 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 from sqlalchemy.util import await_
 
 from bookshop_adapters.extras import require
-from bookshop_adapters.sqlalchemy._aiosqlite import use_one_trip_cursors
+from bookshop_adapters.sqlalchemy._aiosqlite import (
+    begin_with_next_statement,
+    forget_pending_begin,
+    use_one_trip_cursors,
+)
 from bookshop_adapters.sqlalchemy.errors import store_unavailable, translate_error
 from bookshop_adapters.sqlalchemy.timeouts import StoreTimeouts
 from bookshop_adapters.sqlalchemy.uow import READ_ONLY_OPTION, SqlUnitOfWork, queue_writers
@@ -238,6 +245,12 @@ def _install_sqlite_hooks(engine: AsyncEngine, timeouts: StoreTimeouts) -> None:
     def _begin(connection: Connection) -> None:
         read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
         statement = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        # A read's deferred BEGIN takes no snapshot until the first statement reads: it rides
+        # in that statement's hand-off to the worker thread instead of one of its own.
+        if read_only and begin_with_next_statement(
+            connection.connection.dbapi_connection, statement
+        ):
+            return
         # Straight on the driver: one hand-off to aiosqlite's worker thread, where
         # exec_driver_sql takes three (cursor, execute, close).
         driver: Any = connection.connection.driver_connection
@@ -251,6 +264,7 @@ def _install_sqlite_hooks(engine: AsyncEngine, timeouts: StoreTimeouts) -> None:
     def _reset(dbapi_connection: Any, record: ConnectionPoolEntry, state: PoolResetState) -> None:
         # Replaces the pool's unconditional rollback on return: after a commit, or once the
         # unit of work has rolled back, SQLite has no transaction left to end.
+        forget_pending_begin(dbapi_connection)
         if state.terminate_only or not state.asyncio_safe:
             return
         if dbapi_connection.driver_connection.in_transaction:
