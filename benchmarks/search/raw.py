@@ -326,8 +326,11 @@ def _page(sql: _Sql, query: RawQuery, filters: RawFilters, page: int, size: int)
     """One statement: the page's books (every column), scores and the exact total. The
     matches are counted by a sub-select (cheaper than a window count, which buffers every
     match), sorted by score and id for the page, and only the page's rows are joined to
-    ``books``. Matches that group (a prefix) or match full text (a phrase) are materialised
-    once for both; plain postings ranges are simply read twice."""
+    ``books``. Matches that join, group (a prefix) or match full text (a phrase) are
+    materialised once for both; a plain postings range is simply read twice. On SQLite the
+    page is joined to ``books`` by a ``CROSS JOIN`` (the page first): with a plain ``JOIN``
+    SQLite materialises the page's subquery otherwise, about 1 ms more for a word in a
+    quarter of 100,000 books (PostgreSQL has no ``CROSS JOIN ... ON``)."""
     matches, simple = _matches(sql, query, filters, attributes=False)
     if simple:
         source = f"({matches})"
@@ -339,7 +342,8 @@ def _page(sql: _Sql, query: RawQuery, filters: RawFilters, page: int, size: int)
         f"SELECT {_BOOK_COLUMNS_B}, hit.score, hit.total FROM ("
         f"SELECT m.book_id, m.score, (SELECT count(*) FROM {source} c) AS total"
         f" FROM {source} m ORDER BY m.score DESC, m.book_id LIMIT {limit} OFFSET {offset}) hit"
-        " JOIN books b ON b.id = hit.book_id ORDER BY hit.score DESC, hit.book_id"
+        f" {'JOIN' if sql.postgres else 'CROSS JOIN'} books b ON b.id = hit.book_id"
+        " ORDER BY hit.score DESC, hit.book_id"
     )
 
 
