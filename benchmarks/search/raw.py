@@ -272,8 +272,7 @@ def _matches(sql: _Sql, query: RawQuery, filters: RawFilters, attributes: bool) 
 
     One relation ``r<i>`` per clause, joined on ``book_id``; the score is the OR of their
     masks. A term is the postings table itself (``term = lexeme AND fields <> 0``, mask
-    ``fields``; not a subquery: SQLite sorts a subquery's renamed column markedly slower); a
-    phrase is a materialised CTE (run once; as a subquery a planner may run it again for each
+    ``fields``); a phrase is a materialised CTE (run once; as a subquery a planner may run it again for each
     row of another relation); the word being typed, when not alone, is its postings rows,
     joined, then grouped by book (grouping first would hide from PostgreSQL how many books
     there are: it guesses 200 and joins them by a nested loop). The first relation (a term,
@@ -328,9 +327,10 @@ def _page(sql: _Sql, query: RawQuery, filters: RawFilters, page: int, size: int)
     match), sorted by score and id for the page, and only the page's rows are joined to
     ``books``. Matches that join, group (a prefix) or match full text (a phrase) are
     materialised once for both; a plain postings range is simply read twice. On SQLite the
-    page is joined to ``books`` by a ``CROSS JOIN`` (the page first): with a plain ``JOIN``
-    SQLite materialises the page's subquery otherwise, about 1 ms more for a word in a
-    quarter of 100,000 books (PostgreSQL has no ``CROSS JOIN ... ON``)."""
+    page is joined to ``books`` by a ``CROSS JOIN`` (the page first; a ``LEFT JOIN`` does as
+    well): with a plain ``JOIN`` SQLite copies the page's subquery into one more temporary
+    table, about 1 ms more for a word in a quarter of 100,000 books (PostgreSQL has no
+    ``CROSS JOIN ... ON``)."""
     matches, simple = _matches(sql, query, filters, attributes=False)
     if simple:
         source = f"({matches})"
