@@ -272,13 +272,14 @@ def _matches(sql: _Sql, query: RawQuery, filters: RawFilters, attributes: bool) 
 
     One relation ``r<i>`` per clause, joined on ``book_id``; the score is the OR of their
     masks. A term is the postings table itself (``term = lexeme AND fields <> 0``, mask
-    ``fields``); a phrase is a materialised CTE (run once; as a subquery a planner may run it again for each
-    row of another relation); the word being typed, when not alone, is its postings rows,
-    joined, then grouped by book (grouping first would hide from PostgreSQL how many books
-    there are: it guesses 200 and joins them by a nested loop). The first relation (a term,
-    else a phrase) drives: the filters apply to its postings rows and its attributes are the
-    match's. ``simple``: plain postings ranges only (no join, no grouping, no full-text
-    match), cheap enough to read twice (the page and its count) rather than to materialise."""
+    ``fields``); a phrase is a materialised CTE (run once; as a subquery a planner may run
+    it again for each row of another relation); the word being typed, when not alone, is
+    its postings rows, joined, then grouped by book (grouping first would hide from
+    PostgreSQL how many books there are: it guesses 200 and joins them by a nested loop).
+    The first relation (a term, else a phrase) drives: the filters apply to its postings
+    rows and its attributes are the match's. ``simple``: plain postings ranges only (no
+    join, no grouping, no full-text match), cheap enough to read twice (the page and its
+    count) rather than to materialise."""
     where = _where(sql, filters)
     if query.prefix and not query.terms and not query.phrases:
         return _prefix(sql, *query.prefix, where("p"), attributes), False
