@@ -28,8 +28,9 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Final, Generic, Self, TypeVar, cast, overload
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from bookshop_adapters.sqlalchemy.analytics import SqlReportRepository
 from bookshop_adapters.sqlalchemy.catalog import SqlBookRepository, SqlGenreRepository
@@ -141,6 +142,23 @@ class repository(Generic[R]):
         return cast(R, cache[self._name])
 
 
+def _open(engine: Engine, options: dict[str, Any]) -> Connection:
+    """A pooled connection with ``options``, its transaction begun.
+
+    Run in one greenlet (``greenlet_spawn``): through ``AsyncConnection`` checking out,
+    setting the options and beginning would take a greenlet each (about 8 µs apiece).
+    """
+    connection = engine.connect()
+    try:
+        if options:
+            connection.execution_options(**options)
+        connection.begin()
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
 class SqlUnitOfWork:
     """One transaction on an SQL store; rolls back unless ``commit()`` was called.
 
@@ -202,19 +220,13 @@ class SqlUnitOfWork:
         turn = None if self._writers is None else await self._writers.turn()
         try:
             with translating_errors():
-                connection = await self._engine.connect()
-                try:
-                    if options:
-                        await connection.execution_options(**options)
-                    await connection.begin()
-                except BaseException:
-                    await connection.close()
-                    raise
+                opened = await greenlet_spawn(_open, self._engine.sync_engine, options)
         except BaseException:
             if turn is not None:
                 turn.release()
             raise
-        self._connection, self._turn = connection, turn
+        self._connection = AsyncConnection(self._engine, opened)
+        self._turn = turn
         return self
 
     async def __aexit__(
