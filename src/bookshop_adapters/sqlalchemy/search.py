@@ -69,7 +69,7 @@ from sqlalchemy.engine import Dialect
 from bookshop_adapters.sqlalchemy._postings import (
     CLEAR_POSTINGS,
     REMOVE_POSTINGS,
-    put_postings_statements,
+    put_postings,
 )
 from bookshop_adapters.sqlalchemy.catalog import (
     BOOK_COLUMNS,
@@ -820,8 +820,7 @@ class SqlSearchIndex(SqlRepository):
         for start in range(0, len(unique), BATCH_SIZE):
             batch = unique[start : start + BATCH_SIZE]
             await self._execute(*put_statement(self._dialect_name, batch))
-            for statement in put_postings_statements(self._dialect_name, batch):
-                await self._execute(*statement)
+            await put_postings(self._connection, batch)
 
     async def remove(self, book_ids: Sequence[int]) -> None:
         wanted = sorted(set(book_ids))

@@ -107,15 +107,13 @@ def _fill_from_stored_books() -> None:
     ``SqlSearchIndex.put`` would."""
     if context.is_offline_mode():
         return  # no rows to read in a rendered script
-    from bookshop_adapters.sqlalchemy._postings import insert_postings_statement, stored_documents
+    from bookshop_adapters.sqlalchemy._postings import insert_postings, stored_documents
     from bookshop_adapters.stemming import SnowballStemmer
     from bookshop_core.search.analysis import Analyzer
 
     bind = op.get_bind()
     for documents in stored_documents(bind, Analyzer(SnowballStemmer())):
-        statement = insert_postings_statement(bind.dialect.name, documents)
-        if statement is not None:
-            bind.execute(*statement)
+        insert_postings(bind, documents)
 
 
 def upgrade() -> None:
