@@ -170,22 +170,47 @@ _LOCK_GENRE_TREE: Final = text("SELECT pg_advisory_xact_lock(4236482736211591246
 
 
 def book_from_row(row: Row[Any]) -> Book:
-    """The domain book of a row selected with :data:`BOOK_COLUMNS`."""
+    """The domain book of a row that selected :data:`BOOK_COLUMNS` together, in their order
+    (``select(..., *BOOK_COLUMNS, ...)``), wherever they are among its columns.
+
+    Read by position from where ``id`` is: a row's attribute lookup by name costs about 0.3 µs
+    a column (4 µs a book), its index lookup 0.04 µs.
+    """
+    try:  # SQLAlchemy's index of the row's keys (every 2.x Row has it; not documented)
+        at: int = row._key_to_index["id"]
+    except (AttributeError, KeyError):
+        at = row._fields.index("id")
+    (
+        book_id,
+        title,
+        author,
+        price_cents,
+        isbn,
+        genre_id,
+        description,
+        cover_image_url,
+        publish_date,
+        stock_quantity,
+        created_at,
+        updated_at,
+        review_count,
+        rating_sum,
+    ) = row[at : at + len(BOOK_COLUMNS)]
     return Book(
-        id=row.id,
-        title=row.title,
-        author=row.author,
-        price=cents_to_money(row.price_cents),
-        isbn=row.isbn,
-        genre_id=row.genre_id,
-        description=row.description,
-        cover_image_url=row.cover_image_url,
-        publish_date=row.publish_date,
-        stock_quantity=row.stock_quantity,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        review_count=row.review_count,
-        rating_sum=row.rating_sum,
+        id=book_id,
+        title=title,
+        author=author,
+        price=cents_to_money(price_cents),
+        isbn=isbn,
+        genre_id=genre_id,
+        description=description,
+        cover_image_url=cover_image_url,
+        publish_date=publish_date,
+        stock_quantity=stock_quantity,
+        created_at=created_at,
+        updated_at=updated_at,
+        review_count=review_count,
+        rating_sum=rating_sum,
     )
 
 
