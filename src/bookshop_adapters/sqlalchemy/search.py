@@ -56,6 +56,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
     table,
     text,
@@ -376,6 +377,9 @@ def _clause_parameters(dialect: str, name: str, clause: Clause, parameters: dict
         parameters[name] = _fts5_clause(clause, FIELD_NAMES)
         for field in FIELD_NAMES:
             parameters[f"{name}_{field}"] = _fts5_clause(clause, (field,))
+        # The phrase's first and last words (its postings tell most matches' field).
+        parameters[f"{name}_l0"] = _clean(clause.lexemes[0])
+        parameters[f"{name}_l1"] = _clean(clause.lexemes[-1])
 
 
 def _shape_and_parameters(
@@ -466,18 +470,59 @@ def _combined(masks: Sequence[ColumnElement[int]]) -> ColumnElement[int]:
     return functools.reduce(lambda left, right: left.op("|")(right), masks)
 
 
-def _word_relation(name: str, *, facts: bool) -> Select[Any]:
-    """The books holding the word (lexeme) parameter ``name``: ``book_id``, ``mask`` (the
-    fields it is in) and, with ``facts``, the book's :data:`_FACTS`."""
-    rows = _postings.alias(f"{name}_rows")
-    return select(
-        rows.c.book_id, rows.c.fields.label("mask"), *(rows.c[f] for f in _FACTS if facts)
-    ).where(rows.c.term == bindparam(name), rows.c.fields != _NONE)
+def _bits(mask: ColumnElement[int], weight: int) -> ColumnElement[bool]:
+    return mask.op("&")(_constant(weight)) != _NONE
 
 
-def _prefix_relation(dialect: str, name: str, *, facts: bool) -> Select[Any]:
-    """The books holding a surface word in the range ``name_low``..``name_high`` or the
-    lexeme ``name``, one row each with the OR of their fields.
+def _aggregate_or(dialect: str, mask: ColumnElement[int]) -> ColumnElement[int]:
+    """The OR of ``mask`` over a group's rows.
+
+    SQLite has no ``bit_or``, and three aggregates (``max(mask & 4) | ...``) cost a function
+    call each per row: instead each row's bits are spread into 21-bit lanes of one integer
+    (description 1, author 2**21, title 2**42) and summed, once; a lane is non-zero where some
+    row has its bit (a book has far fewer than 2**21 rows)."""
+    if dialect == "postgresql":
+        return func.bit_or(mask)
+    lanes = func.sum(
+        _combined(
+            [
+                mask.op("&")(_constant(weight)).op("<<")(_constant(_LANE * index - index))
+                for index, weight in enumerate(_ASCENDING_WEIGHTS)
+            ]
+        )
+    )
+    return _combined(
+        [
+            case((_bits(lanes, _LANE_MASK << (_LANE * index)), _constant(weight)), else_=_NONE)
+            for index, weight in enumerate(_ASCENDING_WEIGHTS)
+        ]
+    )
+
+
+#: Bits per lane of :func:`_aggregate_or` on SQLite, and the fields' weights lowest first.
+_LANE: Final = 21
+_LANE_MASK: Final = (1 << _LANE) - 1
+_ASCENDING_WEIGHTS: Final = sorted(FIELD_WEIGHTS.values())
+
+
+def _in_range(rows: Any, name: str) -> ColumnElement[bool]:
+    """Whether a postings row's term is a surface word in the prefix ``name``'s range."""
+    return and_(
+        rows.c.term >= bindparam(f"{name}_low"),
+        rows.c.term < bindparam(f"{name}_high"),
+        rows.c.word_fields != _NONE,
+    )
+
+
+def _is_lexeme(rows: Any, name: str) -> ColumnElement[bool]:
+    """Whether a postings row is the lexeme parameter ``name``'s."""
+    return and_(rows.c.term == bindparam(name), rows.c.fields != _NONE)
+
+
+def _lone_prefix(dialect: str, name: str, *, facts: bool) -> Select[Any]:
+    """The matches of a query that is only a prefix: one row per book holding a surface word
+    in the range or the lexeme, with the OR of their fields (``book_id``, ``mask``, and with
+    ``facts`` the book's :data:`_FACTS`).
 
     Two index ranges under one ``UNION ALL``: one condition ORing them would read the
     postings' table rows instead of their primary key alone."""
@@ -488,61 +533,73 @@ def _prefix_relation(dialect: str, name: str, *, facts: bool) -> Select[Any]:
             words.c.book_id,
             words.c.word_fields.label("mask"),
             *(words.c[f] for f in _FACTS if facts),
-        ).where(
-            words.c.term >= bindparam(f"{name}_low"),
-            words.c.term < bindparam(f"{name}_high"),
-            words.c.word_fields != _NONE,
-        ),
+        ).where(_in_range(words, name)),
         select(
             stems.c.book_id, stems.c.fields.label("mask"), *(stems.c[f] for f in _FACTS if facts)
-        ).where(stems.c.term == bindparam(name), stems.c.fields != _NONE),
+        ).where(_is_lexeme(stems, name)),
     ).subquery(f"{name}_both")
-    if dialect == "postgresql":
-        mask: ColumnElement[int] = func.bit_or(both.c.mask)
-    else:  # SQLite has no bit_or: the OR of a book's masks, bit by bit
-        mask = _combined(
-            [func.max(both.c.mask.op("&")(_constant(weight))) for weight in FIELD_WEIGHTS.values()]
-        )
     # Every row of a book carries the same facts: grouping by them keeps them.
     keys = [both.c.book_id, *(both.c[f] for f in _FACTS if facts)]
-    return select(keys[0], mask.label("mask"), *keys[1:]).group_by(*keys)
+    return select(keys[0], _aggregate_or(dialect, both.c.mask).label("mask"), *keys[1:]).group_by(
+        *keys
+    )
 
 
-def _phrase_relation(dialect: str, name: str) -> Select[Any]:
-    """The books the phrase ``name`` occurs in (found in the full-text table), with the
-    fields it occurs in (``name_title``...: the phrase restricted to each field)."""
+def _phrase_matches(dialect: str, name: str) -> Any:
+    """The books the phrase ``name`` occurs in, with the fields it occurs in (``book_id``,
+    ``mask``), computed once per statement (a ``MATERIALIZED`` CTE: joined to a word's
+    postings, SQLite would otherwise run the full-text match once per posting).
+
+    PostgreSQL reads each matched document anyway (the GIN index only narrows the books
+    down to those holding every word): it tests the phrase restricted to each field on it.
+    On SQLite such a test is another full-text match over every book; the postings of the
+    phrase's first and last words tell most matches' field without one (the phrase is in a
+    field holding both words: if only one field holds both, it is there), so the per-field
+    matches run only for the others (an uncorrelated ``IN`` set is built when first used).
+    """
     if dialect == "postgresql":
         document = book_search.alias(f"{name}_documents")
         flags = [
             case(
-                (
-                    document.c.document.bool_op("@@")(_tsquery(f"{name}_{field}")),
-                    _constant(weight),
-                ),
+                (document.c.document.bool_op("@@")(_tsquery(f"{name}_{field}")), _constant(w)),
                 else_=_NONE,
             )
-            for field, weight in FIELD_WEIGHTS.items()
+            for field, w in FIELD_WEIGHTS.items()
         ]
-        return select(document.c.book_id, _combined(flags).label("mask")).where(
+        found = select(document.c.book_id, _combined(flags).label("mask")).where(
             document.c.document.bool_op("@@")(_tsquery(name))
         )
-    flags = [
-        case((_fts.c.rowid.in_(_matching(f"{name}_{field}")), _constant(weight)), else_=_NONE)
-        for field, weight in FIELD_WEIGHTS.items()
-    ]
-    return (
-        select(_fts.c.rowid.label("book_id"), _combined(flags).label("mask"))
+        return found.cte(name).prefix_with("MATERIALIZED")
+    matched = (
+        select(_fts.c.rowid.label("book_id"))
         .select_from(_fts)
         .where(literal_column(_FTS).bool_op("MATCH")(bindparam(name)))
+        .cte(f"{name}_found")
+        .prefix_with("MATERIALIZED")
     )
-
-
-def _relation(dialect: str, kind: ClauseKind, name: str, *, facts: bool) -> Select[Any]:
-    if kind == "term":
-        return _word_relation(name, facts=facts)
-    if kind == "prefix":
-        return _prefix_relation(dialect, name, facts=facts)
-    return _phrase_relation(dialect, name)
+    first = _postings.alias(f"{name}_first")
+    last = _postings.alias(f"{name}_last")
+    both = first.c.fields.op("&")(last.c.fields)
+    checked = [
+        case(
+            (
+                and_(_bits(both, w), matched.c.book_id.in_(_matching(f"{name}_{field}"))),
+                _constant(w),
+            ),
+            else_=_NONE,
+        )
+        for field, w in FIELD_WEIGHTS.items()
+    ]
+    mask = case(
+        (both.in_([_constant(w) for w in FIELD_WEIGHTS.values()]), both), else_=_combined(checked)
+    )
+    found = (
+        select(matched.c.book_id, mask.label("mask"))
+        .select_from(matched)
+        .join(first, and_(first.c.book_id == matched.c.book_id, _is_lexeme(first, f"{name}_l0")))
+        .join(last, and_(last.c.book_id == matched.c.book_id, _is_lexeme(last, f"{name}_l1")))
+    )
+    return found.cte(name).prefix_with("MATERIALIZED")
 
 
 def _excluded(
@@ -552,18 +609,108 @@ def _excluded(
     if kind == "phrase":
         return book_id.not_in(_phrase_books(shape.dialect, name))
     rows = _postings.alias(f"{name}_rows")
-    holds = [and_(rows.c.term == bindparam(name), rows.c.fields != _NONE)]
+    holds = [_is_lexeme(rows, name)]
     if kind == "prefix":
-        holds.append(
-            and_(
-                rows.c.term >= bindparam(f"{name}_low"),
-                rows.c.term < bindparam(f"{name}_high"),
-                rows.c.word_fields != _NONE,
-            )
-        )
+        holds.append(_in_range(rows, name))
     return and_(
         *(~select(rows.c.book_id).where(rows.c.book_id == book_id, held).exists() for held in holds)
     )
+
+
+def _prefix_rows(
+    name: str, *, per_book: bool
+) -> tuple[Any, list[ColumnElement[bool]], ColumnElement[int]]:
+    """The postings rows of the prefix ``name`` (the surface words in its range, and its
+    lexeme), to meet other clauses on the book id: what to join, the join's conditions beside
+    the book id, and a row's mask.
+
+    ``per_book``: the other clauses match few books (a phrase's matches), so each book's rows
+    are looked up through ``ix_search_postings_book_id``. Otherwise the range is read whole,
+    as two ranges of the primary key under ``UNION ALL``, and met by a hash or merge join (an
+    ``OR`` of the two ranges would read the table's rows instead of the primary key's): a
+    short prefix next to a phrase (``"young man" hi``) took 50-200 ms that way, a prefix next
+    to a common word (``war hist``) twice as long the other way.
+    """
+    if not per_book:
+        words = _postings.alias(f"{name}_words")
+        stems = _postings.alias(f"{name}_stems")
+        both = union_all(
+            select(words.c.book_id, words.c.word_fields.label("mask")).where(
+                _in_range(words, name)
+            ),
+            select(stems.c.book_id, stems.c.fields.label("mask")).where(_is_lexeme(stems, name)),
+        ).subquery(name)
+        return both, [], both.c.mask
+    rows = _postings.alias(name)
+    mask = _combined(
+        [
+            case((_in_range(rows, name), rows.c.word_fields), else_=_NONE),
+            case((_is_lexeme(rows, name), rows.c.fields), else_=_NONE),
+        ]
+    )
+    return rows, [or_(_in_range(rows, name), _is_lexeme(rows, name))], mask
+
+
+class _Text(NamedTuple):
+    """The matches of a text query's must clauses: what to select them from, with which
+    conditions, their book id, their score, the postings rows holding their books' facts
+    (``None``: read them from ``books``), and whether the rows are grouped per book (a prefix
+    met by other clauses gives a row per word of the book in its range)."""
+
+    source: Any
+    conditions: list[ColumnElement[bool]]
+    book_id: ColumnElement[int]
+    score: ColumnElement[int]
+    fact_rows: Any
+    grouped: bool
+
+
+#: Which must clause a text query's matches start from: a phrase (few books, usually), else a
+#: word; a prefix last (its range may hold many words).
+_START_ORDER: Final[tuple[ClauseKind, ...]] = ("phrase", "term", "prefix")
+
+
+def _text_matches(shape: _Shape, *, facts: bool) -> _Text:
+    """How a text query's must clauses combine.
+
+    A query of one prefix is :func:`_lone_prefix`. Otherwise the matches start from the first
+    clause in :data:`_START_ORDER` and meet every other one on the book id: a word's postings
+    row (by primary key), a phrase's materialised matches, a prefix's postings rows (the words
+    in its range and its lexeme), grouped per book afterwards: grouping them first would
+    compute the prefix over every book holding it, however few books the rest matches.
+    """
+    if shape.must == ("prefix",):
+        alone = _lone_prefix(shape.dialect, "m0", facts=facts).subquery("m0")
+        return _Text(alone, [], alone.c.book_id, alone.c.mask, alone if facts else None, False)
+    order = sorted(range(len(shape.must)), key=lambda i: _START_ORDER.index(shape.must[i]))
+    source: Any = None
+    book_id: Any = None
+    conditions: list[ColumnElement[bool]] = []
+    masks: list[ColumnElement[int]] = []
+    fact_rows: Any = None
+    grouped = False
+    for index in order:
+        kind, name = shape.must[index], f"m{index}"
+        on: list[ColumnElement[bool]] = []
+        if kind == "phrase":
+            item: Any = _phrase_matches(shape.dialect, name)
+            mask: ColumnElement[int] = item.c.mask
+        elif kind == "term":
+            item = _postings.alias(name)
+            on.append(_is_lexeme(item, name))
+            mask = item.c.fields
+            fact_rows = item if fact_rows is None else fact_rows
+        else:
+            item, on, mask = _prefix_rows(name, per_book="phrase" in shape.must)
+            grouped = True
+        if source is None:
+            source, book_id = item, item.c.book_id
+            conditions += on
+        else:
+            source = source.join(item, and_(item.c.book_id == book_id, *on))
+        masks.append(mask)
+    score = _combined(masks)  # per row: OR-ed per book by the caller when grouped
+    return _Text(source, conditions, book_id, score, fact_rows if facts else None, grouped)
 
 
 def _matches(shape: _Shape, *, with_facts: bool = False) -> Select[Any]:
@@ -571,41 +718,31 @@ def _matches(shape: _Shape, *, with_facts: bool = False) -> Select[Any]:
     ``sort_key``, and with ``with_facts`` the book's facts (``genre_id``, ``price_cents``,
     ``in_stock``: what the facets count).
 
-    A match of a text query reads the facts its filters need from the postings rows of its
-    driving clause (see :attr:`_Shape.driver`), or from ``books`` when that clause is a phrase.
+    A text query's filters read the facts from the postings row of one of its words (see
+    :func:`_text_matches`), or from ``books`` when it has none.
     """
     facts_needed = with_facts or shape.filtered
     conditions: list[ColumnElement[bool]] = []
-    facts: dict[str, Any] = {}
+    fact_rows: Any = None
+    grouped = False
     if not shape.text:
         source: Any = _books
         book_id: Any = _books.c.id
         score: ColumnElement[int] = _NONE
     else:
-        driver = shape.driver
-        postings_facts = facts_needed and shape.must[driver] != "phrase"
-        relations = [
-            _relation(
-                shape.dialect, kind, f"m{index}", facts=postings_facts and index == driver
-            ).subquery(f"m{index}")
-            for index, kind in enumerate(shape.must)
-        ]
-        first = relations[driver]
-        book_id = first.c.book_id
-        source = first
-        for index, relation in enumerate(relations):
-            if index != driver:
-                source = source.join(relation, relation.c.book_id == book_id)
-        score = _combined([relation.c.mask for relation in relations])
+        found = _text_matches(shape, facts=facts_needed)
+        source, book_id, score = found.source, found.book_id, found.score
+        fact_rows, grouped = found.fact_rows, found.grouped
+        conditions += found.conditions
         conditions += [
             _excluded(shape, kind, f"n{index}", book_id)
             for index, kind in enumerate(shape.must_not)
         ]
-        if postings_facts:
-            facts = {name: first.c[name] for name in _FACTS}
-        if shape.needs_books or (facts_needed and not postings_facts):
+        if shape.needs_books or (facts_needed and fact_rows is None):
             source = source.join(_books, _books.c.id == book_id)
-    if facts:
+    facts: dict[str, Any]
+    if fact_rows is not None:
+        facts = {name: fact_rows.c[name] for name in _FACTS}
         stocked = facts["in_stock"] == true()
     else:
         stocked = _books.c.stock_quantity > _NONE
@@ -624,13 +761,28 @@ def _matches(shape: _Shape, *, with_facts: bool = False) -> Select[Any]:
         conditions.append(facts["price_cents"] <= bindparam("max_cents"))
     if shape.in_stock:
         conditions.append(stocked)
-    columns = [book_id.label("book_id"), score.label("score")]
+    keys: list[Any] = [book_id]
     if with_facts:
-        columns += [value.label(name) for name, value in facts.items()]
+        keys += facts.values()
     listing = shape.sort.listing_sort
     if listing is not None:
-        columns.append(listing_sort_key(listing)[0].label("sort_key"))
-    return select(*columns).select_from(source).where(*conditions)
+        keys.append(listing_sort_key(listing)[0])
+    labels = ["book_id", *(facts if with_facts else ()), *(["sort_key"] if listing else [])]
+    matches = (
+        select(
+            score.label("score"),
+            *(key.label(label) for key, label in zip(keys, labels, strict=True)),
+        )
+        .select_from(source)
+        .where(*conditions)
+    )
+    if not grouped:
+        return matches
+    # A prefix met by other clauses gives a row per word of a book in its range: one per book,
+    # its masks OR-ed (its facts and sort key are the book's, the same on each of its rows).
+    rows = matches.subquery("match_rows")
+    kept = [rows.c[label] for label in labels]
+    return select(_aggregate_or(shape.dialect, rows.c.score).label("score"), *kept).group_by(*kept)
 
 
 # Built once per shape, like the catalog's listing statements (see catalog.py's _GET_BOOK); a
