@@ -115,12 +115,10 @@ def _insert(
         return None
     if dialect != "postgresql":
         return _SQLITE_INSERT, flat
-    terms, book_ids, fields, word_fields = (list(column) for column in zip(*flat, strict=True))
+    # Four arrays: a comprehension per column is several times faster than zip(*flat).
     parameters = {
-        "terms": terms,
-        "book_ids": book_ids,
-        "fields": fields,
-        "word_fields": word_fields,
+        name: [row[index] for row in flat]
+        for index, name in enumerate(("terms", "book_ids", "fields", "word_fields"))
     }
     return _PG_INSERT, parameters
 
