@@ -153,12 +153,12 @@ async def test_create_book_is_a_small_fixed_number_of_statements(
     shop: Shop, admin: Principal
 ) -> None:
     """Creating a book (genre check, insert; then, in the same transaction, the search index
-    reads it back, writes its document and replaces its postings: delete, insert) takes at
-    most 6 statements."""
+    reads it back, writes its document and replaces its postings: on PostgreSQL a lock of the
+    book, then delete, insert) takes at most 7 statements."""
     genre = await add_genre(shop, "Fiction")
     command = CreateBook(title="New", author="A", price=Decimal("1.00"), genre_id=genre.id)
     statements = await _statements(shop, lambda: shop.catalog.create_book(admin, command))
-    assert len(statements) <= 6, statements
+    assert len(statements) <= 7, statements
 
 
 async def test_set_stock_is_a_small_fixed_number_of_statements(

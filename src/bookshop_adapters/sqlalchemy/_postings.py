@@ -123,16 +123,30 @@ def _insert(
     return _PG_INSERT, parameters
 
 
+#: PostgreSQL: the books of a batch locked against writes (in id order, as every writer of
+#: several books locks them) before their postings are replaced, so that the facts the insert
+#: copies are the books' latest, and stay so until this transaction ends. Without it, a
+#: reindex racing a checkout could copy a stock the checkout was changing, and the trigger
+#: the checkout fires would miss the rows being replaced (a catalog write already holds its
+#: books; SQLite runs one writer at a time).
+_SHARE_BOOKS: Final = text(
+    "SELECT id FROM books WHERE id IN :book_ids ORDER BY id FOR SHARE"
+).bindparams(bindparam("book_ids", expanding=True))
+
+
 async def put_postings(connection: AsyncConnection, documents: Sequence[SearchDocument]) -> None:
     """Replace the postings of ``documents`` (distinct books, at most a batch: PostgreSQL sends
-    them in one statement) in two statements: delete the books' rows, insert the new ones,
-    with the attributes of the books' rows (a document of a book not in ``books`` gets none).
+    them in one statement): delete the books' rows, insert the new ones, with the attributes of
+    the books' rows (a document of a book not in ``books`` gets none); on PostgreSQL the books
+    are locked first (:data:`_SHARE_BOOKS`).
 
     Raises:
         DomainError: As every repository statement, translated from the driver's error.
     """
     with translating_errors():
         book_ids = [document.book_id for document in documents]
+        if connection.dialect.name == "postgresql":
+            await connection.execute(_SHARE_BOOKS, {"book_ids": sorted(book_ids)})
         await connection.execute(REMOVE_POSTINGS, {"book_ids": book_ids})
         insert = _insert(connection.dialect.name, documents)
         if insert is None:

@@ -129,10 +129,12 @@ class Search:
         """Rebuild the whole index from the books (after the analyzer changed), in one
         transaction.
 
-        The index is cleared, then the books are read in id order, ``batch`` at a time
-        (``books.books_after``: each batch is one bounded read, whatever the catalog's size),
-        and each batch is analysed and written at once: the work is linear in the number of
-        books.
+        The books are read in id order, ``batch`` at a time (``books.books_after``: each batch
+        is one bounded read, whatever the catalog's size), and each batch is analysed and put
+        at once, replacing what was indexed for its books: the work is linear in the number of
+        books. (The index is not cleared first: it holds no book that ``books`` lacks, as
+        deleting a book unindexes it, and clearing it would make every concurrent writer of a
+        book wait for the whole rebuild.)
 
         Args:
             principal: Must be an admin.
@@ -149,7 +151,6 @@ class Search:
         count = 0
         async with self._tx.write() as tx:
             books, index = tx.uow.books, tx.uow.search_index
-            await index.clear()
             last_id = 0
             while True:
                 found = await books.books_after(last_id, batch)
