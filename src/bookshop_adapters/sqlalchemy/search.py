@@ -87,7 +87,7 @@ from bookshop_adapters.sqlalchemy.filters import (
 )
 from bookshop_adapters.sqlalchemy.repository import SqlRepository
 from bookshop_adapters.sqlalchemy.tables import BookRow, GenreRow, book_search, table_of
-from bookshop_core.catalog.entities import MAX_GENRE_DEPTH, SortDirection
+from bookshop_core.catalog.entities import MAX_GENRE_DEPTH, BookSort, SortDirection
 from bookshop_core.kernel.pagination import Page, PageRequest
 from bookshop_core.search.analysis import FIELD_NAMES, FieldName, SearchDocument
 from bookshop_core.search.entities import (
@@ -341,21 +341,6 @@ class _Shape(NamedTuple):
     def filtered(self) -> bool:
         """Whether a filter on the books' genre, price or stock applies."""
         return self.genre or self.min_price or self.max_price or self.in_stock
-
-    @property
-    def needs_books(self) -> bool:
-        """Whether the matches join the books table (the author filter, a listing, or a sort by
-        a books column): the other filters read the postings' copies of the books' facts."""
-        return self.author or not self.text or self.sort is not SearchSort.RELEVANCE
-
-    @property
-    def driver(self) -> int:
-        """The must clause whose postings rows carry the facts of a match's book: the first
-        word, else the first prefix; a phrase (its matches are few) reads them from books."""
-        for kind in ("term", "prefix"):
-            if kind in self.must:
-                return self.must.index(kind)
-        return 0
 
 
 def _clause_parameters(dialect: str, name: str, clause: Clause, parameters: dict[str, Any]) -> None:
@@ -718,10 +703,12 @@ def _matches(shape: _Shape, *, with_facts: bool = False) -> Select[Any]:
     ``sort_key``, and with ``with_facts`` the book's facts (``genre_id``, ``price_cents``,
     ``in_stock``: what the facets count).
 
-    A text query's filters read the facts from the postings row of one of its words (see
-    :func:`_text_matches`), or from ``books`` when it has none.
+    A text query's filters, and a sort by price, read the facts from the postings row of one
+    of its words (see :func:`_text_matches`), or from ``books`` when it has none.
     """
-    facts_needed = with_facts or shape.filtered
+    listing = shape.sort.listing_sort
+    by_price = shape.text and listing is BookSort.PRICE
+    facts_needed = with_facts or shape.filtered or by_price
     conditions: list[ColumnElement[bool]] = []
     fact_rows: Any = None
     grouped = False
@@ -738,7 +725,8 @@ def _matches(shape: _Shape, *, with_facts: bool = False) -> Select[Any]:
             _excluded(shape, kind, f"n{index}", book_id)
             for index, kind in enumerate(shape.must_not)
         ]
-        if shape.needs_books or (facts_needed and fact_rows is None):
+        sorted_by_books = listing is not None and not (by_price and fact_rows is not None)
+        if shape.author or sorted_by_books or (facts_needed and fact_rows is None):
             source = source.join(_books, _books.c.id == book_id)
     facts: dict[str, Any]
     if fact_rows is not None:
@@ -764,9 +752,8 @@ def _matches(shape: _Shape, *, with_facts: bool = False) -> Select[Any]:
     keys: list[Any] = [book_id]
     if with_facts:
         keys += facts.values()
-    listing = shape.sort.listing_sort
     if listing is not None:
-        keys.append(listing_sort_key(listing)[0])
+        keys.append(facts["price_cents"] if by_price else listing_sort_key(listing)[0])
     labels = ["book_id", *(facts if with_facts else ()), *(["sort_key"] if listing else [])]
     matches = (
         select(
