@@ -40,7 +40,6 @@ from collections.abc import Sequence
 from typing import Any, Final, Literal, NamedTuple
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     Executable,
     Integer,
@@ -86,7 +85,13 @@ from bookshop_adapters.sqlalchemy.filters import (
     like_literal,
 )
 from bookshop_adapters.sqlalchemy.repository import SqlRepository
-from bookshop_adapters.sqlalchemy.tables import BookRow, GenreRow, book_search, table_of
+from bookshop_adapters.sqlalchemy.tables import (
+    BookRow,
+    GenreRow,
+    book_search,
+    search_postings,
+    table_of,
+)
 from bookshop_core.catalog.entities import MAX_GENRE_DEPTH, BookSort, SortDirection
 from bookshop_core.kernel.pagination import Page, PageRequest
 from bookshop_core.search.analysis import FIELD_NAMES, FieldName, SearchDocument
@@ -295,18 +300,8 @@ def fts5_match(query: TextQuery, field: FieldName | Sequence[FieldName] | None =
 
 # -- statements ----------------------------------------------------------------------------
 
-#: The postings (see the module docstring). A lightweight table clause: the statements need
-#: its columns only, and each clause reads it under its own alias.
-_postings: Final = table(
-    "search_postings",
-    column("term", String()),
-    column("book_id", Integer()),
-    column("fields", Integer()),
-    column("word_fields", Integer()),
-    column("genre_id", Integer()),
-    column("price_cents", Integer()),
-    column("in_stock", Boolean()),
-)
+#: The postings (see the module docstring); each clause reads them under its own alias.
+_postings: Final = search_postings
 #: The book facts a postings row carries, for the filters and the facets.
 _FACTS: Final = ("genre_id", "price_cents", "in_stock")
 
