@@ -3,19 +3,22 @@ makes, their upkeep by ``SqlSearchIndex.put``/``remove``/``clear`` and by the ``
 trigger, and migration 0009 (backfill, downgrade).
 
 What a search finds through the postings is pinned by the contract suite; these tests pin
-the stored rows themselves.
+the stored rows themselves, and that they still agree with ``books`` after a reindex raced
+by stock changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, inspect, select, text, update
+from sqlalchemy import delete, exists, inspect, or_, select, text, update
 from sqlalchemy.engine import Connection
 
+from bookshop_adapters.bootstrap import build_shop
 from bookshop_adapters.sqlalchemy import (
     SqlBackend,
     count_statements,
@@ -26,7 +29,7 @@ from bookshop_adapters.sqlalchemy import (
 from bookshop_adapters.sqlalchemy._postings import postings_rows
 from bookshop_adapters.sqlalchemy.tables import BookRow, search_postings, table_of
 from bookshop_adapters.stemming import SnowballStemmer
-from bookshop_core import NewBook
+from bookshop_core import AdjustStock, NewBook, Principal, SetStock, StoreBusy
 from bookshop_core.search.analysis import Analyzer, Field, SearchDocument, Token
 
 ANALYZER = Analyzer(SnowballStemmer())
@@ -35,6 +38,8 @@ _books = table_of(BookRow)
 
 #: A stored posting: (term, book_id, fields, word_fields, genre_id, price_cents, in_stock).
 Row = tuple[str, int, int, int, int | None, int, bool]
+
+T = TypeVar("T")
 
 
 def _doc(book_id: int, **fields: Sequence[tuple[str, str]]) -> SearchDocument:
@@ -264,6 +269,90 @@ async def test_a_stock_change_that_keeps_a_book_in_stock_rewrites_nothing(
     await _run(backend, marker.values(price_cents=-1))
     await _run(backend, same_book.values(stock_quantity=0))
     assert await prices() == {-1}
+
+
+# -- a reindex racing stock changes --------------------------------------------------------
+
+
+async def _retrying_busy(action: Callable[[], Awaitable[T]], refusals: list[StoreBusy]) -> T:
+    """``action()``, run again after each ``STORE_BUSY`` refusal (recorded), up to 5 times."""
+    for _ in range(5):
+        try:
+            return await action()
+        except StoreBusy as refusal:
+            refusals.append(refusal)
+    return await action()
+
+
+async def _books_out_of_step(backend: SqlBackend) -> list[int]:
+    """The books without postings, or with a posting whose genre, price or stock flag is not
+    the book's (one statement)."""
+    of_book = search_postings.c.book_id == _books.c.id
+    disagreeing = or_(
+        search_postings.c.genre_id.is_distinct_from(_books.c.genre_id),
+        search_postings.c.price_cents != _books.c.price_cents,
+        search_postings.c.in_stock != (_books.c.stock_quantity > 0),
+    )
+    statement = (
+        select(_books.c.id)
+        .where(or_(~exists().where(of_book), exists().where(of_book, disagreeing)))
+        .order_by(_books.c.id)
+    )
+    async with backend.unit_of_work(read_only=True) as uow:
+        return list((await uow.connection.execute(statement)).scalars())
+
+
+async def test_a_reindex_racing_stock_changes_leaves_every_book_s_rows_in_step(
+    backend: SqlBackend, admin: Principal
+) -> None:
+    """While a reindex (in batches of 20) rewrites the postings of 300 books in stock, ten
+    writers keep taking their books out of stock and back, each change its own transaction:
+    half by ``catalog.set_stock`` (which locks the book first, as a checkout does), half by
+    ``catalog.adjust_stock`` (a plain guarded UPDATE). Afterwards every book's rows carry its
+    genre, price and stock flag, whichever transaction came first. ``STORE_BUSY`` refusals
+    (a deadlock victim) are retried; no other error is."""
+    ids = await _add_books(backend, *([1] * 300))
+    writers = 10
+    refusals: list[StoreBusy] = []
+    async with build_shop(backend=backend) as shop:
+        await shop.search.reindex(admin)
+        reindexed = asyncio.Event()
+
+        async def reindex() -> None:
+            try:
+                await _retrying_busy(lambda: shop.search.reindex(admin, batch=20), refusals)
+            finally:
+                reindexed.set()
+
+        async def set_stock(book_id: int, stock: int) -> None:
+            command = SetStock(quantity=stock)
+            await _retrying_busy(lambda: shop.catalog.set_stock(admin, book_id, command), refusals)
+
+        async def adjust_stock(book_id: int, stock: int) -> None:
+            command = AdjustStock(delta=2 * stock - 1)  # 1 -> 0: -1, 0 -> 1: +1
+            await _retrying_busy(
+                lambda: shop.catalog.adjust_stock(admin, book_id, command), refusals
+            )
+
+        async def toggle(own: list[int], change: Callable[[int, int], Awaitable[None]]) -> None:
+            """Flip the stock of these books in turn (each at least once) until the reindex
+            has finished."""
+            stocks = dict.fromkeys(own, 1)
+            turn = 0
+            while turn < len(own) or not reindexed.is_set():
+                book_id = own[turn % len(own)]
+                stocks[book_id] = 1 - stocks[book_id]
+                await change(book_id, stocks[book_id])
+                turn += 1
+
+        await asyncio.gather(
+            reindex(),
+            *(
+                toggle(ids[k::writers], set_stock if k % 2 else adjust_stock)
+                for k in range(writers)
+            ),
+        )
+    assert await _books_out_of_step(backend) == [], f"{len(refusals)} STORE_BUSY refusals"
 
 
 # -- migration 0009 -----------------------------------------------------------------------
