@@ -53,6 +53,7 @@ from bookshop_adapters.bootstrap import Shop, ShopSettings
 from bookshop_adapters.testing.identity import TEST_PASSWORD, open_test_shop
 from bookshop_adapters.testing.search_reference import (
     read_catalogue,
+    reference_facets,
     reference_search,
 )
 from bookshop_adapters.testing.snapshot import StoreSnapshot, snapshot
@@ -483,6 +484,18 @@ class ShopMachine(RuleBasedStateMachine):
         """Searching finds exactly the books the reference matcher finds."""
         self.run(self._search_matches_reference(SearchBooks(q=q, page=page, size=3)))
 
+    @rule(
+        q=st.sampled_from(_SEARCHES),
+        in_stock=st.booleans(),
+        max_price=st.sampled_from([None, Decimal("20.00")]),
+    )
+    def search_filtered(self, q: str, in_stock: bool, max_price: Decimal | None) -> None:
+        """A filtered search and its facets agree with the reference matcher: the index's
+        copies of a book's stock and price (SQL postings) follow every change of them, sales
+        and restocks included."""
+        command = SearchBooks(q=q, in_stock=in_stock, max_price=max_price, size=3, facets=True)
+        self.run(self._search_matches_reference(command))
+
     async def _search_matches_reference(self, command: SearchBooks) -> None:
         analyzer = self.shop.search.analyzer
         parsed = await _outcome(_parsed(command.q, analyzer))
@@ -500,6 +513,10 @@ class ShopMachine(RuleBasedStateMachine):
         got = [(hit.book.id, hit.score) for hit in result.page.items]
         assert got == expected[start : start + command.size], command.q
         assert result.page.total == len(expected), command.q
+        if command.facets:
+            assert result.facets == reference_facets(
+                analyzer, await read_catalogue(self.shop), query, command.filters
+            ), command
 
     @rule(book=st.integers(-1, 4))
     def delete_book(self, book: int) -> None:
