@@ -68,13 +68,18 @@ class Backend(Protocol):
         ``"sqlite"``, ``"postgresql"``, or your own)."""
         ...
 
-    def unit_of_work(self, *, read_only: bool = False) -> ShopUnitOfWork:
+    def unit_of_work(self, *, read_only: bool = False, snapshot: bool = True) -> ShopUnitOfWork:
         """A new, not yet entered unit of work (``backend.unit_of_work`` is a
         ``UnitOfWorkFactory[ShopUnitOfWork]``).
 
         Args:
-            read_only: A promise not to write, so the store may skip write locks and read one
-                snapshot.
+            read_only: A promise not to write, so the store may skip write locks; its
+                statements read one snapshot.
+            snapshot: Only with ``read_only``: ``False`` lets each statement read its own
+                snapshot (the data committed when it starts), so the store may run them
+                without a transaction; ignoring it (keeping one snapshot) is always correct.
+                The core asks for it for reads whose statements need not agree, such as a
+                search without facets.
         """
         ...
 

@@ -172,8 +172,14 @@ class Repositories:
     ) -> UnitOfWorkFactory[ShopUnitOfWork]:
         """A unit-of-work factory serving these repositories and the rest from ``factory``."""
 
-        def unit_of_work(*, read_only: bool = False) -> ShopUnitOfWork:
-            return _OverriddenUnitOfWork(factory(read_only=read_only), self)
+        def unit_of_work(*, read_only: bool = False, snapshot: bool = True) -> ShopUnitOfWork:
+            # As Transactions.read: the keyword only when it changes something.
+            inner = (
+                factory(read_only=read_only)
+                if snapshot
+                else factory(read_only=read_only, snapshot=False)
+            )
+            return _OverriddenUnitOfWork(inner, self)
 
         return unit_of_work
 

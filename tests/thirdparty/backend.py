@@ -26,9 +26,9 @@ class WrappingBackend:
     def dialect_name(self) -> str:
         return "thirdparty"
 
-    def unit_of_work(self, *, read_only: bool = False) -> ShopUnitOfWork:
+    def unit_of_work(self, *, read_only: bool = False, snapshot: bool = True) -> ShopUnitOfWork:
         self.units_of_work += 1
-        return self._inner.unit_of_work(read_only=read_only)
+        return self._inner.unit_of_work(read_only=read_only, snapshot=snapshot)
 
     async def ping(self) -> bool:
         return await self._inner.ping()

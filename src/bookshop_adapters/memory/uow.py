@@ -34,9 +34,16 @@ class MemoryUnitOfWork:
     Transactions are serialised by the store's lock (the memory backend is the reference
     model, so it favours obvious correctness over parallelism); every change is journaled and
     undone unless ``commit()`` is called.
+
+    Args:
+        store: The store.
+        read_only: Kept as ``read_only``; a read takes the store's lock like a write.
+        snapshot: Ignored: holding the store's lock, every unit of work reads one snapshot.
     """
 
-    def __init__(self, store: MemoryStore, *, read_only: bool = False) -> None:
+    def __init__(
+        self, store: MemoryStore, *, read_only: bool = False, snapshot: bool = True
+    ) -> None:
         self._store = store
         self._journal = Journal()
         self.read_only = read_only
@@ -89,7 +96,9 @@ class MemoryBackend:
     def __init__(self, store: MemoryStore | None = None) -> None:
         self.store = store or MemoryStore()
 
-    def unit_of_work(self, *, read_only: bool = False) -> MemoryUnitOfWork:
+    def unit_of_work(self, *, read_only: bool = False, snapshot: bool = True) -> MemoryUnitOfWork:
+        """A new unit of work (a ``UnitOfWorkFactory``); ``snapshot`` is ignored: every unit of
+        work reads one snapshot."""
         return MemoryUnitOfWork(self.store, read_only=read_only)
 
     async def ping(self) -> bool:

@@ -155,8 +155,9 @@ class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
         return super().cursor(server_side)
 
     def rollback(self) -> None:
-        # A BEGIN still pending never ran: no transaction to end, no call to the thread.
-        if _PENDING_BEGIN.pop(self._connection, None) is None:
+        # A BEGIN still pending never ran, and a read without a transaction (no BEGIN at all)
+        # began none: nothing to end, no call to the thread.
+        if _PENDING_BEGIN.pop(self._connection, None) is None and self._connection.in_transaction:
             super().rollback()
 
     def commit(self) -> None:

@@ -21,9 +21,14 @@ SQLite (``sqlite+aiosqlite:///path.db``, the embedded default)
       ``BEGIN`` takes no snapshot until the first read, so it is sent with the transaction's
       first statement, in that statement's hand-off to aiosqlite's worker thread (one
       hand-off fewer per read; see :mod:`~bookshop_adapters.sqlalchemy._aiosqlite`).
+    - a read-only unit of work **without a snapshot** (``unit_of_work(read_only=True,
+      snapshot=False)``) emits no ``BEGIN``: each statement is its own implicit transaction,
+      reading the latest commit, and there is nothing to roll back.
 
-    One engine (one pool) serves both; the kind travels as the connection execution option
-    :data:`~bookshop_adapters.sqlalchemy.uow.READ_ONLY_OPTION`, read in the ``begin`` hook.
+    One engine (one pool) serves all three; the kind travels as the connection execution
+    options :data:`~bookshop_adapters.sqlalchemy.uow.READ_ONLY_OPTION` and
+    :data:`~bookshop_adapters.sqlalchemy.uow.NO_TRANSACTION_OPTION`, read in the ``begin``
+    hook; they live on one checkout's ``Connection``, never on the pooled connection.
     A connection returned to the pool is rolled back only if SQLite says a transaction is
     still open (each rollback is a trip to aiosqlite's worker thread).
     In-memory SQLite is refused: each pooled connection would see its own empty database
@@ -42,7 +47,11 @@ PostgreSQL (``postgresql+asyncpg://...``)
     from a stricter isolation level. Read-only units of work run
     ``BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY``: all their statements read one
     snapshot (a list's page and its total agree). For a short read-only transaction this
-    costs nothing measurable, and it cannot fail to serialise.
+    costs nothing measurable, and it cannot fail to serialise. A read-only unit of work
+    without a snapshot (``snapshot=False``) runs in autocommit (SQLAlchemy's
+    ``isolation_level="AUTOCOMMIT"``): no ``BEGIN``, no ``ROLLBACK``, two round trips fewer,
+    each statement with its own snapshot; SQLAlchemy puts the connection back to
+    READ COMMITTED when it returns to the pool.
 
 The waits (connecting, statements, the pool, SQLite's lock) come from a
 :class:`~bookshop_adapters.sqlalchemy.timeouts.StoreTimeouts`; any other keyword given to
@@ -83,7 +92,12 @@ from bookshop_adapters.sqlalchemy._aiosqlite import (
 )
 from bookshop_adapters.sqlalchemy.errors import store_unavailable, translate_error
 from bookshop_adapters.sqlalchemy.timeouts import StoreTimeouts
-from bookshop_adapters.sqlalchemy.uow import READ_ONLY_OPTION, SqlUnitOfWork, queue_writers
+from bookshop_adapters.sqlalchemy.uow import (
+    NO_TRANSACTION_OPTION,
+    READ_ONLY_OPTION,
+    SqlUnitOfWork,
+    queue_writers,
+)
 
 __all__ = [
     "PING_TIMEOUT",
@@ -243,7 +257,10 @@ def _install_sqlite_hooks(engine: AsyncEngine, timeouts: StoreTimeouts) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _begin(connection: Connection) -> None:
-        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        options = connection.get_execution_options()
+        if options.get(NO_TRANSACTION_OPTION, False):
+            return  # each statement on its own: the driver is in autocommit
+        read_only = options.get(READ_ONLY_OPTION, False)
         statement = "BEGIN" if read_only else "BEGIN IMMEDIATE"
         # A read's deferred BEGIN takes no snapshot until the first statement reads: it rides
         # in that statement's hand-off to the worker thread instead of one of its own.
@@ -292,9 +309,11 @@ class SqlBackend:
         self.dialect_name: str = engine.dialect.name
         self.timeouts = timeouts or StoreTimeouts()
 
-    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        """A new unit of work (a ``UnitOfWorkFactory``: pass ``backend.unit_of_work``)."""
-        return SqlUnitOfWork(self.engine, read_only=read_only)
+    def unit_of_work(self, *, read_only: bool = False, snapshot: bool = True) -> SqlUnitOfWork:
+        """A new unit of work (a ``UnitOfWorkFactory``: pass ``backend.unit_of_work``); see
+        :class:`~bookshop_adapters.sqlalchemy.uow.SqlUnitOfWork` for ``read_only`` and
+        ``snapshot``."""
+        return SqlUnitOfWork(self.engine, read_only=read_only, snapshot=snapshot)
 
     async def ping(self) -> bool:
         """Whether the store is usable (for health checks): it answers within

@@ -52,13 +52,27 @@ from bookshop_adapters.sqlalchemy.prebooking import SqlPreBookingRepository
 from bookshop_adapters.sqlalchemy.reviews import SqlReviewRepository
 from bookshop_adapters.sqlalchemy.search import SqlSearchIndex
 
-__all__ = ["READ_ONLY_OPTION", "SqlUnitOfWork", "WriterQueue", "queue_writers", "repository"]
+__all__ = [
+    "NO_TRANSACTION_OPTION",
+    "READ_ONLY_OPTION",
+    "SqlUnitOfWork",
+    "WriterQueue",
+    "queue_writers",
+    "repository",
+]
 
 log = logging.getLogger("bookshop.sqlalchemy")
 
 #: Connection execution option marking a read-only transaction. On SQLite the engine's
 #: ``begin`` hook reads it to emit a plain ``BEGIN`` instead of ``BEGIN IMMEDIATE``.
 READ_ONLY_OPTION: Final = "bookshop_read_only"
+
+#: Connection execution option marking a read without a snapshot (``snapshot=False``): on
+#: SQLite the engine's ``begin`` hook emits no ``BEGIN``, so each statement runs on its own.
+#: (SQLAlchemy's ``isolation_level="AUTOCOMMIT"`` does that on PostgreSQL; on SQLite it would
+#: reset the driver's isolation level when the connection goes back to the pool, and the driver
+#: would then begin transactions of its own.)
+NO_TRANSACTION_OPTION: Final = "bookshop_no_transaction"
 
 R = TypeVar("R")
 
@@ -168,10 +182,23 @@ class SqlUnitOfWork:
     ``read_only``); leaving it rolls back whatever was not committed and returns the
     connection.
 
+    A read-only unit of work with ``snapshot=False`` begins no transaction: no ``BEGIN``, no
+    ``ROLLBACK`` (on PostgreSQL the connection is in autocommit, SQLAlchemy's
+    ``isolation_level="AUTOCOMMIT"``; on SQLite the ``begin`` hook emits nothing), so each
+    statement reads the data committed when it starts. Both settings belong to this checkout
+    of the connection only: SQLAlchemy restores the connection's isolation level when it goes
+    back to the pool, and the SQLite option lives on this unit of work's ``Connection``
+    object, so the next unit of work on the same pooled connection is transactional again.
+
     Args:
         engine: The backend's engine.
-        read_only: Promise not to write: SQLite takes no write lock, PostgreSQL refuses writes.
-            Either way every statement reads the same snapshot of the database.
+        read_only: Promise not to write: SQLite takes no write lock, PostgreSQL refuses writes
+            (except with ``snapshot=False``: autocommit has no read-only transaction to
+            enforce it). With ``snapshot`` every statement reads the same snapshot of the
+            database.
+        snapshot: Only with ``read_only`` (a write is always one transaction): ``False`` runs
+            the statements without a transaction, each reading its own snapshot (see
+            :class:`~bookshop_core.kernel.uow.UnitOfWorkFactory`).
     """
 
     books = repository(SqlBookRepository)
@@ -190,9 +217,12 @@ class SqlUnitOfWork:
     wishlist = repository(SqlWishlistRepository)
     reviews = repository(SqlReviewRepository)
 
-    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, read_only: bool = False, snapshot: bool = True
+    ) -> None:
         self._engine = engine
         self.read_only = read_only
+        self.snapshot = snapshot or not read_only
         self._connection: AsyncConnection | None = None
         self._repositories: dict[str, object] = {}
         self._writers = None if read_only else _WRITER_QUEUES.get(engine.sync_engine)
@@ -211,7 +241,13 @@ class SqlUnitOfWork:
         # Only a read-only unit of work sets options: a write needs none (the option's absence
         # means a write), which spares every write transaction a trip through the options.
         options: dict[str, Any] = {}
-        if self.read_only:
+        if not self.snapshot:
+            # Each statement on its own (see the class docstring); nothing to roll back.
+            if self._engine.dialect.name == "postgresql":
+                options["isolation_level"] = "AUTOCOMMIT"
+            else:
+                options[NO_TRANSACTION_OPTION] = True
+        elif self.read_only:
             options[READ_ONLY_OPTION] = True
             if self._engine.dialect.name == "postgresql":
                 # One snapshot for the whole unit of work (at READ COMMITTED, each statement

@@ -52,9 +52,23 @@ U_co = TypeVar("U_co", bound=UnitOfWork, covariant=True)
 
 
 class UnitOfWorkFactory(Protocol[U_co]):
-    """Makes a fresh unit of work. ``read_only`` lets a backend skip write locks."""
+    """Makes a fresh unit of work.
 
-    def __call__(self, *, read_only: bool = False) -> U_co: ...
+    ``read_only`` promises that the unit of work will not write, so a backend may skip write
+    locks; a read-only unit of work reads one snapshot of the store: every statement sees the
+    data as of the same moment, so a page and its total, or a page and its facets, agree.
+
+    ``snapshot=False`` (meaningful only with ``read_only``; a writing unit of work ignores it)
+    gives up that agreement: each statement may read its own snapshot, the data committed when
+    it starts, so two statements may disagree when another transaction commits in between.
+    Each statement on its own is still consistent (it never sees half of a transaction). A
+    backend may then run the statements without a transaction (the SQL backend sends no
+    ``BEGIN`` and no ``ROLLBACK``: two round trips fewer on PostgreSQL), or ignore the flag
+    (memory). Ask for it only for a read whose statements need not agree, typically a read of
+    one statement.
+    """
+
+    def __call__(self, *, read_only: bool = False, snapshot: bool = True) -> U_co: ...
 
 
 class Transaction(Generic[U]):
@@ -98,9 +112,21 @@ class Transactions(Generic[U]):
         self._bus = bus
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[U]:
-        """A read-only unit of work; it never commits."""
-        async with self._factory(read_only=True) as uow:
+    async def read(self, *, snapshot: bool = True) -> AsyncIterator[U]:
+        """A read-only unit of work; it never commits.
+
+        Args:
+            snapshot: ``True`` (the default): every statement of the unit of work reads the
+                same snapshot of the store. ``False``: each statement may read its own (the
+                data committed when it starts), which spares a SQL store the transaction's
+                ``BEGIN`` and ``ROLLBACK``; for a read of one statement, or whose statements
+                need not agree (see :class:`UnitOfWorkFactory`).
+        """
+        # The keyword is passed only when it changes something, so that a factory written
+        # before it existed keeps serving every read that keeps its snapshot.
+        factory = self._factory
+        unit = factory(read_only=True) if snapshot else factory(read_only=True, snapshot=False)
+        async with unit as uow:
             yield uow
 
     @asynccontextmanager

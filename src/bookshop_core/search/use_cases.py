@@ -92,7 +92,9 @@ class Search:
         In one read-only unit of work and a bounded number of statements whatever the number
         of matches: the page and its total (2), the page's books (1, unless the index read
         them with the page), the facets when asked for (at most 3); a suggestion is looked
-        for only when a text query found nothing.
+        for only when a text query found nothing. With facets every statement reads one
+        snapshot (the facets agree with the page); without, the unit of work keeps no
+        snapshot across statements (see below).
 
         Raises:
             ValidationError: (on ``q``) a query the parser refuses (see
@@ -101,7 +103,16 @@ class Search:
         command = command or SearchBooks()
         query = parse(command.q, self.analyzer)
         filters, request = command.filters, command.page_request
-        async with self._tx.read() as uow:
+        # Without facets a search is, in the common case, one statement (the page, with its
+        # exact total and its books), which needs no snapshot shared with another: the read
+        # runs without a transaction (no BEGIN and ROLLBACK round trips on a SQL store). The
+        # statements that may follow disagree harmlessly with the page if a commit falls in
+        # between: the count of a page past the end (its total, with no items to contradict
+        # it), the page's books for an index that did not read them with it (a book deleted
+        # meanwhile is left out, as it would be a moment later), the suggestion for a query
+        # that found nothing (a hint, not a result). Facets must agree with the page: one
+        # snapshot then.
+        async with self._tx.read(snapshot=command.facets) as uow:
             index = uow.search_index
             found = await index.search(query, filters, command.order, request)
             books = {s.book_id: s.book for s in found.items if s.book is not None}
