@@ -978,13 +978,16 @@ class SqlSearchIndex(SqlRepository):
         shape, parameters = _shape_and_parameters(self._dialect_name, query, filters, order)
         page_statement, count_statement = _search_statements(shape)
         parameters.update(limit=page.limit, offset=page.offset)
-        rows = (await self._execute(page_statement, parameters)).all()
+        # Read by position (book_id, score, total, then BOOK_COLUMNS from id: see _with_books):
+        # a row's lookup by name costs about 0.3 µs a column. (Typed loosely: the statement is
+        # built per shape, so its row type is not known statically.)
+        rows: Sequence[Any] = (await self._execute(page_statement, parameters)).all()
         items = [
-            ScoredId(row.book_id, int(row.score), None if row.id is None else book_from_row(row))
+            ScoredId(row[0], int(row[1]), None if row[3] is None else book_from_row(row))
             for row in rows
         ]
         if rows:
-            total: int = rows[0].total
+            total: int = rows[0][2]
         elif not rows and page.offset == 0:
             total = 0
         else:
