@@ -29,7 +29,11 @@ __all__ = [
 
 
 class UnitOfWork(Protocol):
-    """One atomic transaction against the store; rolls back unless ``commit()`` was called."""
+    """One atomic transaction against the store; rolls back unless ``commit()`` was called.
+
+    (A read opened with ``snapshot=False`` may run without a transaction: see
+    :class:`UnitOfWorkFactory`.)
+    """
 
     async def __aenter__(self) -> Self: ...
 
