@@ -13,9 +13,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, exists, inspect, or_, select, text, update
+from sqlalchemy import delete, exists, inspect, or_, select, text, union, update
 from sqlalchemy.engine import Connection
 
 from bookshop_adapters.bootstrap import build_shop
@@ -26,7 +27,7 @@ from bookshop_adapters.sqlalchemy import (
     downgrade,
     migrate,
 )
-from bookshop_adapters.sqlalchemy._postings import postings_rows
+from bookshop_adapters.sqlalchemy._postings import postings_rows, put_postings
 from bookshop_adapters.sqlalchemy.tables import BookRow, search_postings, table_of
 from bookshop_adapters.stemming import SnowballStemmer
 from bookshop_core import AdjustStock, NewBook, Principal, SetStock, StoreBusy
@@ -202,8 +203,8 @@ async def test_put_costs_the_same_statements_for_one_and_a_full_batch(
 
 
 async def test_remove_clear_and_a_deleted_book_drop_rows(backend: SqlBackend) -> None:
-    """``remove`` drops the rows of the books named, deleting a book drops its rows (the
-    foreign key cascades), ``clear`` drops every row."""
+    """``remove`` drops the rows of the books named, deleting a book drops its rows (a
+    trigger on ``books``), ``clear`` drops every row."""
     one, two, three = await _add_books(backend, 1, 1, 1)
     await _put(backend, [_analysed(i, "Shared", "A", None) for i in (one, two, three)])
     async with backend.unit_of_work() as uow:
@@ -285,21 +286,22 @@ async def _retrying_busy(action: Callable[[], Awaitable[T]], refusals: list[Stor
 
 
 async def _books_out_of_step(backend: SqlBackend) -> list[int]:
-    """The books without postings, or with a posting whose genre, price or stock flag is not
-    the book's (one statement)."""
+    """The books without postings or with a posting whose genre, price or stock flag is not
+    the book's, and the deleted books that still have postings (one statement)."""
     of_book = search_postings.c.book_id == _books.c.id
     disagreeing = or_(
         search_postings.c.genre_id.is_distinct_from(_books.c.genre_id),
         search_postings.c.price_cents != _books.c.price_cents,
         search_postings.c.in_stock != (_books.c.stock_quantity > 0),
     )
-    statement = (
-        select(_books.c.id)
-        .where(or_(~exists().where(of_book), exists().where(of_book, disagreeing)))
-        .order_by(_books.c.id)
+    statement = union(
+        select(_books.c.id).where(
+            or_(~exists().where(of_book), exists().where(of_book, disagreeing))
+        ),
+        select(search_postings.c.book_id).where(~exists().where(of_book)),
     )
     async with backend.unit_of_work(read_only=True) as uow:
-        return list((await uow.connection.execute(statement)).scalars())
+        return sorted((await uow.connection.execute(statement)).scalars())
 
 
 async def test_a_reindex_racing_stock_changes_leaves_every_book_s_rows_in_step(
@@ -353,6 +355,46 @@ async def test_a_reindex_racing_stock_changes_leaves_every_book_s_rows_in_step(
             ),
         )
     assert await _books_out_of_step(backend) == [], f"{len(refusals)} STORE_BUSY refusals"
+
+
+async def test_postings_rewritten_while_books_are_deleted_keep_no_row_of_a_deleted_book(
+    backend: SqlBackend,
+) -> None:
+    """While one transaction rewrites the postings of 300 books in batches of 20 (as a
+    reindex does), ten writers delete 100 of them, each by ``books.delete`` alone in its own
+    transaction: afterwards no row is left of a deleted book, whichever transaction came
+    first (no foreign key: the insert joins ``books``, a trigger on ``books`` deletes the
+    rows), and every other book's rows are in step (``STORE_BUSY`` refusals, a deadlock
+    victim, are retried; no other error is)."""
+    ids = await _add_books(backend, *([1] * 300))
+    documents = [_analysed(book_id, f"Book {book_id}", "Someone", None) for book_id in ids]
+    await _put(backend, documents)
+    writers = 10
+    refusals: list[StoreBusy] = []
+
+    async def rewrite() -> None:
+        async with backend.unit_of_work() as uow:
+            for start in range(0, len(documents), 20):
+                await put_postings(uow.connection, documents[start : start + 20])
+            await uow.commit()
+
+    async def delete_book(book_id: int) -> None:
+        async with backend.unit_of_work() as uow:
+            assert await uow.books.delete(book_id)
+            await uow.commit()
+
+    async def delete_books(own: list[int]) -> None:
+        for book_id in own:
+            await _retrying_busy(partial(delete_book, book_id), refusals)
+
+    await asyncio.gather(
+        _retrying_busy(rewrite, refusals),
+        *(delete_books(ids[k : 10 * writers : writers]) for k in range(writers)),
+    )
+    assert await _books_out_of_step(backend) == [], f"{len(refusals)} STORE_BUSY refusals"
+    async with backend.unit_of_work(read_only=True) as uow:
+        statement = select(_books.c.id).order_by(_books.c.id)
+        assert list((await uow.connection.execute(statement)).scalars()) == ids[100:]
 
 
 # -- migration 0009 -----------------------------------------------------------------------
@@ -413,8 +455,8 @@ def _postings_schema(conn: Connection) -> dict[str, Any]:
 
 async def test_upgrading_to_0009_writes_the_postings_of_stored_books(url: str) -> None:
     """A database upgraded from 0008 with books (more than two batches) gets every book's
-    postings, as ``put`` would write them, with its attributes, and the trigger; downgrading
-    to 0008 removes the table, the trigger and the function, and upgrading again works."""
+    postings, as ``put`` would write them, with its attributes, and the triggers; downgrading
+    to 0008 removes the table, the triggers and their functions, and upgrading again works."""
     await migrate(url, "0008")
     await _insert_books_at_0008(url, 1203)
     await migrate(url, "0009")
@@ -439,7 +481,7 @@ async def test_upgrading_to_0009_writes_the_postings_of_stored_books(url: str) -
     assert ("run", 1000, 1, 0, None, 1100, False) in stored
     schema = await _inspect(url, _postings_schema)
     assert schema["table"]
-    assert "search_postings_follow_book" in schema["routines"]
+    assert {"search_postings_follow_book", "search_postings_forget_book"} <= schema["routines"]
     await downgrade(url, "0008")
     assert await _inspect(url, _postings_schema) == {"table": False, "routines": set()}
     await migrate(url)
