@@ -397,6 +397,41 @@ async def test_postings_rewritten_while_books_are_deleted_keep_no_row_of_a_delet
         assert list((await uow.connection.execute(statement)).scalars()) == ids[100:]
 
 
+async def test_a_reindex_racing_book_deletions_leaves_no_rows_of_a_deleted_book(
+    backend: SqlBackend, admin: Principal
+) -> None:
+    """While a reindex (in batches of 20) rewrites the postings of 300 books, ten writers
+    delete 100 of them, each by ``books.delete`` alone in its own transaction (the trigger on
+    ``books`` deletes the rows, no foreign key): afterwards no row is left of a deleted book,
+    whichever transaction came first, and every other book's rows are in step
+    (``STORE_BUSY`` refusals, a deadlock victim, are retried; no other error is)."""
+    ids = await _add_books(backend, *([1] * 300))
+    writers = 10
+    refusals: list[StoreBusy] = []
+    async with build_shop(backend=backend) as shop:
+        await shop.search.reindex(admin)
+
+        async def reindex() -> None:
+            await _retrying_busy(lambda: shop.search.reindex(admin, batch=20), refusals)
+
+        async def delete_book(book_id: int) -> None:
+            async with backend.unit_of_work() as uow:
+                assert await uow.books.delete(book_id)  # only the row: no index upkeep
+                await uow.commit()
+
+        async def delete_books(own: list[int]) -> None:
+            for book_id in own:
+                await _retrying_busy(partial(delete_book, book_id), refusals)
+
+        await asyncio.gather(
+            reindex(), *(delete_books(ids[k : 10 * writers : writers]) for k in range(writers))
+        )
+    assert await _books_out_of_step(backend) == [], f"{len(refusals)} STORE_BUSY refusals"
+    async with backend.unit_of_work(read_only=True) as uow:
+        statement = select(_books.c.id).order_by(_books.c.id)
+        assert list((await uow.connection.execute(statement)).scalars()) == ids[100:]
+
+
 # -- migration 0009 -----------------------------------------------------------------------
 
 

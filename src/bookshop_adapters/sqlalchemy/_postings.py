@@ -27,6 +27,7 @@ __all__ = [
     "insert_postings",
     "postings_rows",
     "put_postings",
+    "share_books",
     "stored_documents",
 ]
 
@@ -134,19 +135,32 @@ _SHARE_BOOKS: Final = text(
 ).bindparams(bindparam("book_ids", expanding=True))
 
 
-async def put_postings(connection: AsyncConnection, documents: Sequence[SearchDocument]) -> None:
+async def share_books(connection: AsyncConnection, book_ids: Sequence[int]) -> set[int]:
+    """Lock these books against writes until the transaction ends (PostgreSQL ``FOR SHARE``,
+    in id order; SQLite runs one writer at a time and locks nothing), and return those that
+    exist: the ones an index write may go on with."""
+    if connection.dialect.name != "postgresql":
+        return set(book_ids)
+    with translating_errors():
+        result = await connection.execute(_SHARE_BOOKS, {"book_ids": sorted(set(book_ids))})
+        return set(result.scalars())
+
+
+async def put_postings(
+    connection: AsyncConnection, documents: Sequence[SearchDocument], *, locked: bool = False
+) -> None:
     """Replace the postings of ``documents`` (distinct books, at most a batch: PostgreSQL sends
     them in one statement): delete the books' rows, insert the new ones, with the attributes of
-    the books' rows (a document of a book not in ``books`` gets none); on PostgreSQL the books
-    are locked first (:data:`_SHARE_BOOKS`).
+    the books' rows (a document of a book not in ``books`` gets none). The books are locked
+    first (:func:`share_books`) unless the caller did (``locked``).
 
     Raises:
         DomainError: As every repository statement, translated from the driver's error.
     """
     with translating_errors():
         book_ids = [document.book_id for document in documents]
-        if connection.dialect.name == "postgresql":
-            await connection.execute(_SHARE_BOOKS, {"book_ids": sorted(book_ids)})
+        if not locked:
+            await share_books(connection, book_ids)
         await connection.execute(REMOVE_POSTINGS, {"book_ids": book_ids})
         insert = _insert(connection.dialect.name, documents)
         if insert is None:

@@ -70,6 +70,7 @@ from bookshop_adapters.sqlalchemy._postings import (
     CLEAR_POSTINGS,
     REMOVE_POSTINGS,
     put_postings,
+    share_books,
 )
 from bookshop_adapters.sqlalchemy.catalog import (
     BOOK_COLUMNS,
@@ -953,8 +954,14 @@ class SqlSearchIndex(SqlRepository):
         unique = list({document.book_id: document for document in documents}.values())
         for start in range(0, len(unique), BATCH_SIZE):
             batch = unique[start : start + BATCH_SIZE]
-            await self._execute(*put_statement(self._dialect_name, batch))
-            await put_postings(self._connection, batch)
+            # The books first (before any index row: a concurrent delete of one of them, whose
+            # cascade takes its index rows, would otherwise deadlock with this), and only
+            # those still there.
+            there = await share_books(self._connection, [d.book_id for d in batch])
+            batch = [document for document in batch if document.book_id in there]
+            if batch:
+                await self._execute(*put_statement(self._dialect_name, batch))
+                await put_postings(self._connection, batch, locked=True)
 
     async def remove(self, book_ids: Sequence[int]) -> None:
         wanted = sorted(set(book_ids))
