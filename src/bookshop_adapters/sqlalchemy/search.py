@@ -340,7 +340,7 @@ class _Shape(NamedTuple):
 
 
 def _clause_parameters(dialect: str, name: str, clause: Clause, parameters: dict[str, Any]) -> None:
-    """The parameters of one clause, named after ``name`` (see :func:`_relation`)."""
+    """The parameters of one clause, named after ``name`` (see :func:`_text_matches`)."""
     if isinstance(clause, Term):
         parameters[name] = _clean(clause.lexeme)
     elif isinstance(clause, Prefix):
