@@ -27,7 +27,7 @@ from bookshop_adapters.sqlalchemy import (
     downgrade,
     migrate,
 )
-from bookshop_adapters.sqlalchemy._postings import postings_rows, put_postings
+from bookshop_adapters.sqlalchemy._postings import postings_rows, put_postings, share_books
 from bookshop_adapters.sqlalchemy.tables import BookRow, search_postings, table_of
 from bookshop_adapters.stemming import SnowballStemmer
 from bookshop_core import AdjustStock, NewBook, Principal, SetStock, StoreBusy
@@ -375,7 +375,9 @@ async def test_postings_rewritten_while_books_are_deleted_keep_no_row_of_a_delet
     async def rewrite() -> None:
         async with backend.unit_of_work() as uow:
             for start in range(0, len(documents), 20):
-                await put_postings(uow.connection, documents[start : start + 20])
+                batch = documents[start : start + 20]
+                await share_books(uow.connection, [document.book_id for document in batch])
+                await put_postings(uow.connection, batch)
             await uow.commit()
 
     async def delete_book(book_id: int) -> None:

@@ -146,21 +146,17 @@ async def share_books(connection: AsyncConnection, book_ids: Sequence[int]) -> s
         return set(result.scalars())
 
 
-async def put_postings(
-    connection: AsyncConnection, documents: Sequence[SearchDocument], *, locked: bool = False
-) -> None:
+async def put_postings(connection: AsyncConnection, documents: Sequence[SearchDocument]) -> None:
     """Replace the postings of ``documents`` (distinct books, at most a batch: PostgreSQL sends
     them in one statement): delete the books' rows, insert the new ones, with the attributes of
-    the books' rows (a document of a book not in ``books`` gets none). The books are locked
-    first (:func:`share_books`) unless the caller did (``locked``).
+    the books' rows (a document of a book not in ``books`` gets none). The caller has locked
+    the books first (:func:`share_books`), before writing any other index row of theirs.
 
     Raises:
         DomainError: As every repository statement, translated from the driver's error.
     """
     with translating_errors():
         book_ids = [document.book_id for document in documents]
-        if not locked:
-            await share_books(connection, book_ids)
         await connection.execute(REMOVE_POSTINGS, {"book_ids": book_ids})
         insert = _insert(connection.dialect.name, documents)
         if insert is None:

@@ -961,7 +961,7 @@ class SqlSearchIndex(SqlRepository):
             batch = [document for document in batch if document.book_id in there]
             if batch:
                 await self._execute(*put_statement(self._dialect_name, batch))
-                await put_postings(self._connection, batch, locked=True)
+                await put_postings(self._connection, batch)
 
     async def remove(self, book_ids: Sequence[int]) -> None:
         wanted = sorted(set(book_ids))
