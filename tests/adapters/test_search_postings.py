@@ -10,12 +10,16 @@ by stock changes.
 from __future__ import annotations
 
 import asyncio
+import functools
+import operator
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import delete, exists, inspect, or_, select, text, union, update
 from sqlalchemy.engine import Connection
 
@@ -27,7 +31,15 @@ from bookshop_adapters.sqlalchemy import (
     downgrade,
     migrate,
 )
-from bookshop_adapters.sqlalchemy._postings import postings_rows, put_postings, share_books
+from bookshop_adapters.sqlalchemy._postings import (
+    PREFIX_LENGTHS,
+    PREFIX_MASK,
+    postings_rows,
+    prefix_fields,
+    prefix_shift,
+    put_postings,
+    share_books,
+)
 from bookshop_adapters.sqlalchemy.tables import BookRow, search_postings, table_of
 from bookshop_adapters.stemming import SnowballStemmer
 from bookshop_core import AdjustStock, NewBook, Principal, SetStock, StoreBusy
@@ -115,7 +127,7 @@ def test_postings_rows_give_each_distinct_term_its_lexeme_and_word_bits() -> Non
     the fields holding it as a lexeme (title 4, author 2, description 1), ``word_fields`` those
     holding it as a surface word; a word repeated in a field counts once."""
     document = _analysed(1, "Running Men", "Run Runner", "men ran running running")
-    assert postings_rows(document) == [
+    assert [row[:3] for row in postings_rows(document)] == [
         ("men", 4 | 1, 4 | 1),
         ("ran", 1, 1),
         ("run", 4 | 2 | 1, 2),
@@ -124,11 +136,52 @@ def test_postings_rows_give_each_distinct_term_its_lexeme_and_word_bits() -> Non
     ]
 
 
+def _at(lengths: range, fields: int) -> int:
+    """``fields`` in the ``prefix_fields`` slots of these prefix lengths."""
+    return sum(fields << prefix_shift(length) for length in lengths)
+
+
+def test_a_surface_word_carries_the_fields_of_the_words_sharing_each_prefix_it_starts() -> None:
+    """``prefix_fields``: at each prefix length where a surface word is the book's first word
+    starting with that prefix, the OR of the fields of all its words starting with it; a pure
+    lexeme carries none."""
+    document = _analysed(1, "Running Men", "Run Runner", "men ran running running")
+    assert {term: prefixes for term, _, _, prefixes in postings_rows(document)} == {
+        "men": _at(range(1, 4), 4 | 1),
+        # r: ran, run, runner, running; ra, ran: ran alone.
+        "ran": _at(range(1, 2), 4 | 2 | 1) | _at(range(2, 4), 1),
+        # ru, run: run, runner, running; r is ran's.
+        "run": _at(range(2, 4), 4 | 2 | 1),
+        # runn: runner, running; runne, runner: runner alone.
+        "runner": _at(range(4, 5), 4 | 2 | 1) | _at(range(5, 7), 2),
+        "running": _at(range(5, 8), 4 | 1),
+    }
+
+
+@given(
+    st.dictionaries(
+        st.text(alphabet="abé", min_size=1, max_size=PREFIX_LENGTHS + 3),
+        st.integers(min_value=1, max_value=7),
+        max_size=12,
+    )
+)
+def test_each_prefix_s_fields_are_on_exactly_its_first_word(words: dict[str, int]) -> None:
+    """For every prefix (up to ``PREFIX_LENGTHS``) of a book's words, among the words starting
+    with it the first alone has its slot set, to the OR of all their fields."""
+    ordered = sorted(words.items())
+    masks = {w: mask for (w, _), mask in zip(ordered, prefix_fields(ordered), strict=True)}
+    for prefix in {w[:n] for w in words for n in range(1, min(len(w), PREFIX_LENGTHS) + 1)}:
+        holders = [w for w, _ in ordered if w.startswith(prefix)]
+        slots = [masks[w] >> prefix_shift(len(prefix)) & PREFIX_MASK for w in holders]
+        assert slots[0] == functools.reduce(operator.or_, (words[w] for w in holders))
+        assert not any(slots[1:])
+
+
 def test_postings_rows_drop_nul_and_skip_empty_tokens() -> None:
     """NUL is removed from tokens (as the full-text side does) and a token left empty, or
     empty to begin with, makes no row."""
     document = _doc(1, title=[("a\x00b", "ab"), ("\x00", "\x00"), ("", "")])
-    assert postings_rows(document) == [("ab", 4, 4)]
+    assert postings_rows(document) == [("ab", 4, 4, _at(range(1, 3), 4))]
 
 
 def test_postings_rows_of_an_empty_document_are_none() -> None:
@@ -510,7 +563,7 @@ async def test_upgrading_to_0009_writes_the_postings_of_stored_books(url: str) -
     expected = {
         (term, n, fields, words, None, 100 + n, n % 2 == 1)
         for n in range(1, 1204)
-        for term, fields, words in postings_rows(
+        for term, fields, words, _ in postings_rows(
             _analysed(n, f"Volume {n}", "García", "Running whales" if n % 500 == 0 else None)
         )
     }
@@ -532,9 +585,8 @@ async def test_the_postings_are_one_covering_b_tree(backend: SqlBackend) -> None
         if backend.engine.dialect.name == "postgresql":
             statement = "SELECT pg_get_indexdef('pk_search_postings'::regclass)"
             definition = (await uow.connection.execute(text(statement))).scalar_one()
-            assert definition.endswith(
-                "(term, book_id) INCLUDE (fields, word_fields, genre_id, price_cents, in_stock)"
-            ), definition
+            included = "fields, word_fields, prefix_fields, genre_id, price_cents, in_stock"
+            assert definition.endswith(f"(term, book_id) INCLUDE ({included})"), definition
             statement = (
                 "SELECT collation_name FROM information_schema.columns "
                 "WHERE table_name = 'search_postings' AND column_name = 'term'"

@@ -2,7 +2,8 @@
 
 A book's postings are one row per distinct text among its lexemes and its folded surface words:
 ``fields`` holds the bits (:data:`~bookshop_core.search.entities.FIELD_WEIGHTS`) of the fields
-where the text occurs as a lexeme, ``word_fields`` those where it occurs as a surface word.
+where the text occurs as a lexeme, ``word_fields`` those where it occurs as a surface word, and
+``prefix_fields`` (:func:`prefix_fields`) what a prefix search needs of the surface words.
 The filter attributes (``genre_id``, ``price_cents``, ``in_stock``) are read from ``books`` by
 the statement that inserts the rows, so a caller passes only what the analyzer produced;
 afterwards triggers on ``books`` keep them in step (migration 0009).
@@ -10,6 +11,7 @@ afterwards triggers on ``books`` keep them in step (migration 0009).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
@@ -23,16 +25,79 @@ from bookshop_core.search.entities import FIELD_WEIGHTS
 
 __all__ = [
     "CLEAR_POSTINGS",
+    "PREFIX_LENGTHS",
+    "PREFIX_MASK",
     "REMOVE_POSTINGS",
     "insert_postings",
     "postings_rows",
+    "prefix_fields",
+    "prefix_shift",
     "put_postings",
     "share_books",
     "stored_documents",
 ]
 
-#: A posting as written: (term, fields bits, word_fields bits).
-Posting = tuple[str, int, int]
+#: A posting as written: (term, fields bits, word_fields bits, prefix_fields).
+Posting = tuple[str, int, int, int]
+
+#: The prefix lengths, in code points, that ``prefix_fields`` describes: 3 bits each (the
+#: fields' bits) in a signed 64-bit integer. A longer prefix is grouped per book at query time.
+PREFIX_LENGTHS: Final = 21
+_BITS_PER_LENGTH: Final = 3
+#: The fields' bits at one prefix length, once shifted down by :func:`prefix_shift`.
+PREFIX_MASK: Final = (1 << _BITS_PER_LENGTH) - 1
+assert max(FIELD_WEIGHTS.values()) <= PREFIX_MASK
+
+
+def prefix_shift(length: int) -> int:
+    """Where ``prefix_fields`` holds the fields for a prefix of ``length`` characters (1 to
+    :data:`PREFIX_LENGTHS`)."""
+    return _BITS_PER_LENGTH * (length - 1)
+
+
+#: ``_SPREAD[low][high]``: a 1 in the lowest bit of the slot of every prefix length in
+#: ``low + 1 .. high``; times a field mask (< 8), the mask in each of those slots.
+_SPREAD: Final = [
+    [
+        sum(1 << prefix_shift(length) for length in range(low + 1, high + 1))
+        for high in range(PREFIX_LENGTHS + 1)
+    ]
+    for low in range(PREFIX_LENGTHS + 1)
+]
+
+
+def _shared_length(one: str, other: str) -> int:
+    """The length of the longest common prefix of two strings."""
+    for index, (mine, theirs) in enumerate(zip(one, other, strict=False)):
+        if mine != theirs:
+            return index
+    return min(len(one), len(other))
+
+
+def prefix_fields(words: Sequence[tuple[str, int]]) -> list[int]:
+    """The ``prefix_fields`` of each of a book's surface words (in term order, with their
+    fields' bits): for every prefix length ``n`` up to :data:`PREFIX_LENGTHS` at which the word
+    is the first of the book's words to start with its first ``n`` characters, the OR of the
+    fields of all the book's words starting with them, in bits ``3(n-1)`` to ``3n-1``; zero
+    bits at the other lengths.
+
+    A prefix search then reads, from the range of words starting with the prefix, one row per
+    book, already carrying the book's score for the prefix: no grouping of the book's words.
+    In term order, the words sharing a prefix with a word are contiguous, and their shared
+    lengths with it only shrink, hence the early stop.
+    """
+    masks: list[int] = []
+    for index, (word, _) in enumerate(words):
+        first_beyond = _shared_length(word, words[index - 1][0]) if index else 0
+        mask = 0
+        if first_beyond < PREFIX_LENGTHS:
+            for later, bits in itertools.islice(words, index, None):
+                shared = len(word) if later is word else _shared_length(word, later)
+                if shared <= first_beyond:
+                    break
+                mask |= bits * _SPREAD[first_beyond][min(shared, PREFIX_LENGTHS)]
+        masks.append(mask)
+    return masks
 
 
 def postings_rows(document: SearchDocument) -> list[Posting]:
@@ -52,8 +117,10 @@ def postings_rows(document: SearchDocument) -> list[Posting]:
                 if not token:
                     continue
                 bits[token] = bits.get(token, 0) | bit
+    words = sorted(word_bits.items())
+    prefixes = {word: mask for (word, _), mask in zip(words, prefix_fields(words), strict=True)}
     return [
-        (term, lexeme_bits.get(term, 0), word_bits.get(term, 0))
+        (term, lexeme_bits.get(term, 0), word_bits.get(term, 0), prefixes.get(term, 0))
         for term in sorted(lexeme_bits.keys() | word_bits.keys())
     ]
 
@@ -67,17 +134,18 @@ REMOVE_POSTINGS: Final = delete(search_postings).where(
 #: Delete every posting.
 CLEAR_POSTINGS: Final = delete(search_postings)
 
-#: PostgreSQL: every posting of a batch in one statement, as four parallel arrays joined to
+#: PostgreSQL: every posting of a batch in one statement, as five parallel arrays joined to
 #: ``books`` for the filter attributes (read in the same statement, so they are those of the
 #: book rows this transaction sees: its own writes, or the latest committed ones).
 _PG_INSERT: Final = text(
     "INSERT INTO search_postings "
-    "(term, book_id, fields, word_fields, genre_id, price_cents, in_stock) "
-    "SELECT p.term, p.book_id, p.fields, p.word_fields, "
+    "(term, book_id, fields, word_fields, prefix_fields, genre_id, price_cents, in_stock) "
+    "SELECT p.term, p.book_id, p.fields, p.word_fields, p.prefix_fields, "
     "b.genre_id, b.price_cents, b.stock_quantity > 0 "
     "FROM unnest(CAST(:terms AS TEXT[]), CAST(:book_ids AS BIGINT[]), "
-    "CAST(:fields AS SMALLINT[]), CAST(:word_fields AS SMALLINT[])) "
-    "AS p (term, book_id, fields, word_fields) "
+    "CAST(:fields AS SMALLINT[]), CAST(:word_fields AS SMALLINT[]), "
+    "CAST(:prefix_fields AS BIGINT[])) "
+    "AS p (term, book_id, fields, word_fields, prefix_fields) "
     "JOIN books AS b ON b.id = p.book_id"
 )
 #: SQLite: one row per execution of an ``executemany`` (one call, run by the driver in C),
@@ -89,18 +157,19 @@ _PG_INSERT: Final = text(
 #: parameters, 120 ms as driver SQL against 220 ms through a ``text()`` statement.
 _SQLITE_INSERT: Final = (
     "INSERT INTO search_postings "
-    "(term, book_id, fields, word_fields, genre_id, price_cents, in_stock) "
-    "SELECT ?1, ?2, ?3, ?4, genre_id, price_cents, stock_quantity > 0 FROM books WHERE id = ?2"
+    "(term, book_id, fields, word_fields, prefix_fields, genre_id, price_cents, in_stock) "
+    "SELECT ?1, ?2, ?3, ?4, ?5, genre_id, price_cents, stock_quantity > 0 "
+    "FROM books WHERE id = ?2"
 )
 
 
-def _flat_postings(documents: Sequence[SearchDocument]) -> list[tuple[str, int, int, int]]:
-    """(term, book_id, fields, word_fields) of every posting of ``documents``, in primary key
-    order (B-tree inserts in key order touch each page once)."""
+def _flat_postings(documents: Sequence[SearchDocument]) -> list[tuple[str, int, int, int, int]]:
+    """(term, book_id, fields, word_fields, prefix_fields) of every posting of ``documents``,
+    in primary key order (B-tree inserts in key order touch each page once)."""
     flat = [
-        (term, document.book_id, fields, word_fields)
+        (term, document.book_id, fields, word_fields, prefixes)
         for document in documents
-        for term, fields, word_fields in postings_rows(document)
+        for term, fields, word_fields, prefixes in postings_rows(document)
     ]
     flat.sort()
     return flat
@@ -116,10 +185,12 @@ def _insert(
         return None
     if dialect != "postgresql":
         return _SQLITE_INSERT, flat
-    # Four arrays: a comprehension per column is several times faster than zip(*flat).
+    # Five arrays: a comprehension per column is several times faster than zip(*flat).
     parameters = {
         name: [row[index] for row in flat]
-        for index, name in enumerate(("terms", "book_ids", "fields", "word_fields"))
+        for index, name in enumerate(
+            ("terms", "book_ids", "fields", "word_fields", "prefix_fields")
+        )
     }
     return _PG_INSERT, parameters
 

@@ -522,7 +522,9 @@ book_search: Final = Table(
 
 #: The search postings: one row per distinct term of a book (a lexeme, or a folded surface
 #: word), with the bits of the fields holding it as a lexeme (``fields``) and as a surface word
-#: (``word_fields``), by :data:`~bookshop_core.search.entities.FIELD_WEIGHTS`, and a copy of the
+#: (``word_fields``), by :data:`~bookshop_core.search.entities.FIELD_WEIGHTS`, for a surface word
+#: the fields of the book's words sharing a prefix with it (``prefix_fields``, see
+#: ``_postings.prefix_fields``: a prefix search reads one row per book), and a copy of the
 #: book's filter attributes, so that counting, scoring, filtering and faceting a term's matches
 #: read only this narrow primary key (PostgreSQL: ``INCLUDE`` makes it covering; SQLite: the
 #: table is ``WITHOUT ROWID``, its primary key B-tree). ``term`` sorts by code point, so that a
@@ -540,13 +542,21 @@ search_postings: Final = Table(
     Column("book_id", BigInteger(), nullable=False, index=True),
     Column("fields", SmallInteger(), nullable=False),
     Column("word_fields", SmallInteger(), nullable=False),
+    Column("prefix_fields", BigInteger(), nullable=False),
     Column("genre_id", BigInteger(), nullable=True),
     Column("price_cents", BigInteger(), nullable=False),
     Column("in_stock", Boolean(), nullable=False),
     PrimaryKeyConstraint(
         "term",
         "book_id",
-        postgresql_include=["fields", "word_fields", "genre_id", "price_cents", "in_stock"],
+        postgresql_include=[
+            "fields",
+            "word_fields",
+            "prefix_fields",
+            "genre_id",
+            "price_cents",
+            "in_stock",
+        ],
     ),
     sqlite_with_rowid=False,
 )

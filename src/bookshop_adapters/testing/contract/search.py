@@ -173,6 +173,24 @@ class SearchContract:
         assert await search_ids(shop, "tolk hobbit") == []
         assert await search_ids(shop, "hobbit tolk ") == []
 
+    async def test_a_lone_prefix_scores_each_book_by_every_word_it_finds(self, shop: Shop) -> None:
+        """``happi`` finds the words starting with it ("happiest") and those stemmed to its
+        stem ("happy", which does not start with it), each book scored by every field holding
+        one of them; so does a prefix longer than 21 characters."""
+        both = await add_book(shop, "Happy days", description="the happiest")
+        stem_only = await add_book(shop, "Happy")
+        words_only = await add_book(shop, "Days", author="Happiest Happiness")
+        found = await shop.search.search(SearchBooks(q="happi"))
+        assert [(h.book.id, h.score) for h in found.page.items] == [
+            (both.id, 5),
+            (stem_only.id, 4),
+            (words_only.id, 2),
+        ]
+        long_word = "counterrevolutionaries"
+        await add_book(shop, f"{long_word} {long_word}x", description=f"{long_word}y")
+        for q in ("happi", "happ", "h", "d", long_word[:21], long_word, f"{long_word}x"):
+            await _check_with_reference(shop, SearchBooks(q=q))
+
     # -- ranking --------------------------------------------------------------------------
 
     async def test_title_beats_author_beats_description_then_id(self, shop: Shop) -> None:

@@ -1,7 +1,8 @@
 """Search postings: a narrow B-tree of (term, book) rows beside the full-text index.
 
 ``search_postings`` holds one row per distinct term of a book (its lexemes and its folded
-surface words), with the bits of the fields holding it and a copy of the book's filter
+surface words), with the bits of the fields holding it (for a surface word, also those of the
+book's words sharing each of its prefixes: ``prefix_fields``) and a copy of the book's filter
 attributes (``genre_id``, ``price_cents``, ``in_stock``), so that counting, scoring, filtering
 and faceting a term's matches are index-only range scans (see ``tables.search_postings``).
 The tsvector / FTS5 tables of 0004 stay: phrases are matched there.
@@ -173,6 +174,7 @@ def upgrade() -> None:
         sa.Column("book_id", sa.BigInteger(), nullable=False),
         sa.Column("fields", sa.SmallInteger(), nullable=False),
         sa.Column("word_fields", sa.SmallInteger(), nullable=False),
+        sa.Column("prefix_fields", sa.BigInteger(), nullable=False),
         sa.Column("genre_id", sa.BigInteger(), nullable=True),
         sa.Column("price_cents", sa.BigInteger(), nullable=False),
         sa.Column("in_stock", sa.Boolean(), nullable=False),
@@ -182,7 +184,14 @@ def upgrade() -> None:
             "term",
             "book_id",
             name=op.f("pk_search_postings"),
-            postgresql_include=["fields", "word_fields", "genre_id", "price_cents", "in_stock"],
+            postgresql_include=[
+                "fields",
+                "word_fields",
+                "prefix_fields",
+                "genre_id",
+                "price_cents",
+                "in_stock",
+            ],
         ),
         # No foreign key to books: a trigger deletes a deleted book's rows (see above).
         sqlite_with_rowid=False,
