@@ -11,7 +11,6 @@ afterwards triggers on ``books`` keep them in step (migration 0009).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
@@ -66,37 +65,47 @@ _SPREAD: Final = [
 ]
 
 
-def _shared_length(one: str, other: str) -> int:
-    """The length of the longest common prefix of two strings."""
-    for index, (mine, theirs) in enumerate(zip(one, other, strict=False)):
-        if mine != theirs:
-            return index
-    return min(len(one), len(other))
+def _shared_lengths(words: Sequence[tuple[str, int]]) -> list[int]:
+    """For each word, the length of the prefix it shares with the next one (0 for the last)."""
+    shared = [0] * len(words)
+    for index in range(1, len(words)):
+        before, word = words[index - 1][0], words[index][0]
+        if before[0] == word[0]:  # most neighbours differ at once
+            end = min(len(before), len(word))
+            length = 1
+            while length < end and before[length] == word[length]:
+                length += 1
+            shared[index - 1] = length
+    return shared
 
 
 def prefix_fields(words: Sequence[tuple[str, int]]) -> list[int]:
-    """The ``prefix_fields`` of each of a book's surface words (in term order, with their
-    fields' bits): for every prefix length ``n`` up to :data:`PREFIX_LENGTHS` at which the word
-    is the first of the book's words to start with its first ``n`` characters, the OR of the
-    fields of all the book's words starting with them, in bits ``3(n-1)`` to ``3n-1``; zero
-    bits at the other lengths.
+    """The ``prefix_fields`` of each of a book's surface words (distinct, non-empty, in term
+    order, with their fields' bits): for every prefix length ``n`` up to
+    :data:`PREFIX_LENGTHS` at which the word is the first of the book's words to start with
+    its first ``n`` characters, the OR of the fields of all the book's words starting with
+    them, in bits ``3(n-1)`` to ``3n-1``; zero bits at the other lengths.
 
     A prefix search then reads, from the range of words starting with the prefix, one row per
     book, already carrying the book's score for the prefix: no grouping of the book's words.
-    In term order, the words sharing a prefix with a word are contiguous, and their shared
-    lengths with it only shrink, hence the early stop.
+    In term order, the words starting with a word's prefix follow it, and the length they
+    share with it only shrinks: the minimum of the neighbours' shared lengths.
     """
+    shared = _shared_lengths(words)
     masks: list[int] = []
-    for index, (word, _) in enumerate(words):
-        first_beyond = _shared_length(word, words[index - 1][0]) if index else 0
+    owned_by_before = 0  # the prefix lengths whose slots belong to an earlier word
+    for index, (word, bits) in enumerate(words):
         mask = 0
-        if first_beyond < PREFIX_LENGTHS:
-            for later, bits in itertools.islice(words, index, None):
-                shared = len(word) if later is word else _shared_length(word, later)
-                if shared <= first_beyond:
-                    break
-                mask |= bits * _SPREAD[first_beyond][min(shared, PREFIX_LENGTHS)]
+        if owned_by_before < PREFIX_LENGTHS:
+            spread = _SPREAD[owned_by_before]
+            mask = bits * spread[min(len(word), PREFIX_LENGTHS)]
+            later, common = index, shared[index]
+            while common > owned_by_before:
+                later += 1
+                mask |= words[later][1] * spread[min(common, PREFIX_LENGTHS)]
+                common = min(common, shared[later])
         masks.append(mask)
+        owned_by_before = shared[index]
     return masks
 
 
