@@ -15,9 +15,11 @@ holds every column (PostgreSQL ``INCLUDE``, SQLite ``WITHOUT ROWID``): a word's 
 scores, the filters and the facets are one index range. A word is ``term = lexeme AND fields
 <> 0`` (score ``fields``); several words are joined on ``book_id`` (score: their bits OR-ed);
 the word being typed is the range of surface words starting with it UNION ALL its lexeme,
-grouped by book (masks OR-ed). A phrase is matched in the full-text table (PostgreSQL: the GIN
-index of ``book_search``, then ``document @@ 'a':A <-> 'b':A``... on the matches only; SQLite:
-one FTS5 phrase ``MATCH``, its fields from the words' postings bits, see
+grouped by book (masks OR-ed); alone on PostgreSQL, the first of each book's words in the
+range, which carries their fields in ``prefix_fields``, FULL JOIN its lexeme. A phrase is
+matched in the full-text table (PostgreSQL: the GIN index of ``book_search``, then
+``document @@ 'a':A <-> 'b':A``... on the matches only; SQLite: one FTS5 phrase ``MATCH``, its
+fields from the words' postings bits, see
 :func:`_sqlite_phrase`). Filters are conditions on the driving postings row (the genre subtree
 by a recursive CTE). One statement returns the page with the books' columns and the exact
 total: the matches are counted by a sub-select and sorted for the page, and only the page's
@@ -206,8 +208,39 @@ def _prefix_rows(sql: _Sql, word: str, stem: str, where: str, attributes: bool) 
     )
 
 
+#: ``prefix_fields`` describes prefixes of up to this many characters, 3 bits each.
+_PREFIX_LENGTHS: Final = 21
+
+
+def _pg_prefix(sql: _Sql, word: str, stem: str, where: str, attributes: bool) -> str:
+    """PostgreSQL, a word of up to 21 characters: of a book's words in the range, only the
+    first has this length's 3 bits set in ``prefix_fields``, to the fields of all of them, so
+    the range gives one row per book, nothing to group; the lexeme's rows (a book may hold
+    it through a word outside the range) meet them in a FULL JOIN."""
+    slot = f"(p.prefix_fields >> {3 * (len(word) - 1)}) & 7"
+    columns = _columns("p", attributes)
+    first = (
+        f"SELECT p.book_id, {slot} AS mask{columns} FROM search_postings p"
+        f" WHERE p.term >= {sql.bind(word)} AND p.term < {sql.bind(word + _TOP)}"
+        f" AND {slot} <> 0{where}"
+    )
+    lexeme = (
+        f"SELECT p.book_id, p.fields AS mask{columns} FROM search_postings p"
+        f" WHERE p.term = {sql.bind(stem)} AND p.fields <> 0{where}"
+    )
+    either = "".join(f", coalesce(w.{a}, s.{a}) AS {a}" for a in _ATTRIBUTES) if attributes else ""
+    return (
+        "SELECT coalesce(w.book_id, s.book_id) AS book_id,"
+        f" coalesce(w.mask, 0) | coalesce(s.mask, 0) AS score{either}"
+        f" FROM ({first}) w FULL JOIN ({lexeme}) s ON s.book_id = w.book_id"
+    )
+
+
 def _prefix(sql: _Sql, word: str, stem: str, where: str, attributes: bool) -> str:
-    """The books of :func:`_prefix_rows`, their masks OR-ed into the score."""
+    """The books of :func:`_prefix_rows`, their masks OR-ed into the score (PostgreSQL, a
+    word of up to 21 characters: :func:`_pg_prefix`)."""
+    if sql.postgres and len(word) <= _PREFIX_LENGTHS:
+        return _pg_prefix(sql, word, stem, where, attributes)
     rows = _prefix_rows(sql, word, stem, where, attributes)
     grouped = "".join(f", u.{a}" for a in _ATTRIBUTES) if attributes else ""
     return (
