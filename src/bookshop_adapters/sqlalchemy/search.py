@@ -14,12 +14,12 @@ matches.
   their scores, their filters, their count and their facets are one index range, read without
   touching a table row: what makes a word found in a quarter of the books cheap.
 * PostgreSQL, table ``book_search(book_id, document tsvector)`` under a GIN index: the stems of
-  a book at their positions, weighted by field (title ``A``, author ``B``, description ``C``),
-  plus its folded surface words prefixed with ``=`` at the same positions (``'=running':3A``).
+  a book at their positions, weighted by field (title ``A``, author ``B``, description ``C``).
   The fields' positions are kept apart (title from 1, author from 1001, description from 2001)
   so that a phrase never spans two fields.
 * SQLite, FTS5 table ``book_search_fts`` with ``rowid`` = book id: stems in ``title``,
-  ``author``, ``description``, surface words in ``title_words``... as space-joined tokens.
+  ``author``, ``description`` as space-joined tokens (for phrases), and surface words in
+  ``title_words``... (whose fts5vocab table gives SQLite's "did you mean" its candidates).
 
 A must clause is a relation ``(book_id, mask)``: a ``Term`` the postings of its lexeme; a
 ``Prefix`` the postings of the surface words in its code-point range and of its lexeme, OR-ed
@@ -112,17 +112,17 @@ from bookshop_core.search.entities import (
     SearchSort,
     VocabularyWord,
 )
-from bookshop_core.search.query import Clause, Prefix, Term, TextQuery
+from bookshop_core.search.query import Clause, Phrase, Prefix, Term, TextQuery
 from bookshop_core.search.use_cases import levenshtein
 
 __all__ = [
     "FIELD_OFFSETS",
     "MAX_POSITION",
     "SqlSearchIndex",
-    "fts5_match",
+    "fts5_phrase",
     "fts5_row",
     "put_statement",
-    "tsquery_text",
+    "tsquery_phrase",
     "tsvector_literal",
 ]
 
@@ -154,10 +154,8 @@ _FIELD_LAST_POSITION: Final[dict[FieldName, int]] = {
     "author": FIELD_OFFSETS["description"] - 2,
     "description": MAX_POSITION,
 }
-#: Surface words are indexed as ``=word``, apart from the stems (which never start with ``=``).
-_WORD_MARK: Final = "="
-#: A lexeme no document holds (every indexed word is non-empty): what an empty token renders
-#: as, so that it matches nothing, like an absent word.
+#: A lexeme no document holds (the analyzer's tokens are letters and digits): what an empty
+#: token renders as, so that it matches nothing, like an absent word.
 _NOTHING: Final = "'='"
 
 
@@ -176,60 +174,33 @@ def _quoted_lexeme(lexeme: str) -> str:
 def tsvector_literal(document: SearchDocument) -> str:
     """The PostgreSQL tsvector text of ``document`` (cast to ``tsvector`` when stored).
 
-    Each stem and each ``=``-marked surface word lists its positions with the field's
-    weight letter: ``'=run':1A 'run':1A,2003C``.
+    Each stem lists its positions with the field's weight letter: ``'run':1A,2003C``. Only
+    phrases are matched here (words and prefixes read the postings), so only stems are held.
     """
     positions: dict[str, list[str]] = {}
     for field in document.fields:
         first, last = FIELD_OFFSETS[field.name], _FIELD_LAST_POSITION[field.name]
         weight = _FIELD_WEIGHT_LETTER[field.name]
-        for index, (lexeme, word) in enumerate(zip(field.lexemes, field.words, strict=True)):
-            position = f"{min(first + index, last)}{weight}"
-            for entry in (_clean(lexeme), _WORD_MARK + _clean(word)):
-                if entry and entry != _WORD_MARK:
-                    positions.setdefault(entry, []).append(position)
+        for index, lexeme in enumerate(field.lexemes):
+            if entry := _clean(lexeme):
+                positions.setdefault(entry, []).append(f"{min(first + index, last)}{weight}")
     return " ".join(
         f"{_quoted_lexeme(entry)}:{','.join(places)}" for entry, places in positions.items()
     )
 
 
-def _tsquery_lexeme(lexeme: str, weight: str, *, prefix: bool = False) -> str:
+def _tsquery_lexeme(lexeme: str, weight: str) -> str:
     cleaned = _clean(lexeme)
-    if not cleaned or cleaned == _WORD_MARK:
+    if not cleaned:
         return _NOTHING
-    star = "*" if prefix else ""
-    suffix = f":{star}{weight}" if star or weight else ""
-    return _quoted_lexeme(cleaned) + suffix
+    return _quoted_lexeme(cleaned) + (f":{weight}" if weight else "")
 
 
-def _tsquery_clause(clause: Clause, weight: str = "") -> str:
-    """One clause as tsquery text, restricted to the fields of ``weight`` (letters) if any."""
-    if isinstance(clause, Term):
-        return _tsquery_lexeme(clause.lexeme, weight)
-    if isinstance(clause, Prefix):
-        word = _clean(clause.word)
-        surface = _tsquery_lexeme(_WORD_MARK + word, weight, prefix=True) if word else _NOTHING
-        return f"({surface} | {_tsquery_lexeme(clause.lexeme, weight)})"
-    lexemes = [_tsquery_lexeme(lexeme, weight) for lexeme in clause.lexemes]
-    return "(" + " <-> ".join(lexemes) + ")"
-
-
-def tsquery_text(query: TextQuery, field: FieldName | Sequence[FieldName] | None = None) -> str:
-    """The tsquery text of ``query`` (cast to ``tsquery`` in the statement).
-
-    Args:
-        query: The parsed query.
-        field: ``None``: the whole query (every must clause, no must_not clause, in any
-            field); a field name, or several: whether SOME must clause occurs in that field
-            (in one of those fields), for the score.
-    """
-    if field is not None:
-        fields = (field,) if isinstance(field, str) else field
-        weight = "".join(_FIELD_WEIGHT_LETTER[name] for name in fields)
-        return " | ".join(f"({_tsquery_clause(c, weight)})" for c in query.must)
-    parts = [f"({_tsquery_clause(c)})" for c in query.must]
-    parts += [f"!({_tsquery_clause(c)})" for c in query.must_not]
-    return " & ".join(parts)
+def tsquery_phrase(phrase: Phrase, field: FieldName | None = None) -> str:
+    """The tsquery text of ``phrase`` (its stems adjacent, in order: ``<->``), in any field or
+    in ``field`` only (its weight letter on every stem)."""
+    weight = _FIELD_WEIGHT_LETTER[field] if field is not None else ""
+    return "(" + " <-> ".join(_tsquery_lexeme(lexeme, weight) for lexeme in phrase.lexemes) + ")"
 
 
 # -- SQLite: FTS5 rows and MATCH expressions -----------------------------------------------
@@ -270,37 +241,11 @@ def _columns(fields: Sequence[FieldName], *, words: bool) -> str:
     return "{" + " ".join(f + _WORDS_SUFFIX if words else f for f in fields) + "}"
 
 
-def _fts5_clause(clause: Clause, fields: Sequence[FieldName]) -> str:
-    """One clause as an FTS5 expression over the columns of ``fields``."""
-    stems = _columns(fields, words=False)
-    if isinstance(clause, Term):
-        return f"({stems} : {_fts5_string(clause.lexeme)})"
-    if isinstance(clause, Prefix):
-        exact = f"{stems} : {_fts5_string(clause.lexeme)}"
-        if not _clean(clause.word):
-            return f"({exact})"  # an empty prefix would match every word
-        surface = f"{_columns(fields, words=True)} : {_fts5_string(clause.word)}*"
-        return f"({surface} OR {exact})"
-    return f"({stems} : " + " + ".join(_fts5_string(lex) for lex in clause.lexemes) + ")"
-
-
-def fts5_match(query: TextQuery, field: FieldName | Sequence[FieldName] | None = None) -> str:
-    """The FTS5 MATCH expression of ``query``.
-
-    Args:
-        query: The parsed query.
-        field: ``None``: the whole query (every must clause, no must_not clause, in any
-            field); a field name, or several: whether SOME must clause occurs in that field
-            (in one of those fields).
-    """
-    if field is not None:
-        fields = (field,) if isinstance(field, str) else tuple(field)
-        return " OR ".join(_fts5_clause(c, fields) for c in query.must)
-    must = " AND ".join(_fts5_clause(c, FIELD_NAMES) for c in query.must)
-    if not query.must_not:
-        return must
-    must_not = " OR ".join(_fts5_clause(c, FIELD_NAMES) for c in query.must_not)
-    return f"({must}) NOT ({must_not})"
+def fts5_phrase(phrase: Phrase, fields: Sequence[FieldName] = FIELD_NAMES) -> str:
+    """The FTS5 expression of ``phrase`` (its stems adjacent, in order: ``+``) in the stem
+    columns of ``fields``."""
+    stems = " + ".join(_fts5_string(lexeme) for lexeme in phrase.lexemes)
+    return f"({_columns(fields, words=False)} : {stems})"
 
 
 # -- statements ----------------------------------------------------------------------------
@@ -358,13 +303,13 @@ def _clause_parameters(dialect: str, name: str, clause: Clause, parameters: dict
         parameters[f"{name}_low"] = word
         parameters[f"{name}_high"] = word + _LAST_CHAR if word else word
     elif dialect == "postgresql":
-        parameters[name] = _tsquery_clause(clause)
+        parameters[name] = tsquery_phrase(clause)
         for field in FIELD_NAMES:
-            parameters[f"{name}_{field}"] = _tsquery_clause(clause, _FIELD_WEIGHT_LETTER[field])
+            parameters[f"{name}_{field}"] = tsquery_phrase(clause, field)
     else:
-        parameters[name] = _fts5_clause(clause, FIELD_NAMES)
+        parameters[name] = fts5_phrase(clause)
         for field in FIELD_NAMES:
-            parameters[f"{name}_{field}"] = _fts5_clause(clause, (field,))
+            parameters[f"{name}_{field}"] = fts5_phrase(clause, (field,))
         # The phrase's first and last words (its postings tell most matches' field).
         parameters[f"{name}_l0"] = _clean(clause.lexemes[0])
         parameters[f"{name}_l1"] = _clean(clause.lexemes[-1])

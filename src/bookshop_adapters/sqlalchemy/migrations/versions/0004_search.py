@@ -1,7 +1,7 @@
 """Search: the full-text index of the books (PostgreSQL tsvector + GIN, SQLite FTS5).
 
-Both hold what the core's analyzer produced in Python (stems and folded surface words), so
-every backend matches the same lexemes; ``bookshop_adapters.sqlalchemy.search`` writes and
+Both hold what the core's analyzer produced in Python (stems; SQLite also the folded surface
+words, for "did you mean"), so every backend matches the same lexemes; ``bookshop_adapters.sqlalchemy.search`` writes and
 queries them. The upgrade also indexes the books already in the database (in batches, with
 the shipped analyzer: English Snowball), so an upgraded shop finds them at once; a shop built
 with another stemmer runs ``bookshop search-reindex`` (``Search.reindex``) afterwards, as after
@@ -28,12 +28,12 @@ depends_on: str | Sequence[str] | None = None
 # SQLite: stems in title/author/description, folded surface words in the *_words columns, each
 # a space-joined token list; rowid = the book's id. unicode61 keeps the analyzer's \w+ tokens
 # whole once "_" is a token character (it is a separator by default); diacritics stay (the
-# analyzer already folded them). The 2- and 3-character prefix indexes serve prefix queries of
-# a user still typing. detail=full (the default) keeps positions, for phrases.
+# analyzer already folded them). detail=full (the default) keeps positions, for phrases. No
+# prefix index: prefixes are ranges of the postings (0009).
 _CREATE_FTS = (
     "CREATE VIRTUAL TABLE book_search_fts USING fts5("
     "title, author, description, title_words, author_words, description_words, "
-    "tokenize = \"unicode61 remove_diacritics 0 tokenchars '_'\", prefix = '2 3')"
+    "tokenize = \"unicode61 remove_diacritics 0 tokenchars '_'\")"
 )
 # Its vocabulary (term, column, documents, occurrences), for "did you mean".
 _CREATE_VOCAB = "CREATE VIRTUAL TABLE book_search_vocab USING fts5vocab(book_search_fts, 'col')"
@@ -74,8 +74,8 @@ def upgrade() -> None:
         ),
     )
     # Keep documents up to a page long inline and uncompressed (the default compresses or
-    # moves out of line any row over ~2 kB, i.e. most books with a description): a text
-    # query reads the document of every match, once to match and once per field for the
+    # moves out of line any row over ~2 kB, i.e. most books with a description): a phrase
+    # query reads the document of every candidate, once to match and once per field for the
     # score, and decompressing or fetching it from TOAST each time was most of its cost.
     op.execute("ALTER TABLE book_search SET (toast_tuple_target = 8160)")
     # Filled before the GIN index exists: building the index once over the rows is faster
