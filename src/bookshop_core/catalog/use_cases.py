@@ -170,7 +170,7 @@ class Catalog:
     async def get_book(self, book_id: int) -> Book:
         """Raises: NotFound ``BOOK_NOT_FOUND`` (field ``book_id``)."""
         check_id(book_id, "book_id")
-        async with self._tx.read() as uow:
+        async with self._tx.read(snapshot=False) as uow:  # one statement: no snapshot to keep
             book = await uow.books.get(book_id)
         if book is None:
             raise _book_not_found(book_id)
