@@ -1,11 +1,12 @@
 """Search: the full-text index of the books (PostgreSQL tsvector + GIN, SQLite FTS5).
 
 Both hold what the core's analyzer produced in Python (stems; SQLite also the folded surface
-words, for "did you mean"), so every backend matches the same lexemes; ``bookshop_adapters.sqlalchemy.search`` writes and
-queries them. The upgrade also indexes the books already in the database (in batches, with
-the shipped analyzer: English Snowball), so an upgraded shop finds them at once; a shop built
-with another stemmer runs ``bookshop search-reindex`` (``Search.reindex``) afterwards, as after
-any analyzer change. Offline (``--sql``) scripts only create the tables: reindex after them.
+words, for "did you mean"), so every backend matches the same lexemes;
+``bookshop_adapters.sqlalchemy.search`` writes and queries them. The upgrade also indexes the
+books already in the database (in batches, with the shipped analyzer: English Snowball), so an
+upgraded shop finds them at once; a shop built with another stemmer runs ``bookshop
+search-reindex`` (``Search.reindex``) afterwards, as after any analyzer change. Offline
+(``--sql``) scripts only create the tables: reindex after them.
 
 Revision ID: 0004
 Revises: 0003
