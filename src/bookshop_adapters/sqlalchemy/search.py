@@ -470,20 +470,26 @@ def _lone_prefix(dialect: str, name: str, *, facts: bool) -> Select[Any]:
     Two index ranges under one ``UNION ALL``, grouped per book: one condition ORing them would
     read the postings' table rows instead of their primary key alone. (PostgreSQL reads a
     prefix of up to ``PREFIX_LENGTHS`` characters through :func:`_first_words` instead.)"""
+    both = _prefix_union(name, facts=facts).subquery(f"{name}_both")
+    # Every row of a book carries the same facts: grouping by them keeps them.
+    keys = [both.c.book_id, *(both.c[f] for f in _FACTS if facts)]
+    return select(keys[0], _aggregate_or(dialect, both.c.mask).label("mask"), *keys[1:]).group_by(
+        *keys
+    )
+
+
+def _prefix_union(name: str, *, facts: bool) -> Any:
+    """The postings rows of the prefix ``name``, a book's possibly several: its surface words
+    in the range and its lexeme, as two index ranges under ``UNION ALL`` (``book_id``,
+    ``mask``, and with ``facts`` the book's :data:`_FACTS`)."""
     words = _postings.alias(f"{name}_words")
-    stems = _postings.alias(f"{name}_stems")
-    both = union_all(
+    return union_all(
         select(
             words.c.book_id,
             words.c.word_fields.label("mask"),
             *(words.c[f] for f in _FACTS if facts),
         ).where(_in_range(words, name)),
-        _lexeme_rows(stems, name, facts=facts),
-    ).subquery(f"{name}_both")
-    # Every row of a book carries the same facts: grouping by them keeps them.
-    keys = [both.c.book_id, *(both.c[f] for f in _FACTS if facts)]
-    return select(keys[0], _aggregate_or(dialect, both.c.mask).label("mask"), *keys[1:]).group_by(
-        *keys
+        _lexeme_rows(_postings.alias(f"{name}_stems"), name, facts=facts),
     )
 
 
@@ -618,14 +624,7 @@ def _prefix_rows(
     to a common word (``war hist``) twice as long the other way.
     """
     if not per_book:
-        words = _postings.alias(f"{name}_words")
-        stems = _postings.alias(f"{name}_stems")
-        both = union_all(
-            select(words.c.book_id, words.c.word_fields.label("mask")).where(
-                _in_range(words, name)
-            ),
-            select(stems.c.book_id, stems.c.fields.label("mask")).where(_is_lexeme(stems, name)),
-        ).subquery(name)
+        both = _prefix_union(name, facts=False).subquery(name)
         return both, [], both.c.mask
     rows = _postings.alias(name)
     mask = _combined(
